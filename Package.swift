@@ -1,0 +1,103 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let package = Package(
+    name: "canopy",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "canopy", targets: ["canopy"])
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.80.0"),
+        .package(url: "https://github.com/apple/swift-atomics.git", from: "1.2.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.0.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.0.0"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.0.0"),
+    ],
+    targets: [
+        // MARK: C shims
+        .systemLibrary(
+            name: "CGit2",
+            pkgConfig: "libgit2",
+            providers: [.apt(["libgit2-dev"])]
+        ),
+        .systemLibrary(
+            name: "CZlib",
+            pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]
+        ),
+
+        // MARK: Library modules (see ../shared/DESIGN.md for what each may import)
+        .target(
+            name: "CanopySpec",
+            dependencies: [.product(name: "Yams", package: "Yams")]
+        ),
+        .target(
+            name: "CanopyGit",
+            dependencies: ["CGit2", .product(name: "Logging", package: "swift-log")]
+        ),
+        .target(
+            name: "CanopyBuild",
+            dependencies: ["CanopySpec", .product(name: "Logging", package: "swift-log")]
+        ),
+        .target(
+            name: "CanopyStore",
+            dependencies: [
+                "CanopySpec", "CZlib",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "CanopyEdge",
+            dependencies: [
+                "CanopySpec", "CanopyStore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Atomics", package: "swift-atomics"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .target(
+            name: "CanopyControl",
+            dependencies: [
+                "CanopySpec", "CanopyGit", "CanopyBuild", "CanopyStore", "CanopyEdge",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .executableTarget(
+            name: "canopy",
+            dependencies: [
+                "CanopyControl",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+
+        // MARK: Tests
+        .testTarget(name: "CanopySpecTests", dependencies: ["CanopySpec"]),
+        .testTarget(name: "CanopyGitTests", dependencies: ["CanopyGit"]),
+        .testTarget(name: "CanopyBuildTests", dependencies: ["CanopyBuild"]),
+        .testTarget(name: "CanopyStoreTests", dependencies: ["CanopyStore"]),
+        .testTarget(
+            name: "CanopyEdgeTests",
+            dependencies: [
+                "CanopyEdge",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(name: "CanopyControlTests", dependencies: ["CanopyControl"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["CanopySpec"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

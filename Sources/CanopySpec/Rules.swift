@@ -1,0 +1,87 @@
+/// A redirect or rewrite rule, from Amplify's `redirects.json`, a Sites file, or Netlify's
+/// `_redirects`, normalised to one form. The edge compiles and evaluates these top-down.
+public struct RedirectRule: Sendable, Hashable {
+    public enum Status: Sendable, Hashable {
+        /// 200: serve the target's content under the source URL.
+        case rewrite
+        /// 301 or 302 (307/308 accepted too): send the visitor to the target.
+        case redirect(Int)
+        /// 404: answer 404 with the target's content.
+        case notFound
+        /// Amplify's `404-200`: rewrite to the target, with status 200, only when no file matches.
+        case notFoundRewrite
+    }
+
+    /// How `source` is written.
+    public enum Syntax: Sendable, Hashable {
+        /// Amplify path with `<*>` and `<name>` placeholders (and `?key=<value>` query matches).
+        case amplify
+        /// Amplify regex source `</…/>`; targets may use `$1` capture groups.
+        case regex
+        /// Netlify path with `*` splat and `:name` placeholders (and `key=:value` query matches).
+        case netlify
+    }
+
+    public var source: String
+    public var target: String
+    public var status: Status
+    public var syntax: Syntax
+    /// Netlify's `!`: apply even when a file exists at the source path. Amplify rewrites and
+    /// redirects are always forced; 404 and 404-200 rules apply only when no file exists.
+    public var force: Bool
+    /// Amplify's `condition` (a country code such as `<US>`), kept for display; not evaluated.
+    public var condition: String?
+    /// Netlify query matches (`id=:id`), in order.
+    public var queryMatches: [String: String]
+    public var location: SourceLocation?
+
+    public init(
+        source: String, target: String, status: Status, syntax: Syntax, force: Bool,
+        condition: String? = nil, queryMatches: [String: String] = [:], location: SourceLocation? = nil
+    ) {
+        self.source = source
+        self.target = target
+        self.status = status
+        self.syntax = syntax
+        self.force = force
+        self.condition = condition
+        self.queryMatches = queryMatches
+        self.location = location
+    }
+}
+
+/// Custom response headers for the paths a pattern matches: from `customHttp.yml`,
+/// amplify.yml's `customHeaders`, a Sites file, or Netlify's `_headers`.
+public struct HeaderRule: Sendable, Hashable {
+    /// A glob over the request path (`**/*`, `*.css`, `/assets/**`), or a Netlify path pattern.
+    public var pattern: String
+    public var headers: [HeaderField]
+    public var location: SourceLocation?
+
+    public init(pattern: String, headers: [HeaderField], location: SourceLocation? = nil) {
+        self.pattern = pattern
+        self.headers = headers
+        self.location = location
+    }
+}
+
+public struct HeaderField: Sendable, Hashable {
+    public var name: String
+    public var value: String
+
+    public init(name: String, value: String) {
+        self.name = name
+        self.value = value
+    }
+}
+
+/// A user name and password that protect a branch or preview (HTTP basic auth).
+public struct BasicCredential: Sendable, Hashable {
+    public var user: String
+    public var password: String
+
+    public init(user: String, password: String) {
+        self.user = user
+        self.password = password
+    }
+}

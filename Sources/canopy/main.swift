@@ -1,0 +1,3 @@
+import CanopyControl
+
+print("canopy \(Canopy.version)")
