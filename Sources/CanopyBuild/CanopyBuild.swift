@@ -1,0 +1,1 @@
+// CanopyBuild: see ../shared/DESIGN.md for this module's room.

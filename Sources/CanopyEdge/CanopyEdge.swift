@@ -1,0 +1,1 @@
+// CanopyEdge: see ../shared/DESIGN.md for this module's room.

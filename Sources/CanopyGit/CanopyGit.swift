@@ -1,0 +1,1 @@
+// CanopyGit: see ../shared/DESIGN.md for this module's room.
