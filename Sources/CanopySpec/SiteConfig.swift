@@ -38,6 +38,9 @@ public struct SiteConfig: Sendable, Hashable {
     public var buildTimeoutSeconds: Int
     /// Deployments kept per branch (default 10), besides any that a traffic policy points at.
     public var retention: Int
+    /// How long a deleted branch's deployments are kept (default 1 hour; `cleanupAfter:`), so that
+    /// its per-commit URLs outlive the branch a little.
+    public var deletedBranchRetentionSeconds: Int = 3600
     /// Redirect and rewrite rules for every branch of the site, before the deployment's own.
     public var redirects: [RedirectRule]
     /// Custom headers for every branch of the site.

@@ -1,0 +1,61 @@
+import Foundation
+import NIOHTTP1
+
+extension AdminAPI {
+    /// `POST /login`: the dashboard's one-time token prompt; sets the `canopy-token` cookie.
+    func login(_ request: AdminRequest) -> AdminResponse {
+        let form = Self.formFields(request.bodyString)
+        guard let given = form["token"], constantTimeEqual(given, token) else {
+            return .text(Dashboard.login(message: "That is not the admin token."), status: .unauthorized, contentType: "text/html; charset=utf-8")
+        }
+        var response = AdminResponse(status: .seeOther, headers: ["Location": "/"], body: .bytes(.init()))
+        response.headers.add(name: "Set-Cookie", value: "canopy-token=\(given); Path=/; HttpOnly; SameSite=Strict; Max-Age=2592000")
+        return response
+    }
+
+    /// The dashboard's pages (`GET /`, `GET /builds/<id>`) and form actions (`POST /ui/<action>`).
+    func dashboard(_ request: AdminRequest) async throws -> AdminResponse? {
+        let s = request.segments
+        switch (request.method, s) {
+        case (.GET, []):
+            let sites = try await orchestrator.siteSummaries()
+            let builds = try await orchestrator.state.builds(limit: 25)
+            let body = Dashboard.render(
+                sites: sites, builds: builds, edgeBase: ("http", edgePort), problems: await orchestrator.siteProblems)
+            let html = request.headers.first(name: "X-Canopy-Fragment") != nil ? body : Dashboard.page(title: "Canopy", body: body)
+            return .text(html, contentType: "text/html; charset=utf-8")
+        case (.GET, ["builds", let id]):
+            guard let build = try await orchestrator.state.build(id: id) else { throw AdminError(.notFound, "no build \(id)") }
+            let log = (try? String(contentsOfFile: build.logPath, encoding: .utf8)) ?? ""
+            return .text(Dashboard.buildPage(build, log: log), contentType: "text/html; charset=utf-8")
+        case (.POST, ["ui", let action]):
+            let form = Self.formFields(request.bodyString)
+            let who = "dashboard"
+            switch action {
+            case "rollback": _ = try await orchestrator.rollback(form["target"] ?? "", to: form["to"], actor: who)
+            case "split-clear": try await orchestrator.clearPolicy(hostname: form["hostname"] ?? "", actor: who)
+            case "swap": try await orchestrator.swap(form["a"] ?? "", form["b"] ?? "", actor: who)
+            case "pin", "unpin": _ = try await orchestrator.setPinned(form["target"] ?? "", pinned: action == "pin", actor: who)
+            case "rollout": _ = try await orchestrator.rolloutCommand(form["target"] ?? "", action: form["action"] ?? "", actor: who)
+            case "build": _ = try await orchestrator.triggerBuild(site: form["site"] ?? "", branch: form["branch"] ?? "", actor: who)
+            default: throw AdminError(.notFound, "no dashboard action \(action)")
+            }
+            return AdminResponse(status: .seeOther, headers: ["Location": "/"], body: .bytes(.init()))
+        default:
+            return nil
+        }
+    }
+
+    /// `application/x-www-form-urlencoded` → fields.
+    static func formFields(_ body: String) -> [String: String] {
+        var fields: [String: String] = [:]
+        for pair in body.split(separator: "&") {
+            let kv = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            func decode(_ s: Substring) -> String {
+                String(s).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? String(s)
+            }
+            fields[decode(kv[0])] = kv.count > 1 ? decode(kv[1]) : ""
+        }
+        return fields
+    }
+}

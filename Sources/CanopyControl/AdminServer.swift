@@ -1,0 +1,104 @@
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+
+/// The admin listener's HTTP server: HTTP/1.1 with keep-alive, one async handler per request.
+/// Routing and authentication are the handler's business (see `AdminAPI`).
+public final class AdminServer: Sendable {
+    public typealias Handler = @Sendable (AdminRequest) async -> AdminResponse
+
+    let group: any EventLoopGroup
+    let logger: Logger
+    let handler: Handler
+    /// Largest request body accepted.
+    let maxBody = 4 << 20
+
+    public init(group: any EventLoopGroup, logger: Logger, handler: @escaping Handler) {
+        self.group = group
+        self.logger = logger
+        self.handler = handler
+    }
+
+    typealias Connection = NIOAsyncChannel<HTTPServerRequestPart, HTTPPart<HTTPResponseHead, IOData>>
+
+    /// Binds; returns the channel to serve with `serve(_:)` and the bound port.
+    func bind(host: String, port: Int) async throws -> (NIOAsyncChannel<Connection, Never>, Int) {
+        let channel = try await ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 256)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .bind(host: host, port: port) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.configureHTTPServerPipeline()
+                    return try Connection(wrappingChannelSynchronously: channel)
+                }
+            }
+        return (channel, channel.channel.localAddress?.port ?? port)
+    }
+
+    /// Accepts connections until the listener closes or the task is cancelled.
+    func serve(_ listener: NIOAsyncChannel<Connection, Never>) async throws {
+        try await withThrowingDiscardingTaskGroup { group in
+            try await listener.executeThenClose { inbound in
+                for try await connection in inbound {
+                    group.addTask { await self.handle(connection) }
+                }
+            }
+        }
+    }
+
+    private func handle(_ connection: Connection) async {
+        do {
+            try await connection.executeThenClose { inbound, outbound in
+                var head: HTTPRequestHead?
+                var body = ByteBuffer()
+                for try await part in inbound {
+                    switch part {
+                    case .head(let h):
+                        head = h
+                        body.clear()
+                    case .body(var chunk):
+                        if body.readableBytes + chunk.readableBytes <= maxBody { body.writeBuffer(&chunk) }
+                    case .end:
+                        guard let h = head else { continue }
+                        let keepAlive = h.isKeepAlive
+                        let response = await handler(AdminRequest(head: h, body: body))
+                        let isStream = try await write(response, for: h, keepAlive: keepAlive, to: outbound)
+                        if !keepAlive || isStream { return }
+                        head = nil
+                    }
+                }
+            }
+        } catch {
+            logger.debug("admin connection ended: \(error)")
+        }
+    }
+
+    /// Writes one response; returns true when it was a stream (the connection then closes after it).
+    private func write(
+        _ response: AdminResponse, for request: HTTPRequestHead, keepAlive: Bool,
+        to outbound: NIOAsyncChannelOutboundWriter<HTTPPart<HTTPResponseHead, IOData>>
+    ) async throws -> Bool {
+        var headers = response.headers
+        headers.replaceOrAdd(name: "Server", value: "canopy-admin")
+        headers.replaceOrAdd(name: "Cache-Control", value: headers.first(name: "Cache-Control") ?? "no-store")
+        switch response.body {
+        case .bytes(let bytes):
+            headers.replaceOrAdd(name: "Content-Length", value: String(bytes.readableBytes))
+            headers.replaceOrAdd(name: "Connection", value: keepAlive ? "keep-alive" : "close")
+            try await outbound.write(.head(HTTPResponseHead(version: request.version, status: response.status, headers: headers)))
+            if request.method != .HEAD { try await outbound.write(.body(.byteBuffer(bytes))) }
+            try await outbound.write(.end(nil))
+            return false
+        case .stream(let chunks):
+            headers.replaceOrAdd(name: "Connection", value: "close")
+            headers.remove(name: "Content-Length")
+            try await outbound.write(.head(HTTPResponseHead(version: request.version, status: response.status, headers: headers)))
+            for await chunk in chunks {
+                try await outbound.write(.body(.byteBuffer(ByteBuffer(string: chunk))))
+            }
+            try await outbound.write(.end(nil))
+            return true
+        }
+    }
+}

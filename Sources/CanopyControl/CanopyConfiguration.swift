@@ -1,0 +1,98 @@
+import Foundation
+
+/// How a Canopy server is set up: where the Sites files and the data live, where it listens.
+public struct CanopyConfiguration: Sendable {
+    /// Folder of `<site>.yml` domain mapping files, watched while running.
+    public var sitesDirectory: String
+    /// Data folder: state database, deployment store, build logs, caches, admin token.
+    public var dataDirectory: String
+    /// The public listener (the edge).
+    public var listenHost: String
+    public var listenPort: Int
+    /// The admin listener (API, dashboard, hooks); never the public one.
+    public var adminHost: String
+    public var adminPort: Int
+    /// Builds that may run at once (default: number of cores).
+    public var buildConcurrency: Int
+    /// Safety-net polling interval for repositories; the post-receive hook makes deploys immediate.
+    public var pollInterval: Duration
+    /// How often the Sites folder is checked for changed files.
+    public var sitesPollInterval: Duration
+    /// Event loops for the edge (default: number of cores).
+    public var edgeThreads: Int
+    /// Admin token; nil reads or creates `admin.token` in the data folder.
+    public var adminToken: String?
+
+    public init(
+        sitesDirectory: String, dataDirectory: String, listenHost: String = "0.0.0.0", listenPort: Int = 8080,
+        adminHost: String = "127.0.0.1", adminPort: Int = 8081,
+        buildConcurrency: Int = ProcessInfo.processInfo.activeProcessorCount, pollInterval: Duration = .seconds(5),
+        sitesPollInterval: Duration = .seconds(1), edgeThreads: Int = ProcessInfo.processInfo.activeProcessorCount,
+        adminToken: String? = nil
+    ) {
+        self.sitesDirectory = sitesDirectory
+        self.dataDirectory = dataDirectory
+        self.listenHost = listenHost
+        self.listenPort = listenPort
+        self.adminHost = adminHost
+        self.adminPort = adminPort
+        self.buildConcurrency = max(1, buildConcurrency)
+        self.pollInterval = pollInterval
+        self.sitesPollInterval = sitesPollInterval
+        self.edgeThreads = max(1, edgeThreads)
+        self.adminToken = adminToken
+    }
+}
+
+/// The layout of the data folder.
+public struct DataFolder: Sendable {
+    public let root: String
+
+    public init(_ root: String) {
+        self.root = (root as NSString).standardizingPath
+    }
+
+    public var stateDatabase: String { root + "/state.sqlite" }
+    public var store: String { root + "/store" }
+    public var builds: String { root + "/builds" }
+    public var caches: String { root + "/cache" }
+    public var mirrors: String { root + "/mirrors" }
+    public var adminToken: String { root + "/admin.token" }
+    /// The admin listener's address, written at start so that the CLI and hooks find it.
+    public var adminAddress: String { root + "/admin.address" }
+    /// The edge's bound address (`http://host:port`), written at start (useful with port 0).
+    public var edgeAddress: String { root + "/edge.address" }
+
+    public func buildDirectory(_ buildID: String) -> String { builds + "/" + buildID }
+    public func buildLog(_ buildID: String) -> String { buildDirectory(buildID) + "/build.log" }
+
+    /// Creates the folders that must exist.
+    public func create() throws {
+        for dir in [root, store, builds, caches, mirrors] {
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        }
+    }
+
+    /// The admin token: the file's content, created (mode 0600) with 32 random bytes when missing.
+    public func loadOrCreateAdminToken() throws -> String {
+        if let existing = try? String(contentsOfFile: adminToken, encoding: .utf8) {
+            let token = existing.trimmingCharacters(in: .whitespacesAndNewlines)
+            if !token.isEmpty { return token }
+        }
+        var generator = SystemRandomNumberGenerator()
+        let token = (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &generator)) }.joined()
+        let created = FileManager.default.createFile(
+            atPath: adminToken, contents: Data((token + "\n").utf8), attributes: [.posixPermissions: 0o600])
+        guard created else { throw CanopyError("cannot write the admin token to \(adminToken)") }
+        return token
+    }
+}
+
+/// An error a person can act on.
+public struct CanopyError: Error, Sendable, CustomStringConvertible {
+    public var description: String
+
+    public init(_ description: String) {
+        self.description = description
+    }
+}

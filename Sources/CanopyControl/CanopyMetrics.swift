@@ -1,0 +1,55 @@
+import CanopyEdge
+import Foundation
+import Metrics
+import Prometheus
+
+/// `/metrics` in Prometheus format. Builds report through swift-metrics (see `BuildMetrics`); the
+/// edge keeps its own lock-free counters per hostname, deployment and status class, and they are
+/// read here at scrape time, so that the request path never touches a metrics registry.
+actor CanopyMetrics {
+    let registry: PrometheusCollectorRegistry
+    /// What the edge counters were at the last scrape, to turn totals into counter increments.
+    private var last: [EdgeCounterKey: EdgeCounterValues] = [:]
+    private let edge: EdgeServer
+
+    init(registry: PrometheusCollectorRegistry, edge: EdgeServer) {
+        self.registry = registry
+        self.edge = edge
+    }
+
+    /// Installs the Prometheus factory as the process's swift-metrics backend (once per process).
+    static func bootstrap(_ registry: PrometheusCollectorRegistry) {
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+    }
+
+    func exposition(orchestrator: Orchestrator) async -> String {
+        for (key, value) in edge.counterSnapshot() {
+            let previous = last[key] ?? EdgeCounterValues()
+            let labels = [("host", key.host), ("deployment", key.deployment), ("status", key.statusClass)]
+            let requests = value.requests - previous.requests
+            let bytes = value.bytes - previous.bytes
+            if requests > 0 || last[key] == nil {
+                registry.makeCounter(name: "canopy_http_requests_total", labels: labels).increment(by: Int64(requests))
+                registry.makeCounter(name: "canopy_http_response_bytes_total", labels: labels).increment(by: Int64(bytes))
+            }
+            last[key] = value
+        }
+        let latency = edge.latencySnapshot()
+        var text = registry.emitToString()
+        text += "# TYPE canopy_http_request_duration_seconds histogram\n"
+        var cumulative: UInt64 = 0
+        for (bound, count) in latency.buckets {
+            cumulative += count
+            text += "canopy_http_request_duration_seconds_bucket{le=\"\(bound)\"} \(cumulative)\n"
+        }
+        text += "canopy_http_request_duration_seconds_bucket{le=\"+Inf\"} \(latency.count)\n"
+        text += "canopy_http_request_duration_seconds_sum \(latency.sumSeconds)\n"
+        text += "canopy_http_request_duration_seconds_count \(latency.count)\n"
+        let queue = await orchestrator.queueSnapshot
+        let rollouts = (try? await orchestrator.state.rollouts(activeOnly: true).count) ?? 0
+        text += "# TYPE canopy_build_queue_length gauge\ncanopy_build_queue_length \(queue.queued)\n"
+        text += "# TYPE canopy_builds_running gauge\ncanopy_builds_running \(queue.running.count)\n"
+        text += "# TYPE canopy_rollouts_active gauge\ncanopy_rollouts_active \(rollouts)\n"
+        return text
+    }
+}

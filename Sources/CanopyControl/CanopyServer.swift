@@ -1,0 +1,105 @@
+import CanopyEdge
+import CanopyStore
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import Prometheus
+import ServiceLifecycle
+
+/// `canopy serve`: the edge, the admin listener, the repository follower and the Sites watcher, run
+/// as services in one ServiceGroup with graceful shutdown on SIGTERM and SIGINT.
+public enum CanopyServer {
+    /// Runs until SIGTERM/SIGINT. `ready` is called once both listeners are bound, with their ports.
+    public static func run(
+        _ config: CanopyConfiguration, logger: Logger, bootstrapMetrics: Bool = true,
+        ready: (@Sendable (_ edgePort: Int, _ adminPort: Int) -> Void)? = nil
+    ) async throws {
+        let data = DataFolder(config.dataDirectory)
+        try data.create()
+        let token = try config.adminToken ?? data.loadOrCreateAdminToken()
+        let state = try StateStore(path: data.stateDatabase)
+        let store = try DeploymentStore(root: data.store)
+        let blocking = BlockingExecutor(threads: max(2, config.buildConcurrency))
+
+        let edge = EdgeServer(
+            configuration: EdgeConfiguration(
+                host: config.listenHost, port: config.listenPort, eventLoopThreads: config.edgeThreads,
+                storeRoot: data.store),
+            logger: logger)
+        let orchestrator = Orchestrator(
+            config: config, data: data, state: state, store: store, edge: edge, blocking: blocking, logger: logger)
+        try await orchestrator.start()
+
+        let follower = RepositoryFollower(
+            orchestrator: orchestrator, data: data, blocking: blocking, pollInterval: config.pollInterval,
+            sitesPollInterval: config.sitesPollInterval, logger: logger)
+        let registry = PrometheusCollectorRegistry()
+        if bootstrapMetrics { CanopyMetrics.bootstrap(registry) }
+        let metrics = CanopyMetrics(registry: registry, edge: edge)
+
+        let edgePort = try await edge.start()
+        let adminGroup = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let api = AdminAPI(
+            orchestrator: orchestrator, token: token, watcher: follower, data: data, edgePort: edgePort, metrics: metrics)
+        let admin = AdminServer(group: adminGroup, logger: logger) { await api.handle($0) }
+
+        let (adminListener, adminPort) = try await admin.bind(host: config.adminHost, port: config.adminPort)
+        let adminURL = "http://\(config.adminHost == "0.0.0.0" ? "127.0.0.1" : config.adminHost):\(adminPort)"
+        let edgeHost = config.listenHost == "0.0.0.0" || config.listenHost == "::" ? "127.0.0.1" : config.listenHost
+        try? "http://\(edgeHost):\(edgePort)\n".write(toFile: data.edgeAddress, atomically: true, encoding: .utf8)
+        try? (adminURL + "\n").write(toFile: data.adminAddress, atomically: true, encoding: .utf8)
+        logger.info("edge listening on \(config.listenHost):\(edgePort); admin on \(adminURL)")
+        ready?(edgePort, adminPort)
+
+        let services: [any Service] = [
+            ClosureService(name: "edge") {
+                try await gracefulShutdown()
+                try await edge.shutdown()
+            },
+            ClosureService(name: "admin") {
+                try await withTaskCancellationOrGracefulShutdownHandler {
+                    try await admin.serve(adminListener)
+                } onCancelOrGracefulShutdown: {
+                    adminListener.channel.close(promise: nil)
+                }
+            },
+            ClosureService(name: "follower") { try await follower.run() },
+            ClosureService(name: "rollouts") {
+                // Rollout steps, health gates and error-rate checks, twice a second; retention each minute.
+                var ticks = 0
+                while !Task.isCancelled {
+                    await orchestrator.tickRollouts()
+                    if ticks % 120 == 0 {
+                        do {
+                            try await orchestrator.applyRetention()
+                        } catch {
+                            logger.error("retention failed: \(error)")
+                        }
+                    }
+                    ticks += 1
+                    try? await Task.sleep(for: .milliseconds(500))
+                }
+            },
+        ]
+        let group = ServiceGroup(
+            configuration: .init(
+                services: services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger))
+        try await group.run()
+        try? FileManager.default.removeItem(atPath: data.adminAddress)
+        try? FileManager.default.removeItem(atPath: data.edgeAddress)
+        try await adminGroup.shutdownGracefully()
+        try await blocking.shutdown()
+    }
+}
+
+/// A service made of one async closure.
+struct ClosureService: Service {
+    let name: String
+    let body: @Sendable () async throws -> Void
+
+    func run() async throws {
+        try await body()
+    }
+}

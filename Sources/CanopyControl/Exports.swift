@@ -1,0 +1,10 @@
+import CanopyStore
+
+// The state records the CLI and other clients decode, named from here so that the executable
+// imports CanopyControl only (see DESIGN.md's module table).
+public typealias BuildRecord = CanopyStore.BuildRecord
+public typealias BuildStatus = CanopyStore.BuildStatus
+public typealias DeploymentRecord = CanopyStore.DeploymentRecord
+public typealias EnvironmentRecord = CanopyStore.EnvironmentRecord
+public typealias RolloutRecord = CanopyStore.RolloutRecord
+public typealias AuditEntry = CanopyStore.AuditEntry

@@ -1,0 +1,254 @@
+import CanopyBuild
+import CanopyGit
+import CanopySpec
+import CanopyStore
+import Foundation
+import Logging
+
+extension Orchestrator {
+    // MARK: Running one build
+
+    /// Checks out, builds, tests, ingests and (if still the newest commit) activates one job.
+    func execute(_ job: BuildJob) async {
+        var logger = self.logger
+        logger[metadataKey: "site"] = "\(job.key.site)"
+        logger[metadataKey: "branch"] = "\(job.key.branch)"
+        logger[metadataKey: "commit"] = "\(job.commit.prefix(7))"
+        logger[metadataKey: "build"] = "\(job.id)"
+        defer { buildEnded(job) }
+
+        guard let site = catalog.sites[job.key.site],
+            let envConfig = SitesSpec.environment(for: job.key.branch, commit: job.commit, in: site)
+                ?? job.pullRequestNumber.flatMap({ SitesSpec.pullRequestEnvironment(number: $0, in: site) })
+        else {
+            await finish(job, status: .cancelled, error: "The branch is no longer connected in the Sites file.", logger)
+            return
+        }
+        try? await state.updateBuild(job.id, status: .running)
+        if let record = try? await state.build(id: job.id) { emit(.buildStarted(record)) }
+        logger.info("build started")
+
+        let buildDir = data.buildDirectory(job.id)
+        let log = BuildLogFile(path: data.buildLog(job.id))
+        let outcome: BuildOutcome
+        do {
+            outcome = try await runPipeline(job, site: site, envConfig: envConfig, buildDir: buildDir, log: log, logger)
+        } catch {
+            outcome = .failed("\(error)")
+        }
+        try? await blocking.run { try? FileManager.default.removeItem(atPath: buildDir + "/src") }
+
+        switch outcome {
+        case .failed(let message):
+            log.append("Build failed: \(message)")
+            await finish(job, status: .failed, error: message, logger)
+        case .timedOut(let message):
+            log.append("Build timed out: \(message)")
+            await finish(job, status: .timedOut, error: message, logger)
+        case .cancelled:
+            let superseded = pending[job.key] != nil
+            log.append(superseded ? "Build superseded by a newer commit." : "Build cancelled.")
+            await finish(job, status: superseded ? .superseded : .cancelled, error: nil, logger)
+        case .succeeded(let manifest):
+            await deploy(job, manifest: manifest, site: site, settings: envConfig.settings, log: log, logger)
+        }
+    }
+
+    private enum BuildOutcome {
+        case succeeded(DeploymentManifest)
+        case failed(String)
+        case timedOut(String)
+        case cancelled
+    }
+
+    private func runPipeline(
+        _ job: BuildJob, site: SiteConfig, envConfig: BranchEnvironmentConfig, buildDir: String,
+        log: BuildLogFile, _ logger: Logger
+    ) async throws -> BuildOutcome {
+        let source = buildDir + "/src"
+        let artifacts = buildDir + "/artifacts"
+        let repository = repositoryPath(for: site)
+        try await blocking.run {
+            try FileManager.default.createDirectory(atPath: buildDir, withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(atPath: source, withIntermediateDirectories: true)
+        }
+        log.append("Canopy build \(job.id): site \(site.name), branch \(job.key.branch), commit \(job.commit)")
+        log.append("Checking out \(job.commit.prefix(7)) from \(site.repository)")
+        try await blocking.run {
+            let repo = try GitRepository.open(repository)
+            try repo.checkout(commit: job.commit, into: source)
+        }
+
+        // The build plan: the repository's amplify.yml, or its root as is.
+        let plan: BuildPlan
+        switch try await loadPlan(source: source, appRoot: site.appRoot) {
+        case .success(let loaded):
+            plan = loaded
+        case .failure(let error):
+            return .failed("amplify.yml is invalid:\n\(error)")
+        }
+        for warning in plan.warnings { log.append("warning: \(warning)") }
+        if plan.specFile == nil { log.append("No amplify.yml: deploying the repository root as it is.") }
+
+        var environment = site.env
+        environment.merge(envConfig.settings.env) { _, branch in branch }
+        var secrets = Set<String>()
+        if let password = envConfig.settings.password?.password { secrets.insert(password) }
+        if let token = site.webhookToken { secrets.insert(token) }
+        if let password = site.credentials?.password { secrets.insert(password) }
+
+        let request = BuildRequest(
+            buildID: job.id, site: site.name, branch: job.key.branch, commit: job.commit,
+            sourceDirectory: source, plan: plan, environment: environment, secrets: secrets,
+            cloneURL: site.repositoryLocation, timeout: .seconds(site.buildTimeoutSeconds),
+            cacheDirectory: cacheDirectory(site: site.name, branch: job.key.branch),
+            seedCacheDirectory: job.key.branch == site.productionBranch
+                ? nil : cacheDirectory(site: site.name, branch: site.productionBranch),
+            logFile: log.path, artifactDirectory: artifacts,
+            testArtifactDirectory: plan.testArtifacts == nil ? nil : buildDir + "/test-artifacts")
+        let emitLine: @Sendable (String) -> Void = { [weak self] line in
+            guard let self else { return }
+            Task { await self.emit(.buildLog(buildID: job.id, line: line)) }
+        }
+        let result = await runner.run(request, logger: logger, onLog: emitLine)
+        switch result.status {
+        case .succeeded: break
+        case .failed(let failure): return .failed("\(failure)")
+        case .timedOut: return .timedOut("the build ran longer than \(site.buildTimeoutSeconds) s and was stopped")
+        case .cancelled: return .cancelled
+        }
+        if Task.isCancelled { return .cancelled }
+
+        // Amplify's rule files live in the repository, not in the artifacts: they travel with the
+        // deployment (the edge reads them from there and never serves them as files).
+        try await blocking.run {
+            try RuleFiles.carry(from: source, appRoot: plan.appRoot, customHeaders: plan.customHeaders, into: artifacts)
+        }
+        // Rule files are parsed at deploy time: an invalid one fails the build, with its line.
+        if let problem = try await blocking.run({ RuleFiles.validate(artifactDirectory: artifacts) }) {
+            return .failed(problem)
+        }
+        log.append("Ingesting artifacts into the deployment store")
+        let deploymentID = DeploymentStore.newDeploymentID(date: Date())
+        let manifest = try await blocking.run { [store] in
+            try store.ingest(
+                directory: artifacts, id: deploymentID, site: site.name, branch: job.key.branch,
+                commit: job.commit, commitTime: job.commitTime)
+        }
+        try? await blocking.run { try? FileManager.default.removeItem(atPath: artifacts) }
+        log.append("Deployment \(manifest.id): \(manifest.files.count) files, \(manifest.totalSize) bytes")
+        return .succeeded(manifest)
+    }
+
+    private func loadPlan(source: String, appRoot: String?) async throws -> Result<BuildPlan, Error> {
+        try await blocking.run {
+            for name in ["amplify.yml", "amplify.yaml"] {
+                let path = source + "/" + name
+                guard FileManager.default.fileExists(atPath: path) else { continue }
+                do {
+                    let text = try String(contentsOfFile: path, encoding: .utf8)
+                    return .success(try AmplifySpec.parse(text, file: name, appRoot: appRoot))
+                } catch {
+                    return .failure(error)
+                }
+            }
+            var plan = BuildPlan.repositoryRoot
+            if let appRoot, !appRoot.isEmpty {
+                plan.appRoot = appRoot
+            }
+            return .success(plan)
+        }
+    }
+
+    /// Records the deployment and, if this build is still the newest of its branch, activates it.
+    private func deploy(
+        _ job: BuildJob, manifest: DeploymentManifest, site: SiteConfig, settings: EnvironmentSettings,
+        log: BuildLogFile, _ logger: Logger
+    ) async {
+        let record = DeploymentRecord(
+            id: manifest.id, site: site.name, branch: job.key.branch, commit: job.commit,
+            commitMessage: job.commitMessage, commitTime: job.commitTime, createdAt: manifest.createdAt,
+            buildID: job.id, fileCount: manifest.files.count, totalBytes: manifest.totalSize)
+        let current = isCurrent(job)
+        do {
+            let pinned = try await state.environment(site: site.name, branch: job.key.branch)?.pinned ?? false
+            if current && !pinned && Self.needsRollout(settings) {
+                try await state.recordDeployment(record, activate: false, reason: "build \(job.id)")
+                log.append("Deployment \(manifest.id) starts a rollout (\(settings.rollout); health: \(settings.health.isEmpty ? "none" : settings.health.joined(separator: ", "))).")
+                try await beginRollout(site: site.name, branch: job.key.branch, deployment: manifest.id, settings: settings)
+                await finish(job, status: .succeeded, deploymentID: manifest.id, error: nil, logger)
+                return
+            }
+            let activated = try await state.recordDeployment(record, activate: current, reason: "build \(job.id)")
+            if activated {
+                _ = try await servedDeployment(manifest.id)
+                try await publishRoutes()
+                log.append("Deployment \(manifest.id) is live.")
+                logger.info("deployment \(manifest.id) activated", metadata: ["deployment": "\(manifest.id)"])
+                emit(.deploymentActivated(site: site.name, branch: job.key.branch, deployment: manifest.id))
+            } else if !current {
+                log.append("A newer commit arrived: deployment \(manifest.id) is kept but not activated.")
+            } else {
+                log.append("The branch is pinned: deployment \(manifest.id) is kept but not activated.")
+            }
+            await finish(job, status: current ? .succeeded : .superseded, deploymentID: manifest.id, error: nil, logger)
+        } catch {
+            logger.error("cannot record deployment \(manifest.id): \(error)")
+            await finish(job, status: .failed, error: "cannot record the deployment: \(error)", logger)
+        }
+    }
+
+    func finish(
+        _ job: BuildJob, status: BuildStatus, deploymentID: String? = nil, error: String?, _ logger: Logger
+    ) async {
+        try? await state.updateBuild(job.id, status: status, deploymentID: deploymentID, error: error)
+        switch status {
+        case .succeeded: logger.info("build succeeded")
+        case .superseded, .cancelled: logger.info("build \(status.rawValue)")
+        default: logger.error("build \(status.rawValue): \(error ?? "")")
+        }
+        if let record = try? await state.build(id: job.id) { emit(.buildFinished(record)) }
+    }
+
+    /// The repository a site's builds check out from: the repository itself when local, else its mirror.
+    func repositoryPath(for site: SiteConfig) -> String {
+        RepositoryLocation.isRemote(site.repositoryLocation)
+            ? data.mirrors + "/" + site.name + ".git" : site.repositoryLocation
+    }
+
+    func cacheDirectory(site: String, branch: String) -> String {
+        data.caches + "/" + site + "/" + DNSLabel.make(branch)
+    }
+}
+
+extension BuildJob {
+    var pullRequestNumber: Int? {
+        guard kind == .pullRequest, key.branch.hasPrefix("pr-") else { return nil }
+        return Int(key.branch.dropFirst(3))
+    }
+}
+
+/// Whether a repository location is a URL to fetch rather than a folder on this machine.
+enum RepositoryLocation {
+    static func isRemote(_ location: String) -> Bool {
+        location.hasPrefix("https://") || location.hasPrefix("http://") || location.hasPrefix("ssh://")
+            || location.hasPrefix("git@") || location.hasPrefix("file://")
+    }
+}
+
+/// A build's log file, appended to by the control plane (headers, results) between the runner's lines.
+struct BuildLogFile: Sendable {
+    let path: String
+
+    func append(_ line: String) {
+        let stamp = ISO8601DateFormatter().string(from: Date())
+        let data = Data("[\(stamp)] \(line)\n".utf8)
+        if let handle = FileHandle(forWritingAtPath: path) {
+            handle.seekToEndOfFile()
+            handle.write(data)
+            try? handle.close()
+        } else {
+            FileManager.default.createFile(atPath: path, contents: data)
+        }
+    }
+}

@@ -1,0 +1,292 @@
+import CanopyBuild
+import CanopyEdge
+import CanopyGit
+import CanopySpec
+import CanopyStore
+import Foundation
+import Logging
+
+/// A branch of a site: the unit that builds and deploys.
+public struct EnvironmentKey: Sendable, Hashable, CustomStringConvertible {
+    public var site: String
+    public var branch: String
+
+    public init(site: String, branch: String) {
+        self.site = site
+        self.branch = branch
+    }
+
+    public var description: String { "\(site)/\(branch)" }
+}
+
+/// A commit of a branch that should be built.
+struct BuildJob: Sendable {
+    var id: String
+    var key: EnvironmentKey
+    var kind: BranchEnvironmentConfig.Kind
+    var commit: String
+    var commitMessage: String
+    var commitTime: Date
+    var queuedAt: Date
+}
+
+/// The heart of the control plane. Branch events come in; builds are queued (at most one per branch,
+/// newer commits supersede older ones, a bounded number at once, fair across sites), run, ingested,
+/// recorded and activated; and after every change a new RoutingTable goes to the edge.
+///
+/// Data flows one way: watcher → orchestrator → builder → store → state → routing table → edge.
+public actor Orchestrator {
+    let config: CanopyConfiguration
+    let data: DataFolder
+    let state: StateStore
+    let store: DeploymentStore
+    let edge: EdgeServer
+    let blocking: BlockingExecutor
+    let runner: BuildRunner
+    let notifier: Notifier
+    let logger: Logger
+
+    var catalog = SiteCatalog()
+    /// Deployments loaded for serving, by id, with the Sites-file rules they were loaded with.
+    var served: [String: LoadedDeployment] = [:]
+    /// The newest commit waiting to build, per branch.
+    var pending: [EnvironmentKey: BuildJob] = [:]
+    /// Sites in the order they get the next free build slot (round-robin for fairness).
+    var siteTurns: [String] = []
+    var running: [EnvironmentKey: RunningBuild] = [:]
+    /// Observers of build and deployment events (the admin API's event stream).
+    var listeners: [UUID: AsyncStream<ControlEvent>.Continuation] = [:]
+    /// Edge counters of each rolling-out deployment when its rollout began (error rates count from there).
+    var rolloutBaselines: [EnvironmentKey: DeploymentTrafficStats] = [:]
+    /// What every hostname serves, as last published.
+    var hostnames: [HostnameStatus] = []
+
+    struct RunningBuild {
+        var job: BuildJob
+        var task: Task<Void, Never>
+    }
+
+    init(
+        config: CanopyConfiguration, data: DataFolder, state: StateStore, store: DeploymentStore, edge: EdgeServer,
+        blocking: BlockingExecutor, logger: Logger
+    ) {
+        self.config = config
+        self.data = data
+        self.state = state
+        self.store = store
+        self.edge = edge
+        self.blocking = blocking
+        self.runner = BuildRunner()
+        self.notifier = Notifier(logger: logger)
+        self.logger = logger
+    }
+
+    // MARK: Start
+
+    /// Restores what was served before a restart (without rebuilding) and reads the Sites folder.
+    func start() async throws {
+        for build in try await state.abandonUnfinishedBuilds() {
+            logger.notice(
+                "build \(build.id) was interrupted by a restart; its commit is considered again",
+                metadata: ["site": "\(build.site)", "branch": "\(build.branch)", "commit": "\(build.commit.prefix(7))"])
+        }
+        _ = catalog.reload(directory: config.sitesDirectory, logger: logger)
+        try await publishRoutes()
+    }
+
+    /// Re-reads the Sites folder; returns the sites whose configuration changed.
+    func reloadSites() async -> Bool {
+        guard catalog.reload(directory: config.sitesDirectory, logger: logger) else { return false }
+        logger.info("Sites configuration reloaded: \(catalog.sites.keys.sorted().joined(separator: ", "))")
+        try? await publishRoutes()
+        return true
+    }
+
+    var sites: [String: SiteConfig] { catalog.sites }
+    var siteProblems: [String: String] { catalog.problems }
+
+    // MARK: Branch events
+
+    /// The branches of a site's repository as they are now: creates, updates and deletes environments.
+    func repositoryScanned(site: String, refs: [BranchHead]) async {
+        guard let siteConfig = catalog.sites[site] else { return }
+        let known = (try? await state.environments(site: site)) ?? []
+        let present = Set(refs.map(\.branch))
+        for ref in refs {
+            await branchMoved(site: siteConfig, head: ref)
+        }
+        for env in known where !present.contains(env.branch) {
+            await branchDeleted(site: site, branch: env.branch)
+        }
+    }
+
+    /// A branch points at a (possibly new) commit.
+    func branchMoved(site: SiteConfig, head: BranchHead) async {
+        guard let envConfig = environmentConfig(site: site, head: head) else { return }
+        let key = EnvironmentKey(site: site.name, branch: head.branch)
+        let meta: Logger.Metadata = [
+            "site": "\(site.name)", "branch": "\(head.branch)", "commit": "\(head.commit.prefix(7))",
+        ]
+        do {
+            let existing = try await state.environment(site: site.name, branch: head.branch)
+            if existing?.headCommit != head.commit || existing?.deletedAt != nil {
+                try await state.upsertEnvironment(
+                    site: site.name, branch: head.branch, kind: envConfig.kind.rawValue, headCommit: head.commit)
+            }
+            // Already building, queued, built (passed or failed): nothing to do.
+            if running[key]?.job.commit == head.commit || pending[key]?.commit == head.commit { return }
+            // A commit built before (passed or failed) is not built again; one whose build was cut short
+            // (a restart, or a newer commit that has since been reverted) is.
+            if let last = try await state.latestBuild(site: site.name, branch: head.branch, commit: head.commit),
+                last.status != .cancelled && last.status != .superseded
+            {
+                return
+            }
+            if Self.skipsCI(head.message) {
+                logger.info("commit message asks to skip the build", metadata: meta)
+                return
+            }
+            enqueue(
+                BuildJob(
+                    id: Self.newBuildID(), key: key, kind: envConfig.kind, commit: head.commit,
+                    commitMessage: head.message, commitTime: head.time, queuedAt: Date()))
+        } catch {
+            logger.error("cannot record branch update: \(error)", metadata: meta)
+        }
+    }
+
+    /// A branch is gone: its builds stop and its hostnames stop serving at once.
+    func branchDeleted(site: String, branch: String) async {
+        let key = EnvironmentKey(site: site, branch: branch)
+        pending[key] = nil
+        running[key]?.task.cancel()
+        do {
+            guard let env = try await state.environment(site: site, branch: branch), env.deletedAt == nil else { return }
+            try await state.markEnvironmentDeleted(site: site, branch: branch)
+            logger.info("branch deleted: it no longer serves", metadata: ["site": "\(site)", "branch": "\(branch)"])
+            emit(.branchDeleted(site: site, branch: branch))
+            try await publishRoutes()
+        } catch {
+            logger.error("cannot record branch deletion: \(error)", metadata: ["site": "\(site)", "branch": "\(branch)"])
+        }
+    }
+
+    func environmentConfig(site: SiteConfig, head: BranchHead) -> BranchEnvironmentConfig? {
+        if let number = head.pullRequest {
+            return SitesSpec.pullRequestEnvironment(number: number, in: site)
+        }
+        return SitesSpec.environment(for: head.branch, commit: head.commit, in: site)
+    }
+
+    static func skipsCI(_ message: String) -> Bool {
+        let lowered = message.lowercased()
+        return ["[skip ci]", "[ci skip]", "[skip-cd]", "[skip cd]"].contains { lowered.contains($0) }
+    }
+
+    static func newBuildID() -> String {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "yyyyMMdd-HHmmss"
+        let alphabet = Array("abcdefghijkmnpqrstuvwxyz23456789")
+        let suffix = String((0..<5).map { _ in alphabet.randomElement()! })
+        return "b\(formatter.string(from: Date()))-\(suffix)"
+    }
+
+    // MARK: Events for observers
+
+    /// A stream of build, deployment and traffic events (for the admin API's server-sent events).
+    func events() -> AsyncStream<ControlEvent> {
+        let (stream, continuation) = AsyncStream<ControlEvent>.makeStream(bufferingPolicy: .bufferingNewest(256))
+        let id = UUID()
+        listeners[id] = continuation
+        continuation.onTermination = { [weak self] _ in
+            Task { await self?.removeListener(id) }
+        }
+        return stream
+    }
+
+    func removeListener(_ id: UUID) {
+        listeners[id] = nil
+    }
+
+    func emit(_ event: ControlEvent) {
+        for continuation in listeners.values {
+            continuation.yield(event)
+        }
+        notify(event)
+        BuildMetrics.record(event)
+    }
+
+    /// Sends the events a site's `notify:` URL wants.
+    private func notify(_ event: ControlEvent) {
+        func url(_ site: String) -> String? { catalog.sites[site]?.notifyURL }
+        switch event {
+        case .buildStarted(let b), .buildFinished(let b):
+            let name: String
+            switch b.status {
+            case .running: name = "build.started"
+            case .succeeded: name = "build.succeeded"
+            case .failed, .timedOut: name = "build.failed"
+            default: return
+            }
+            notifier.send(
+                to: url(b.site),
+                .init(
+                    event: name, site: b.site, branch: b.branch, commit: b.commit, build: b.id, deployment: b.deploymentID,
+                    status: b.status.rawValue, error: b.error, hostnames: nil, at: Date()))
+        case .deploymentActivated(let site, let branch, let deployment):
+            let hosts = hostnames.filter { $0.site == site && $0.branch == branch }.map(\.hostname)
+            notifier.send(
+                to: url(site),
+                .init(
+                    event: "deployment.activated", site: site, branch: branch, commit: nil, build: nil,
+                    deployment: deployment, status: nil, error: nil, hostnames: hosts, at: Date()))
+        default:
+            break
+        }
+    }
+}
+
+/// A deployment loaded for the edge, and the site rules it was loaded with.
+struct LoadedDeployment {
+    var deployment: ServedDeployment
+    var rules: SiteRuleSet
+}
+
+/// A site's own redirect and header rules (from its Sites file).
+struct SiteRuleSet: Equatable {
+    var redirects: [RedirectRule]
+    var headers: [HeaderRule]
+}
+
+/// A branch head as the watcher reports it.
+public struct BranchHead: Sendable, Hashable {
+    public var branch: String
+    public var commit: String
+    public var message: String
+    public var time: Date
+    /// For `refs/pull/<n>/head` and `refs/merge-requests/<n>/head`: the number.
+    public var pullRequest: Int?
+
+    public init(branch: String, commit: String, message: String, time: Date, pullRequest: Int? = nil) {
+        self.branch = branch
+        self.commit = commit
+        self.message = message
+        self.time = time
+        self.pullRequest = pullRequest
+    }
+}
+
+/// Something operators may want to watch live.
+public enum ControlEvent: Sendable {
+    case buildQueued(BuildRecord)
+    case buildStarted(BuildRecord)
+    case buildLog(buildID: String, line: String)
+    case buildFinished(BuildRecord)
+    case deploymentActivated(site: String, branch: String, deployment: String)
+    case branchDeleted(site: String, branch: String)
+    case routesPublished(hostnames: Int)
+    case trafficChanged(hostname: String)
+    case rolloutChanged(RolloutRecord)
+}

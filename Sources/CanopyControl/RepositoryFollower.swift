@@ -1,0 +1,186 @@
+import CanopyGit
+import CanopySpec
+import Foundation
+import Logging
+
+/// Follows every site's repository and the Sites folder. Each scan reads all branch heads with
+/// libgit2 (remote repositories are mirrored first, with a cheap ls-remote deciding whether to
+/// fetch) and hands the snapshot to the orchestrator, which reconciles it against the durable state:
+/// new branches, moved branches and deleted branches, including those that changed while the server
+/// was down. Scans happen on a poke (the post-receive hook, a webhook) at once, and on a timer as the
+/// safety net.
+public actor RepositoryFollower {
+    let orchestrator: Orchestrator
+    let data: DataFolder
+    let blocking: BlockingExecutor
+    let pollInterval: Duration
+    let sitesPollInterval: Duration
+    let logger: Logger
+
+    /// Sites to scan at the next wake-up (nil: all).
+    private var requested: Set<String>? = []
+    private var wakeUp: CheckedContinuation<Void, Never>?
+    /// Last ls-remote answer per remote site, to skip fetches when nothing changed.
+    private var remoteHeads: [String: [String: String]] = [:]
+
+    init(
+        orchestrator: Orchestrator, data: DataFolder, blocking: BlockingExecutor, pollInterval: Duration,
+        sitesPollInterval: Duration, logger: Logger
+    ) {
+        self.orchestrator = orchestrator
+        self.data = data
+        self.blocking = blocking
+        self.pollInterval = pollInterval
+        self.sitesPollInterval = sitesPollInterval
+        self.logger = logger
+    }
+
+    /// Asks for an immediate scan of the sites whose repository is at `repository` (all when nil or
+    /// when none matches). Returns how many sites will be scanned.
+    public func poke(repository: String?) async -> Int {
+        let sites = await orchestrator.sites
+        var matching: [String] = []
+        if let repository {
+            let wanted = Self.normalise(repository)
+            matching = sites.values.filter { Self.normalise($0.repositoryLocation) == wanted }.map(\.name)
+        }
+        if matching.isEmpty {
+            requested = nil
+        } else if requested != nil {
+            requested!.formUnion(matching)
+        }
+        wakeUp?.resume()
+        wakeUp = nil
+        return matching.isEmpty ? sites.count : matching.count
+    }
+
+    /// Asks for an immediate scan of one site.
+    public func poke(site: String) {
+        if requested != nil { requested!.insert(site) }
+        wakeUp?.resume()
+        wakeUp = nil
+    }
+
+    static func normalise(_ location: String) -> String {
+        var path = location
+        if path.hasPrefix("file://") { path = String(path.dropFirst(7)) }
+        path = (path as NSString).standardizingPath
+        return path.hasSuffix("/") ? String(path.dropLast()) : path
+    }
+
+    /// Runs until cancelled.
+    public func run() async throws {
+        var lastFullScan = ContinuousClock.now - pollInterval
+        await scan(sites: nil)
+        lastFullScan = .now
+        while !Task.isCancelled {
+            await sleep(upTo: sitesPollInterval)
+            if Task.isCancelled { break }
+            let changed = await orchestrator.reloadSites()
+            let due = ContinuousClock.now - lastFullScan >= pollInterval
+            let wanted = requested
+            requested = []
+            if changed || due || wanted == nil {
+                await scan(sites: nil)
+                lastFullScan = .now
+            } else if let wanted, !wanted.isEmpty {
+                await scan(sites: wanted)
+            }
+        }
+    }
+
+    private func sleep(upTo interval: Duration) async {
+        if requested == nil || requested?.isEmpty == false { return }
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            wakeUp = continuation
+            Task {
+                try? await Task.sleep(for: interval)
+                self.timerFired()
+            }
+        }
+    }
+
+    private func timerFired() {
+        wakeUp?.resume()
+        wakeUp = nil
+    }
+
+    // MARK: Scanning
+
+    private func scan(sites names: Set<String>?) async {
+        let sites = await orchestrator.sites
+        for site in sites.values.sorted(by: { $0.name < $1.name }) where names?.contains(site.name) ?? true {
+            do {
+                guard let heads = try await heads(of: site) else { continue }
+                await orchestrator.repositoryScanned(site: site.name, refs: heads)
+            } catch {
+                logger.error("cannot read the repository: \(error)", metadata: ["site": "\(site.name)"])
+            }
+        }
+    }
+
+    /// The branch heads of a site's repository, or nil when a remote did not change since last time.
+    private func heads(of site: SiteConfig) async throws -> [BranchHead]? {
+        let withPullRequests = site.pullRequests != nil
+        if RepositoryLocation.isRemote(site.repositoryLocation) {
+            let mirror = data.mirrors + "/" + site.name + ".git"
+            let url = site.repositoryLocation
+            let credentials = Self.gitCredentials(site.credentials)
+            let known = remoteHeads[site.name]
+            let (changed, advertised): (Bool, [String: String]) = try await blocking.run {
+                let refs = try GitRepository.lsRemote(url: url, credentials: credentials)
+                let map = Dictionary(refs.map { ($0.fullName, $0.commit) }, uniquingKeysWith: { a, _ in a })
+                return (map != known || !FileManager.default.fileExists(atPath: mirror), map)
+            }
+            if !changed { return nil }
+            try await blocking.run {
+                let repo =
+                    FileManager.default.fileExists(atPath: mirror)
+                    ? try GitRepository.open(mirror) : try GitRepository.initBare(at: mirror)
+                var refspecs = ["+refs/heads/*:refs/heads/*"]
+                if withPullRequests {
+                    refspecs += ["+refs/pull/*/head:refs/pull/*/head", "+refs/merge-requests/*/head:refs/merge-requests/*/head"]
+                }
+                _ = try repo.fetch(remote: url, refspecs: refspecs, credentials: credentials)
+            }
+            remoteHeads[site.name] = advertised
+            logger.debug("fetched \(url) into its mirror", metadata: ["site": "\(site.name)"])
+            return try await localHeads(path: mirror, pullRequests: withPullRequests)
+        }
+        return try await localHeads(path: site.repositoryLocation, pullRequests: withPullRequests)
+    }
+
+    private func localHeads(path: String, pullRequests: Bool) async throws -> [BranchHead] {
+        try await blocking.run {
+            let repo = try GitRepository.open(path)
+            var heads: [BranchHead] = []
+            for ref in try repo.branches() {
+                let commit = try repo.commit(ref.commit)
+                heads.append(BranchHead(branch: ref.name, commit: ref.commit, message: commit.message, time: commit.time))
+            }
+            if pullRequests {
+                for ref in try repo.refs(matching: ["refs/pull/*/head", "refs/merge-requests/*/head"]) {
+                    let parts = ref.fullName.split(separator: "/")
+                    guard parts.count >= 4, let number = Int(parts[2]) else { continue }
+                    let commit = try repo.commit(ref.commit)
+                    heads.append(
+                        BranchHead(
+                            branch: "pr-\(number)", commit: ref.commit, message: commit.message, time: commit.time,
+                            pullRequest: number))
+                }
+            }
+            return heads
+        }
+    }
+
+    static func gitCredentials(_ credentials: RepositoryCredentials?) -> GitCredentials? {
+        guard let credentials else { return nil }
+        func resolve(_ value: String?) -> String? {
+            guard let value, value.hasPrefix("$") else { return value }
+            return ProcessInfo.processInfo.environment[String(value.dropFirst())]
+        }
+        return GitCredentials(
+            username: resolve(credentials.username), password: resolve(credentials.password),
+            sshKeyPath: credentials.sshKey.map { ($0 as NSString).expandingTildeInPath })
+    }
+}

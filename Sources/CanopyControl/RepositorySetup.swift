@@ -1,0 +1,39 @@
+import CanopyGit
+import Foundation
+
+/// `canopy repo init PATH`: a bare repository whose post-receive hook tells the running server at once.
+public enum RepositorySetup {
+    public struct Created: Sendable {
+        public var repository: String
+    }
+
+    public static func initialize(path: String, dataDirectory: String) throws -> Created {
+        let absolute = absolutePath(path)
+        let data = DataFolder(absolutePath(dataDirectory))
+        _ = try GitRepository.initBare(at: absolute)
+        try RepositoryHook.installPostReceive(in: absolute, notifyCommand: notifyCommand(repository: absolute, data: data))
+        return Created(repository: absolute)
+    }
+
+    /// The hook's body: read the admin address and token from the data folder at push time, POST, and
+    /// never fail or hold up the push when the server is down.
+    static func notifyCommand(repository: String, data: DataFolder) -> String {
+        let encoded = repository.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(.init(charactersIn: "/-._~"))) ?? repository
+        return """
+            data=\(shellQuote(data.root))
+            addr=$(cat "$data/admin.address" 2>/dev/null) || exit 0
+            token=$(cat "$data/admin.token" 2>/dev/null)
+            curl -fsS -m 2 -X POST -H "Authorization: Bearer $token" "$addr/api/v1/hooks/local?repo=\(encoded)" >/dev/null 2>&1 || true
+            """
+    }
+
+    static func absolutePath(_ path: String) -> String {
+        let expanded = (path as NSString).expandingTildeInPath
+        let full = expanded.hasPrefix("/") ? expanded : FileManager.default.currentDirectoryPath + "/" + expanded
+        return (full as NSString).standardizingPath
+    }
+
+    static func shellQuote(_ text: String) -> String {
+        "'" + text.replacingOccurrences(of: "'", with: "'\\''") + "'"
+    }
+}

@@ -1,0 +1,83 @@
+import CanopySpec
+import Foundation
+import Logging
+
+/// The Sites folder, read into `SiteConfig`s. A file that fails to parse (or that claims a hostname
+/// another site holds) is refused with its message, and the configuration in force for that site stays.
+public struct SiteCatalog: Sendable {
+    /// The configurations in force, by site name.
+    public private(set) var sites: [String: SiteConfig] = [:]
+    /// Refused files and why, by file path: shown by `canopy status` and the admin API.
+    public private(set) var problems: [String: String] = [:]
+    /// What the folder looked like when last read (name → size and modification time).
+    private var fingerprint: [String: String] = [:]
+
+    public init() {}
+
+    /// Sites files in `directory`: `*.yml` and `*.yaml`, sorted.
+    static func files(in directory: String) -> [String] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        return names.filter { $0.hasSuffix(".yml") || $0.hasSuffix(".yaml") }.sorted().map { directory + "/" + $0 }
+    }
+
+    static func siteName(ofFile path: String) -> String {
+        let base = (path as NSString).lastPathComponent
+        return (base as NSString).deletingPathExtension
+    }
+
+    /// Parses one Sites file.
+    public static func parse(file path: String) throws -> SiteConfig {
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw CanopyError("\(path): cannot read the file: \(error.localizedDescription)")
+        }
+        return try SitesSpec.parse(
+            text, file: path, siteName: siteName(ofFile: path),
+            baseDirectory: (path as NSString).deletingLastPathComponent)
+    }
+
+    /// Re-reads the folder when anything in it changed. Returns true when the configuration in force changed.
+    public mutating func reload(directory: String, logger: Logger) -> Bool {
+        let files = Self.files(in: directory)
+        var newFingerprint: [String: String] = [:]
+        for file in files {
+            let attributes = try? FileManager.default.attributesOfItem(atPath: file)
+            let size = (attributes?[.size] as? NSNumber)?.int64Value ?? -1
+            let mtime = (attributes?[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
+            newFingerprint[file] = "\(size)@\(mtime)"
+        }
+        guard newFingerprint != fingerprint else { return false }
+        fingerprint = newFingerprint
+
+        var next = sites
+        var nextProblems: [String: String] = [:]
+        let present = Set(files.map(Self.siteName(ofFile:)))
+        for name in next.keys where !present.contains(name) {
+            logger.info("site removed: its Sites file is gone", metadata: ["site": "\(name)"])
+            next[name] = nil
+        }
+        for file in files {
+            let name = Self.siteName(ofFile: file)
+            do {
+                let config = try Self.parse(file: file)
+                for warning in config.warnings {
+                    logger.warning("\(warning)", metadata: ["site": "\(name)"])
+                }
+                var candidate = next
+                candidate[name] = config
+                try SitesSpec.checkConflicts(Array(candidate.values))
+                next = candidate
+            } catch {
+                nextProblems[file] = "\(error)"
+                let kept = next[name] != nil ? "the configuration in force stays" : "the site is not loaded"
+                logger.error("refused Sites file (\(kept)):\n\(error)", metadata: ["site": "\(name)"])
+            }
+        }
+        problems = nextProblems
+        guard next != sites else { return false }
+        sites = next
+        return true
+    }
+}

@@ -1,1 +1,0 @@
-// CanopyGit: see ../shared/DESIGN.md for this module's room.

@@ -1,0 +1,130 @@
+import CGit2
+import Foundation
+
+/// One libgit2 repository handle, freed when this object goes away.
+///
+/// Every method blocks: call them off the event loops and off the cooperative pool. A handle is not
+/// safe for concurrent use, so it is not `Sendable`: open one per piece of work (opening is cheap).
+public final class GitRepository {
+    let handle: OpaquePointer
+    public let path: String
+
+    private init(handle: OpaquePointer, path: String) {
+        self.handle = handle
+        self.path = path
+    }
+
+    deinit {
+        git_repository_free(handle)
+    }
+
+    /// Opens a repository (bare or not) at `path`.
+    public static func open(_ path: String) throws -> GitRepository {
+        _ = LibGit2.initialised
+        var handle: OpaquePointer?
+        try LibGit2.check(git_repository_open_ext(&handle, path, UInt32(GIT_REPOSITORY_OPEN_NO_SEARCH.rawValue), nil), "open", repository: path)
+        return GitRepository(handle: handle!, path: path)
+    }
+
+    /// Creates a bare repository at `path` (its folders too), with `main` as the initial branch.
+    public static func initBare(at path: String) throws -> GitRepository {
+        _ = LibGit2.initialised
+        var options = git_repository_init_options()
+        try LibGit2.check(git_repository_init_options_init(&options, UInt32(GIT_REPOSITORY_INIT_OPTIONS_VERSION)), "init options", repository: path)
+        options.flags = UInt32(GIT_REPOSITORY_INIT_BARE.rawValue | GIT_REPOSITORY_INIT_MKPATH.rawValue)
+        var handle: OpaquePointer?
+        let code = "main".withCString { head in
+            options.initial_head = head
+            return git_repository_init_ext(&handle, path, &options)
+        }
+        try LibGit2.check(code, "init --bare", repository: path)
+        return GitRepository(handle: handle!, path: path)
+    }
+
+    // MARK: Refs
+
+    /// Local branches (`refs/heads/*`), sorted by name.
+    public func branches() throws -> [GitRef] {
+        try refs(matching: ["refs/heads/*"]).map { ref in
+            var branch = ref
+            branch.name = String(ref.fullName.dropFirst("refs/heads/".count))
+            return branch
+        }
+    }
+
+    /// References whose full names match any of the globs (`refs/pull/*/head`), peeled to commits,
+    /// sorted by name. Symbolic references and references to non-commits are skipped.
+    public func refs(matching globs: [String]) throws -> [GitRef] {
+        var found: [String: GitRef] = [:]
+        for glob in globs {
+            var iterator: OpaquePointer?
+            try LibGit2.check(git_reference_iterator_glob_new(&iterator, handle, glob), "list refs \(glob)", repository: path)
+            defer { git_reference_iterator_free(iterator) }
+            var reference: OpaquePointer?
+            while true {
+                let code = git_reference_next(&reference, iterator)
+                if code == GIT_ITEROVER.rawValue { break }
+                try LibGit2.check(code, "list refs \(glob)", repository: path)
+                defer { git_reference_free(reference) }
+                let name = String(cString: git_reference_name(reference))
+                var peeled: OpaquePointer?
+                guard git_reference_peel(&peeled, reference, GIT_OBJECT_COMMIT) == 0 else { continue }
+                defer { git_object_free(peeled) }
+                found[name] = GitRef(name: name, fullName: name, commit: Self.hex(git_object_id(peeled)))
+            }
+        }
+        return found.keys.sorted().map { found[$0]! }
+    }
+
+    // MARK: Commits
+
+    /// The commit with id `oid` (40 hex digits).
+    public func commit(_ oid: String) throws -> GitCommit {
+        var id = git_oid()
+        try LibGit2.check(git_oid_fromstr(&id, oid), "parse commit id \(oid)", repository: path)
+        var commit: OpaquePointer?
+        try LibGit2.check(git_commit_lookup(&commit, handle, &id), "find commit \(oid)", repository: path)
+        defer { git_commit_free(commit) }
+        let message = git_commit_message(commit).map { String(cString: $0) } ?? ""
+        let summary = git_commit_summary(commit).map { String(cString: $0) } ?? ""
+        let author = git_commit_author(commit)
+        return GitCommit(
+            oid: oid, message: message, summary: summary,
+            authorName: author.flatMap { $0.pointee.name.map { String(cString: $0) } } ?? "",
+            authorEmail: author.flatMap { $0.pointee.email.map { String(cString: $0) } } ?? "",
+            time: Date(timeIntervalSince1970: TimeInterval(git_commit_time(commit))))
+    }
+
+    // MARK: Checkout
+
+    /// Writes the tree of commit `oid` into `directory` (created if needed): regular files with their
+    /// executable bit, symlinks as symlinks, submodules skipped. Works on bare repositories; the
+    /// repository's index and HEAD are not touched, so builds of one repository can check out at once.
+    public func checkout(commit oid: String, into directory: String) throws {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        var id = git_oid()
+        try LibGit2.check(git_oid_fromstr(&id, oid), "parse commit id \(oid)", repository: path)
+        var commit: OpaquePointer?
+        try LibGit2.check(git_commit_lookup(&commit, handle, &id), "find commit \(oid)", repository: path)
+        defer { git_commit_free(commit) }
+        var tree: OpaquePointer?
+        try LibGit2.check(git_commit_tree(&tree, commit), "read the tree of \(oid)", repository: path)
+        defer { git_tree_free(tree) }
+        var options = git_checkout_options()
+        try LibGit2.check(git_checkout_options_init(&options, UInt32(GIT_CHECKOUT_OPTIONS_VERSION)), "checkout options", repository: path)
+        options.checkout_strategy =
+            GIT_CHECKOUT_FORCE.rawValue | GIT_CHECKOUT_DONT_UPDATE_INDEX.rawValue | GIT_CHECKOUT_DISABLE_PATHSPEC_MATCH.rawValue
+        let code = directory.withCString { target in
+            options.target_directory = target
+            return git_checkout_tree(handle, tree, &options)
+        }
+        try LibGit2.check(code, "check out \(oid.prefix(7)) into \(directory)", repository: path)
+    }
+
+    static func hex(_ oid: UnsafePointer<git_oid>?) -> String {
+        guard let oid else { return "" }
+        var buffer = [CChar](repeating: 0, count: 41)
+        git_oid_tostr(&buffer, 41, oid)
+        return String(decoding: buffer.prefix(40).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+}

@@ -1,0 +1,245 @@
+import Yams
+
+extension AmplifySpec {
+    /// Parses an `amplify.yml` (version 1, or the `0.1`/`1.0` files found in the wild) into the plan
+    /// for one application. `appRoot` picks an entry of `applications:` in a monorepo spec.
+    /// Unknown keys are warnings in the plan; anything that cannot run is a SpecError with its line.
+    public static func parse(_ yaml: String, file: String, appRoot: String?) throws -> BuildPlan {
+        let root = try YAMLValue.parse(yaml, file: file)
+        var findings = DiagnosticCollector()
+        guard case .mapping = root.node else {
+            throw root.error("amplify.yml must be a mapping with keys such as version, frontend and test")
+        }
+        let top = try root.mapping("amplify.yml")
+        var variables: [String: String] = [:]
+        var plan = BuildPlan(specFile: file)
+        var sections: [String: (SourceLocation, YAMLValue)] = [:]
+        for entry in top {
+            switch entry.key {
+            case "version":
+                let version = (try? entry.value.string("version")) ?? ""
+                if !["1", "1.0", "0.1"].contains(version) {
+                    findings.warn(entry.value.location, "version \(version) is not one Canopy knows (1, 1.0 or 0.1); reading it as version 1")
+                }
+            case "env":
+                findings.attempt { findings in variables = try parseEnv(entry.value, &findings) }
+            case "frontend", "backend", "test", "applications", "customHeaders", "appRoot":
+                sections[entry.key] = (entry.keyLocation, entry.value)
+            default:
+                findings.warn(entry.keyLocation, "unknown key '\(entry.key)' is ignored")
+            }
+        }
+
+        // Monorepos: pick the application.
+        var app: [String: (SourceLocation, YAMLValue)] = sections
+        if let (location, applications) = sections["applications"] {
+            let entries = try applications.items("applications")
+            var apps: [(root: String, value: YAMLValue, sections: [String: (SourceLocation, YAMLValue)])] = []
+            for item in entries {
+                var found: [String: (SourceLocation, YAMLValue)] = [:]
+                var itemRoot = ""
+                for entry in try item.mapping("an application") {
+                    switch entry.key {
+                    case "appRoot": itemRoot = normalise(try entry.value.string("appRoot"))
+                    case "frontend", "backend", "test", "customHeaders": found[entry.key] = (entry.keyLocation, entry.value)
+                    case "env": findings.attempt { findings in variables.merge(try parseEnv(entry.value, &findings)) { _, app in app } }
+                    default: findings.warn(entry.keyLocation, "unknown key '\(entry.key)' in an application is ignored")
+                    }
+                }
+                apps.append((itemRoot, item, found))
+            }
+            let wanted = appRoot.map(normalise)
+            let chosen: (root: String, value: YAMLValue, sections: [String: (SourceLocation, YAMLValue)])
+            if let wanted {
+                guard let match = apps.first(where: { $0.root == wanted }) else {
+                    throw SpecError(
+                        at: location,
+                        "no application has appRoot '\(wanted)'; this amplify.yml has: \(apps.map { $0.root.isEmpty ? "(none)" : $0.root }.joined(separator: ", "))"
+                    )
+                }
+                chosen = match
+            } else if apps.count == 1 {
+                chosen = apps[0]
+            } else {
+                throw SpecError(
+                    at: location,
+                    "this amplify.yml has \(apps.count) applications (\(apps.map { $0.root.isEmpty ? "(none)" : $0.root }.joined(separator: ", "))): set appRoot in the Sites file to choose one"
+                )
+            }
+            app = chosen.sections
+            plan.appRoot = chosen.root
+            if app["frontend"] == nil && app["backend"] == nil && app["test"] == nil {
+                findings.warn(chosen.value.location, "application '\(chosen.root)' has no frontend, backend or test section")
+            }
+        } else if let wanted = appRoot.map(normalise), !wanted.isEmpty {
+            plan.appRoot = wanted
+        }
+
+        var stages: [BuildStage] = []
+        if let (_, backend) = app["backend"] {
+            findings.attempt { findings in
+                let section = try parseSection(backend, kind: .backend, &findings)
+                if !section.phases.isEmpty { stages.append(BuildStage(kind: .backend, phases: section.phases)) }
+                if let artifacts = section.artifacts { findings.warn(artifacts.1, "backend artifacts are not deployed by Canopy") }
+            }
+        }
+        var sawArtifacts = false
+        if let (_, frontend) = app["frontend"] {
+            findings.attempt { findings in
+                let section = try parseSection(frontend, kind: .frontend, &findings)
+                if !section.phases.isEmpty { stages.append(BuildStage(kind: .frontend, phases: section.phases)) }
+                if let artifacts = section.artifacts {
+                    plan.artifacts = artifacts.0
+                    sawArtifacts = true
+                }
+                plan.cachePaths = section.cachePaths
+                plan.customHeaders += section.customHeaders
+            }
+        }
+        if let (location, test) = app["test"] {
+            findings.attempt { findings in
+                let section = try parseSection(test, kind: .test, &findings)
+                if !section.phases.isEmpty {
+                    stages.append(BuildStage(kind: .test, phases: section.phases))
+                } else {
+                    findings.warn(location, "the test section has no commands")
+                }
+                plan.testArtifacts = section.artifacts?.0
+            }
+        }
+        if let (_, headers) = app["customHeaders"] {
+            findings.attempt { findings in plan.customHeaders += try RulesSpec.headerRules(headers) }
+        }
+        if app["frontend"] != nil && !sawArtifacts {
+            findings.warn(app["frontend"]!.0, "frontend has no artifacts section: deploying the whole application folder (baseDirectory '.', files '**/*')")
+        }
+        try findings.throwIfErrors()
+        plan.variables = variables
+        plan.stages = stages
+        plan.warnings = findings.warnings
+        return plan
+    }
+
+    static func normalise(_ path: String) -> String {
+        var p = path.trimmingCharacters(in: .whitespaces)
+        while p.hasPrefix("./") { p.removeFirst(2) }
+        while p.hasSuffix("/") && p.count > 1 { p.removeLast() }
+        if p == "." || p == "/" { return "" }
+        return p
+    }
+
+    static func parseEnv(_ value: YAMLValue, _ findings: inout DiagnosticCollector) throws -> [String: String] {
+        if value.isNull { return [:] }
+        var variables: [String: String] = [:]
+        for entry in try value.mapping("env") {
+            switch entry.key {
+            case "variables": variables = try entry.value.stringMap("env.variables")
+            case "secrets", "parameter-store":
+                findings.warn(entry.keyLocation, "env.\(entry.key) (AWS Parameter Store) is not available here; set the values in the Sites file's env instead")
+            default: findings.warn(entry.keyLocation, "unknown key 'env.\(entry.key)' is ignored")
+            }
+        }
+        return variables
+    }
+
+    struct Section {
+        var phases: [BuildPhase] = []
+        var artifacts: (ArtifactSelection, SourceLocation)?
+        var cachePaths: [String] = []
+        var customHeaders: [HeaderRule] = []
+    }
+
+    static let phaseNames: [BuildStage.Kind: [String]] = [
+        .backend: ["preBuild", "build", "postBuild"],
+        .frontend: ["preBuild", "build", "postBuild"],
+        .test: ["preTest", "test", "postTest"],
+    ]
+
+    static func parseSection(_ value: YAMLValue, kind: BuildStage.Kind, _ findings: inout DiagnosticCollector) throws -> Section {
+        var section = Section()
+        if value.isNull { return section }
+        let what = kind.rawValue
+        for entry in try value.mapping(what) {
+            switch entry.key {
+            case "phases":
+                if entry.value.isNull { continue }
+                var byName: [String: BuildPhase] = [:]
+                for phase in try entry.value.mapping("\(what).phases") {
+                    guard phaseNames[kind]!.contains(phase.key) else {
+                        findings.warn(
+                            phase.keyLocation,
+                            "unknown phase '\(phase.key)' in \(what) is ignored (phases are \(phaseNames[kind]!.joined(separator: ", ")))")
+                        continue
+                    }
+                    byName[phase.key] = BuildPhase(name: phase.key, commands: try parseCommands(phase.value, "\(what).phases.\(phase.key)", &findings))
+                }
+                section.phases = phaseNames[kind]!.compactMap { byName[$0] }.filter { !$0.commands.isEmpty }
+            case "artifacts":
+                if entry.value.isNull { continue }
+                var base = "."
+                var files = ["**/*"]
+                for field in try entry.value.mapping("\(what).artifacts") {
+                    switch field.key {
+                    case "baseDirectory":
+                        base = field.value.isNull ? "." : try field.value.string("artifacts.baseDirectory")
+                        if base.isEmpty { base = "." }
+                    case "files":
+                        files = try field.value.strings("artifacts.files").map(\.0)
+                        if files.isEmpty { files = ["**/*"] }
+                    case "configFilePath", "discard-paths", "name":
+                        findings.warn(field.keyLocation, "artifacts.\(field.key) is not used by Canopy")
+                    default:
+                        findings.warn(field.keyLocation, "unknown key 'artifacts.\(field.key)' is ignored")
+                    }
+                }
+                section.artifacts = (ArtifactSelection(baseDirectory: base, files: files), entry.keyLocation)
+            case "cache":
+                if entry.value.isNull { continue }
+                for field in try entry.value.mapping("\(what).cache") {
+                    if field.key == "paths" {
+                        section.cachePaths = try field.value.strings("cache.paths").map(\.0)
+                    } else {
+                        findings.warn(field.keyLocation, "unknown key 'cache.\(field.key)' is ignored")
+                    }
+                }
+            case "customHeaders":
+                section.customHeaders = try RulesSpec.headerRules(entry.value)
+            case "buildPath", "runtime-versions":
+                findings.warn(entry.keyLocation, "\(what).\(entry.key) is not used by Canopy: commands run in the application root")
+            default:
+                findings.warn(entry.keyLocation, "unknown key '\(what).\(entry.key)' is ignored")
+            }
+        }
+        return section
+    }
+
+    static func parseCommands(_ value: YAMLValue, _ what: String, _ findings: inout DiagnosticCollector) throws -> [BuildCommand] {
+        if value.isNull { return [] }
+        var commands: [BuildCommand] = []
+        for entry in try value.mapping(what) {
+            guard entry.key == "commands" else {
+                findings.warn(entry.keyLocation, "unknown key '\(what).\(entry.key)' is ignored")
+                continue
+            }
+            if entry.value.isNull { continue }
+            if case .scalar = entry.value.node {
+                commands.append(BuildCommand(try entry.value.string("commands"), location: entry.value.location))
+                continue
+            }
+            for item in try entry.value.items("\(what).commands") {
+                switch item.node {
+                case .scalar(let scalar):
+                    if !scalar.string.trimmingCharacters(in: .whitespaces).isEmpty {
+                        commands.append(BuildCommand(scalar.string, location: item.location))
+                    }
+                case .mapping:
+                    throw item.error(
+                        "this command reads as a key: value pair, not a command; quote it (- 'echo \"a: b\"') when it contains ': '")
+                default:
+                    throw item.error("each command must be a single line of shell, not \(item.kind)")
+                }
+            }
+        }
+        return commands
+    }
+}

@@ -1,0 +1,106 @@
+/// A compiled glob over `/`-separated paths or branch names: `*` within one segment, `**` across
+/// any number of segments (`**/*` matches every file, top-level ones too), `?` one character,
+/// `{a,b}` alternatives, `[abc]` / `[!abc]` classes.
+public struct Glob: Sendable, Hashable {
+    public let pattern: String
+    private let alternatives: [[Token]]
+
+    enum Token: Sendable, Hashable {
+        case literal(Character)
+        case any  // ?
+        case star  // *
+        case globstar  // ** (with its slash)
+        case set(Set<Character>, negated: Bool)
+    }
+
+    public init(_ pattern: String) {
+        self.pattern = pattern
+        self.alternatives = Self.expandBraces(pattern).map(Self.tokenize)
+    }
+
+    public func matches(_ path: String) -> Bool {
+        let chars = Array(path)
+        return alternatives.contains { Self.match($0[...], chars[...]) }
+    }
+
+    static func expandBraces(_ pattern: String) -> [String] {
+        guard let open = pattern.firstIndex(of: "{"), let close = pattern[open...].firstIndex(of: "}") else { return [pattern] }
+        let head = pattern[..<open]
+        let tail = pattern[pattern.index(after: close)...]
+        let options = pattern[pattern.index(after: open)..<close].split(separator: ",", omittingEmptySubsequences: false)
+        return options.flatMap { expandBraces(String(head) + $0 + tail) }
+    }
+
+    static func tokenize(_ pattern: String) -> [Token] {
+        var tokens: [Token] = []
+        let chars = Array(pattern)
+        var i = 0
+        while i < chars.count {
+            let c = chars[i]
+            if c == "*" {
+                if i + 1 < chars.count && chars[i + 1] == "*" {
+                    i += 2
+                    if i < chars.count && chars[i] == "/" { i += 1 }
+                    tokens.append(.globstar)
+                    continue
+                }
+                tokens.append(.star)
+            } else if c == "?" {
+                tokens.append(.any)
+            } else if c == "[", let close = chars[(i + 1)...].firstIndex(of: "]") {
+                var members = chars[(i + 1)..<close]
+                let negated = members.first == "!" || members.first == "^"
+                if negated { members = members.dropFirst() }
+                var set = Set<Character>()
+                var j = members.startIndex
+                while j < members.endIndex {
+                    if j + 2 < members.endIndex, members[j + 1] == "-", let lo = members[j].asciiValue, let hi = members[j + 2].asciiValue, lo <= hi {
+                        for v in lo...hi { set.insert(Character(UnicodeScalar(v))) }
+                        j += 3
+                    } else {
+                        set.insert(members[j])
+                        j += 1
+                    }
+                }
+                tokens.append(.set(set, negated: negated))
+                i = close
+            } else {
+                tokens.append(.literal(c))
+            }
+            i += 1
+        }
+        return tokens
+    }
+
+    static func match(_ p: ArraySlice<Token>, _ s: ArraySlice<Character>) -> Bool {
+        guard let token = p.first else { return s.isEmpty }
+        let rest = p.dropFirst()
+        switch token {
+        case .literal(let c):
+            return s.first == c && match(rest, s.dropFirst())
+        case .any:
+            guard let c = s.first, c != "/" else { return false }
+            return match(rest, s.dropFirst())
+        case .set(let set, let negated):
+            guard let c = s.first, c != "/", set.contains(c) != negated else { return false }
+            return match(rest, s.dropFirst())
+        case .star:
+            var i = s.startIndex
+            while true {
+                if match(rest, s[i...]) { return true }
+                if i == s.endIndex || s[i] == "/" { return false }
+                i += 1
+            }
+        case .globstar:
+            // Zero or more whole segments.
+            if match(rest, s) { return true }
+            var i = s.startIndex
+            while i < s.endIndex {
+                if s[i] == "/" && match(rest, s[(i + 1)...]) { return true }
+                i += 1
+            }
+            // `**` at the end matches everything left.
+            return rest.isEmpty
+        }
+    }
+}

@@ -1,0 +1,61 @@
+extension SitesSpec {
+    /// What the Sites file says about a branch: an explicit `branches:` entry wins; otherwise the first
+    /// matching preview pattern (its domain template filled in); nil when the branch is not connected.
+    public static func environment(for branch: String, commit: String?, in site: SiteConfig) -> BranchEnvironmentConfig? {
+        if let rule = site.branches.first(where: { $0.branch == branch }) {
+            return BranchEnvironmentConfig(site: site.name, branch: branch, kind: .branch, domains: rule.domains, settings: rule.settings)
+        }
+        for preview in site.previews where Glob(preview.pattern).matches(branch) {
+            let domain = fill(preview.domain, branch: branch, site: site.name, commit: commit, number: nil)
+            return BranchEnvironmentConfig(site: site.name, branch: branch, kind: .preview, domains: [domain], settings: preview.settings)
+        }
+        return nil
+    }
+
+    /// The preview of pull (merge) request `number`, when the Sites file enables them; its branch is `pr-<n>`.
+    public static func pullRequestEnvironment(number: Int, in site: SiteConfig) -> BranchEnvironmentConfig? {
+        guard let rule = site.pullRequests else { return nil }
+        let branch = "pr-\(number)"
+        let domain = fill(rule.domain, branch: branch, site: site.name, commit: nil, number: number)
+        return BranchEnvironmentConfig(site: site.name, branch: branch, kind: .pullRequest, domains: [domain], settings: rule.settings)
+    }
+
+    /// The immutable per-commit hostname of a deployment, from `commitDomain`.
+    public static func commitHostname(commit: String, in site: SiteConfig) -> String? {
+        guard let template = site.commitDomain else { return nil }
+        return fill(template, branch: nil, site: site.name, commit: commit, number: nil)
+    }
+
+    static func fill(_ template: String, branch: String?, site: String, commit: String?, number: Int?) -> String {
+        var out = template
+        if let branch { out = out.replacingOccurrences(of: "{branch}", with: DNSLabel.make(branch)) }
+        out = out.replacingOccurrences(of: "{site}", with: DNSLabel.make(site))
+        out = out.replacingOccurrences(of: "{commit}", with: String((commit ?? "0000000").prefix(7)).lowercased())
+        if let number { out = out.replacingOccurrences(of: "{number}", with: String(number)) }
+        return out
+    }
+
+    /// Two sites claiming one explicit hostname is an error naming both.
+    public static func checkConflicts(_ sites: [SiteConfig]) throws {
+        var owners: [String: (site: SiteConfig, branch: BranchRule)] = [:]
+        var errors: [SpecDiagnostic] = []
+        for site in sites.sorted(by: { $0.name < $1.name }) {
+            for branch in site.branches {
+                for host in branch.domains {
+                    if let owner = owners[host], owner.site.name != site.name {
+                        let at = branch.location ?? SourceLocation(file: site.file, line: 1, column: 1)
+                        let first = owner.branch.location.map(\.description) ?? owner.site.file
+                        errors.append(
+                            SpecDiagnostic(
+                                .error, at: at,
+                                "hostname \(host) of \(site.name)/\(branch.branch) is already claimed by \(owner.site.name)/\(owner.branch.branch) (\(first))"
+                            ))
+                    } else if owners[host] == nil {
+                        owners[host] = (site, branch)
+                    }
+                }
+            }
+        }
+        if !errors.isEmpty { throw SpecError(errors) }
+    }
+}

@@ -1,0 +1,61 @@
+import ArgumentParser
+import CanopyControl
+import Logging
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the server: watch the sites' repositories, build on push, serve every branch.")
+
+    @Option(help: "Folder of Sites files (<site>.yml).")
+    var sites = "Sites"
+
+    @Option(help: "Data folder (state database, deployment store, logs, caches, admin token).")
+    var data = ".canopy/data"
+
+    @Option(help: "Public listener, HOST:PORT.")
+    var listen = "0.0.0.0:8080"
+
+    @Option(help: "Admin listener (API, dashboard, hooks), HOST:PORT. Keep it on loopback.")
+    var admin = "127.0.0.1:8081"
+
+    @Option(help: "Builds that may run at once (default: number of cores).")
+    var builds: Int?
+
+    @Option(help: "Seconds between repository polls (the post-receive hook makes deploys immediate).")
+    var poll: Double = 5
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error.")
+    var logLevel: Logger.Level = .info
+
+    func run() async throws {
+        let (host, port) = try parseAddress(listen, option: "--listen")
+        let (adminHost, adminPort) = try parseAddress(admin, option: "--admin")
+        var config = CanopyConfiguration(
+            sitesDirectory: sites, dataDirectory: data, listenHost: host, listenPort: port, adminHost: adminHost,
+            adminPort: adminPort, pollInterval: .milliseconds(Int(poll * 1000)))
+        if let builds { config.buildConcurrency = max(1, builds) }
+        let level = logLevel
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        try await CanopyServer.run(config, logger: Logger(label: "canopy"))
+    }
+}
+
+extension Logger.Level: @retroactive ExpressibleByArgument {}
+
+/// `HOST:PORT` (or `:PORT`, or `PORT`) → host and port.
+func parseAddress(_ text: String, option: String) throws -> (String, Int) {
+    guard let colon = text.lastIndex(of: ":") else {
+        guard let port = Int(text) else { throw ValidationError("\(option) takes HOST:PORT, not '\(text)'") }
+        return ("0.0.0.0", port)
+    }
+    var host = String(text[..<colon])
+    if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+    guard let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port) else {
+        throw ValidationError("\(option) takes HOST:PORT with a port from 0 to 65535, not '\(text)'")
+    }
+    return (host.isEmpty ? "0.0.0.0" : host, port)
+}

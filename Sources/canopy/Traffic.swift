@@ -1,0 +1,159 @@
+import ArgumentParser
+import CanopyControl
+import Foundation
+
+/// Who is acting, for the server's audit log.
+func actorName() -> String {
+    let user = ProcessInfo.processInfo.environment["USER"] ?? "root"
+    return "\(user)@\(ProcessInfo.processInfo.hostName) (cli)"
+}
+
+extension AdminClient {
+    /// Sends JSON and fails with the server's message on an error status.
+    func send(_ method: String, _ path: String, _ body: [String: Any]? = nil) throws -> AdminClient.Response {
+        let data = try body.map { try JSONSerialization.data(withJSONObject: $0) }
+        let response = try request(method, path, json: data, headers: ["X-Canopy-Actor": actorName()])
+        try CLI.check(response)
+        return response
+    }
+}
+
+func encodePath(_ segment: String) -> String {
+    segment.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(.init(charactersIn: "-._~"))) ?? segment
+}
+
+struct Split: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Weighted blue/green for a hostname, sticky per visitor.",
+        discussion: """
+            Targets are branches of the hostname's site (they follow the branch's newest deployment) or
+            deployment ids (pinned). Weights are relative: main=90 release=10.
+            A visitor gets a canopy-split cookie and keeps its version while the weights keep its slice.
+            Force a target for testing with the X-Canopy-Target request header or ?canopy-target=NAME.
+            """)
+
+    @Argument(help: "The hostname.") var hostname: String
+    @Argument(help: "NAME=WEIGHT targets.") var targets: [String] = []
+    @Flag(help: "Remove the split: the hostname serves its own branch again.") var clear = false
+    @OptionGroup var adminOptions: AdminOptions
+
+    func run() async throws {
+        let client = adminOptions.client
+        if clear {
+            _ = try client.send("DELETE", "/api/v1/hostnames/\(encodePath(hostname))/split")
+            print("\(hostname) serves its own branch again")
+            return
+        }
+        guard !targets.isEmpty else { throw ValidationError("give NAME=WEIGHT targets, or --clear") }
+        var list: [[String: Any]] = []
+        for pair in targets {
+            guard let eq = pair.lastIndex(of: "="), let weight = Double(pair[pair.index(after: eq)...]) else {
+                throw ValidationError("targets are NAME=WEIGHT (e.g. main=90), not '\(pair)'")
+            }
+            list.append(["target": String(pair[..<eq]), "weight": weight])
+        }
+        let response = try client.send("POST", "/api/v1/hostnames/\(encodePath(hostname))/split", ["targets": list])
+        let applied = try JSONDecoder().decode([HostnameStatus.Target].self, from: response.body)
+        var table = TextTable(["TARGET", "WEIGHT", "DEPLOYMENT", "COMMIT"])
+        for t in applied { table.add([t.label, "\(Int((t.weight * 100).rounded()))%", t.deployment, String(t.commit.prefix(7))]) }
+        print(table.render())
+    }
+}
+
+struct Swap: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Exchange what two hostnames (or two branches' hostname sets, as SITE/BRANCH) serve, atomically.",
+        discussion: "Swapping again swaps back.")
+
+    @Argument var first: String
+    @Argument var second: String
+    @OptionGroup var adminOptions: AdminOptions
+
+    func run() async throws {
+        let response = try adminOptions.client.send("POST", "/api/v1/swap", ["a": first, "b": second])
+        let result = try JSONSerialization.jsonObject(with: response.body) as? [String: Any]
+        print("Swapped \(first) and \(second) in \(String(format: "%.2f", result?["milliseconds"] as? Double ?? 0)) ms")
+    }
+}
+
+struct Rollback: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Point a hostname's branch (or SITE/BRANCH) back at an earlier deployment, at once.",
+        discussion: "The branch is pinned afterwards so that the next push does not undo it: `canopy unpin` resumes.")
+
+    @Argument var target: String
+    @Option(help: "The deployment to go back to (default: the previous one).") var to: String?
+    @OptionGroup var adminOptions: AdminOptions
+
+    func run() async throws {
+        var body: [String: Any] = ["target": target]
+        if let to { body["to"] = to }
+        let response = try adminOptions.client.send("POST", "/api/v1/rollback", body)
+        let result = try JSONSerialization.jsonObject(with: response.body) as? [String: Any]
+        print(
+            "\(target) now serves \(result?["detail"] as? String ?? "?") (applied in \(String(format: "%.2f", result?["milliseconds"] as? Double ?? 0)) ms); pinned until `canopy unpin \(target)`"
+        )
+    }
+}
+
+struct Pin: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Stop a branch's new builds from going live (lock deploys).")
+    @Argument var target: String
+    @OptionGroup var adminOptions: AdminOptions
+
+    func run() async throws {
+        _ = try adminOptions.client.send("POST", "/api/v1/pin", ["target": target])
+        print("\(target) is pinned: new builds are kept but not activated")
+    }
+}
+
+struct Unpin: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Let a branch's builds go live again (its newest deployment goes live now).")
+    @Argument var target: String
+    @OptionGroup var adminOptions: AdminOptions
+
+    func run() async throws {
+        _ = try adminOptions.client.send("POST", "/api/v1/unpin", ["target": target])
+        print("\(target) is unpinned")
+    }
+}
+
+struct Rollout: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show or steer a progressive rollout: status, pause, resume, promote, abort.")
+
+    @Argument(help: "status, pause, resume, promote or abort.") var action: String
+    @Argument(help: "A hostname or SITE/BRANCH.") var target: String
+    @OptionGroup var adminOptions: AdminOptions
+    @OptionGroup var output: OutputOptions
+
+    func run() async throws {
+        guard ["status", "pause", "resume", "promote", "abort"].contains(action) else {
+            throw ValidationError("the action is one of status, pause, resume, promote, abort")
+        }
+        let response = try adminOptions.client.send("POST", "/api/v1/rollout", ["target": target, "action": action])
+        if output.json {
+            print(response.text, terminator: "")
+            return
+        }
+        let r = try CLI.decode(RolloutRecordView.self, response)
+        var table = TextTable(["BRANCH", "FROM", "TO", "STRATEGY", "SHARE", "STATUS", "NOTE"])
+        table.add([
+            "\(r.site)/\(r.branch)", r.fromDeployment ?? "-", r.toDeployment, r.strategy, "\(r.percent)%", r.status,
+            r.message ?? "",
+        ])
+        print(table.render())
+    }
+}
+
+/// The fields of a rollout the CLI shows.
+struct RolloutRecordView: Decodable {
+    var site: String
+    var branch: String
+    var fromDeployment: String?
+    var toDeployment: String
+    var strategy: String
+    var percent: Int
+    var status: String
+    var message: String?
+}

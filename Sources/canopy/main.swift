@@ -1,3 +1,0 @@
-import CanopyControl
-
-print("canopy \(Canopy.version)")

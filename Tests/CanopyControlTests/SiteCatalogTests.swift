@@ -1,0 +1,93 @@
+import Foundation
+import Logging
+import Testing
+
+@testable import CanopyControl
+
+struct SiteCatalogTests {
+    let logger = Logger(label: "test")
+
+    func folder() throws -> String {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("canopy-catalog-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        return dir
+    }
+
+    @Test func aRefusedFileKeepsTheConfigurationInForce() throws {
+        let dir = try folder()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try "repository: ../r.git\nbranches:\n  main: { domains: [a.test] }\n".write(toFile: dir + "/a.yml", atomically: true, encoding: .utf8)
+        var catalog = SiteCatalog()
+        #expect(catalog.reload(directory: dir, logger: logger))
+        #expect(catalog.sites["a"]?.branches.first?.domains == ["a.test"])
+
+        // Broken: refused with its line; the old configuration stays.
+        try "repository: ../r.git\nbranches:\n  main: { domains: [a.test\n".write(toFile: dir + "/a.yml", atomically: true, encoding: .utf8)
+        #expect(!catalog.reload(directory: dir, logger: logger))
+        #expect(catalog.sites["a"]?.branches.first?.domains == ["a.test"])
+        #expect(catalog.problems[dir + "/a.yml"]?.contains("a.yml:") == true)
+
+        // Fixed: the new configuration takes over and the problem is gone.
+        try "repository: ../r.git\nbranches:\n  main: { domains: [b.test] }\n".write(toFile: dir + "/a.yml", atomically: true, encoding: .utf8)
+        #expect(catalog.reload(directory: dir, logger: logger))
+        #expect(catalog.sites["a"]?.branches.first?.domains == ["b.test"])
+        #expect(catalog.problems.isEmpty)
+    }
+
+    @Test func aHostnameClaimedByTwoSitesIsRefusedNamingBoth() throws {
+        let dir = try folder()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try "repository: ../a.git\nbranches:\n  main: { domains: [shared.test] }\n".write(toFile: dir + "/a.yml", atomically: true, encoding: .utf8)
+        try "repository: ../b.git\nbranches:\n  main: { domains: [shared.test] }\n".write(toFile: dir + "/b.yml", atomically: true, encoding: .utf8)
+        var catalog = SiteCatalog()
+        _ = catalog.reload(directory: dir, logger: logger)
+        #expect(catalog.sites.count == 1)
+        let problem = catalog.problems[dir + "/b.yml"] ?? ""
+        #expect(problem.contains("shared.test"))
+        #expect(problem.contains("a.yml") && problem.contains("b.yml"))
+    }
+
+    @Test func removingAFileRemovesTheSite() throws {
+        let dir = try folder()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try "repository: ../a.git\nbranches:\n  main: { domains: [a.test] }\n".write(toFile: dir + "/a.yml", atomically: true, encoding: .utf8)
+        var catalog = SiteCatalog()
+        _ = catalog.reload(directory: dir, logger: logger)
+        try FileManager.default.removeItem(atPath: dir + "/a.yml")
+        #expect(catalog.reload(directory: dir, logger: logger))
+        #expect(catalog.sites.isEmpty)
+    }
+}
+
+struct ControlHelpersTests {
+    @Test func skipCIMarkersAreRecognised() {
+        #expect(Orchestrator.skipsCI("Fix typo [skip ci]"))
+        #expect(Orchestrator.skipsCI("[CI SKIP] docs"))
+        #expect(Orchestrator.skipsCI("chore [skip-cd]"))
+        #expect(!Orchestrator.skipsCI("skip the ci step later"))
+    }
+
+    @Test func constantTimeComparisonIsExact() {
+        #expect(constantTimeEqual("secret", "secret"))
+        #expect(!constantTimeEqual("secret", "secreT"))
+        #expect(!constantTimeEqual("secret", "secret2"))
+        #expect(!constantTimeEqual("", "x"))
+    }
+
+    @Test func tablesAlignColumns() {
+        var table = TextTable(["A", "LONGER"])
+        table.add(["wide value", "x"])
+        let lines = table.render().split(separator: "\n")
+        #expect(lines[0] == "A            LONGER")
+        #expect(lines[1] == "wide value   x")
+    }
+
+    @Test func dashboardEscapesWhatItShows() {
+        #expect(Dashboard.escape("<b a=\"x\">&'") == "&lt;b a=&quot;x&quot;&gt;&amp;&#39;")
+    }
+
+    @Test func formFieldsAreDecoded() {
+        let fields = AdminAPI.formFields("target=site%2Fmain&note=a+b&empty=")
+        #expect(fields == ["target": "site/main", "note": "a b", "empty": ""])
+    }
+}

@@ -1,0 +1,172 @@
+import Foundation
+import Testing
+
+@testable import CanopyGit
+
+/// Real repositories made with the git CLI in a temporary folder.
+final class Fixture {
+    let root: String
+    let bare: String
+    let work: String
+
+    init() throws {
+        root = FileManager.default.temporaryDirectory.appendingPathComponent("canopy-git-\(UUID().uuidString.prefix(8))").path
+        bare = root + "/remote.git"
+        work = root + "/work"
+        try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
+        try run("git", "init", "-q", "--bare", "-b", "main", bare)
+        try git("init", "-q", "-b", "main")
+        try git("remote", "add", "origin", bare)
+    }
+
+    deinit { try? FileManager.default.removeItem(atPath: root) }
+
+    @discardableResult
+    func run(_ args: String...) throws -> String {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = args
+        var env = ProcessInfo.processInfo.environment
+        for (k, v) in [("GIT_AUTHOR_NAME", "T"), ("GIT_AUTHOR_EMAIL", "t@t.test"), ("GIT_COMMITTER_NAME", "T"), ("GIT_COMMITTER_EMAIL", "t@t.test")] {
+            env[k] = v
+        }
+        p.environment = env
+        let pipe = Pipe()
+        p.standardOutput = pipe
+        p.standardError = pipe
+        try p.run()
+        let out = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        guard p.terminationStatus == 0 else { throw GitError(operation: args.joined(separator: " "), repository: "", code: -1, message: out) }
+        return out.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    @discardableResult
+    func git(_ args: String...) throws -> String {
+        let p = Process()
+        _ = p
+        return try runGit(args)
+    }
+
+    func runGit(_ args: [String]) throws -> String {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/git")
+        p.arguments = ["-C", work] + args
+        var env = ProcessInfo.processInfo.environment
+        for (k, v) in [("GIT_AUTHOR_NAME", "T"), ("GIT_AUTHOR_EMAIL", "t@t.test"), ("GIT_COMMITTER_NAME", "T"), ("GIT_COMMITTER_EMAIL", "t@t.test")] {
+            env[k] = v
+        }
+        p.environment = env
+        let pipe = Pipe()
+        p.standardOutput = pipe
+        p.standardError = pipe
+        try p.run()
+        let out = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        guard p.terminationStatus == 0 else { throw GitError(operation: "git " + args.joined(separator: " "), repository: work, code: -1, message: out) }
+        return out.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    func write(_ path: String, _ text: String) throws {
+        let full = work + "/" + path
+        try FileManager.default.createDirectory(atPath: (full as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        try text.write(toFile: full, atomically: true, encoding: .utf8)
+    }
+
+    @discardableResult
+    func commit(_ message: String) throws -> String {
+        try git("add", "-A")
+        try git("commit", "-q", "--allow-empty", "-m", message)
+        return try git("rev-parse", "HEAD")
+    }
+}
+
+struct GitRepositoryTests {
+    @Test func branchesAndCommitsAreRead() throws {
+        let f = try Fixture()
+        try f.write("index.html", "hi")
+        let c1 = try f.commit("First line\n\nBody text")
+        try f.git("push", "-q", "origin", "main", "main:refs/heads/feature/Login_Page")
+        let repo = try GitRepository.open(f.bare)
+        let branches = try repo.branches()
+        #expect(branches.map(\.name) == ["feature/Login_Page", "main"])
+        #expect(branches.allSatisfy { $0.commit == c1 })
+        #expect(branches.first?.fullName == "refs/heads/feature/Login_Page")
+        let commit = try repo.commit(c1)
+        #expect(commit.summary == "First line")
+        #expect(commit.message.contains("Body text"))
+        #expect(commit.authorEmail == "t@t.test")
+        #expect(abs(commit.time.timeIntervalSinceNow) < 600)
+    }
+
+    @Test func checkoutWritesTheExactTreeFromABareRepository() throws {
+        let f = try Fixture()
+        try f.write("index.html", "<h1>hi</h1>")
+        try f.write("nested/deep/page.html", "deep")
+        try f.write("run.sh", "#!/bin/sh\necho ok\n")
+        try f.run("chmod", "+x", f.work + "/run.sh")
+        try f.run("ln", "-s", "index.html", f.work + "/link.html")
+        let c = try f.commit("tree")
+        try f.git("push", "-q", "origin", "main")
+        let out = f.root + "/checkout"
+        try GitRepository.open(f.bare).checkout(commit: c, into: out)
+        #expect(try String(contentsOfFile: out + "/nested/deep/page.html", encoding: .utf8) == "deep")
+        #expect(FileManager.default.isExecutableFile(atPath: out + "/run.sh"))
+        #expect(!FileManager.default.isExecutableFile(atPath: out + "/index.html"))
+        #expect(try FileManager.default.destinationOfSymbolicLink(atPath: out + "/link.html") == "index.html")
+        #expect(!FileManager.default.fileExists(atPath: out + "/.git"))
+        // Two checkouts of one repository at once do not disturb each other.
+        let second = f.root + "/checkout2"
+        try GitRepository.open(f.bare).checkout(commit: c, into: second)
+        #expect(FileManager.default.fileExists(atPath: second + "/index.html"))
+    }
+
+    @Test func fetchMirrorsBranchesAndPrunesDeletedOnes() throws {
+        let f = try Fixture()
+        try f.write("a", "1")
+        let c1 = try f.commit("one")
+        try f.git("push", "-q", "origin", "main", "main:refs/heads/dev", "main:refs/pull/7/head")
+        let mirror = try GitRepository.initBare(at: f.root + "/mirror.git")
+        let url = "file://" + f.bare
+        let advertised = try mirror.fetch(
+            remote: url, refspecs: ["+refs/heads/*:refs/heads/*", "+refs/pull/*/head:refs/pull/*/head"], credentials: nil)
+        #expect(Set(advertised.map(\.fullName)).isSuperset(of: ["refs/heads/main", "refs/heads/dev", "refs/pull/7/head"]))
+        #expect(try mirror.branches().map(\.name) == ["dev", "main"])
+        #expect(try mirror.refs(matching: ["refs/pull/*/head"]).map(\.fullName) == ["refs/pull/7/head"])
+        #expect(try mirror.commit(c1).summary == "one")
+
+        try f.write("a", "2")
+        let c2 = try f.commit("two")
+        try f.git("push", "-q", "origin", "main")
+        try f.git("push", "-q", "origin", "--delete", "dev")
+        try mirror.fetch(remote: url, refspecs: ["+refs/heads/*:refs/heads/*"], credentials: nil)
+        let branches = try mirror.branches()
+        #expect(branches.map(\.name) == ["main"])
+        #expect(branches.first?.commit == c2)
+        let ls = try GitRepository.lsRemote(url: url, credentials: nil)
+        #expect(ls.first { $0.fullName == "refs/heads/main" }?.commit == c2)
+    }
+
+    @Test func errorsSayWhatFailedWhere() throws {
+        #expect {
+            try GitRepository.open("/nonexistent/repo.git")
+        } throws: { error in
+            "\(error)".contains("/nonexistent/repo.git") && "\(error)".contains("open")
+        }
+        #expect {
+            try GitRepository.lsRemote(url: "https://user:hunter2@127.0.0.1:1/x.git", credentials: GitCredentials(password: "hunter2"))
+        } throws: { error in
+            !"\(error)".contains("hunter2")
+        }
+    }
+
+    @Test func thePostReceiveHookRunsOnARealPushAndNeverFailsIt() throws {
+        let f = try Fixture()
+        let marker = f.root + "/notified"
+        try RepositoryHook.installPostReceive(in: f.bare, notifyCommand: "echo pushed > '\(marker)'\nexit 7")
+        try f.write("a", "1")
+        try f.commit("one")
+        try f.git("push", "-q", "origin", "main")  // would throw if the hook failed the push
+        #expect(try String(contentsOfFile: marker, encoding: .utf8) == "pushed\n")
+    }
+}

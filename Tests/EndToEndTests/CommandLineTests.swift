@@ -1,0 +1,38 @@
+import Foundation
+import Testing
+
+/// The CLI commands that need no server: validate and a local build.
+struct CommandLineTests {
+    @Test func validateAcceptsTheSampleAndRefusesABrokenFileWithItsLine() throws {
+        let ok = try sh([canopyBinary, "validate", packageRoot + "/amplify-sample/amplify.yml"])
+        #expect(ok.contains("valid amplify.yml"))
+        let sites = try sh([canopyBinary, "validate", packageRoot + "/Sites/sample.yml"])
+        #expect(sites.contains("valid Sites file"))
+
+        let dir = try makeTemporaryDirectory("validate")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let broken = dir + "/amplify.yml"
+        try "version: 1\nfrontend:\n  phases:\n    build:\n      commands: [a, b\n".write(
+            toFile: broken, atomically: true, encoding: .utf8)
+        let output = try sh([canopyBinary, "validate", broken], allowFailure: true)
+        #expect(output.contains("amplify.yml:"))
+        #expect(output.contains("error"))
+        // The exit code says it failed.
+        #expect(throws: (any Error).self) { try sh([canopyBinary, "validate", broken]) }
+    }
+
+    @Test func buildRunsTheSampleLocallyIntoAnOutputFolder() throws {
+        let dir = try makeTemporaryDirectory("localbuild")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let out = dir + "/out"
+        let log = try sh([canopyBinary, "build", packageRoot + "/amplify-sample", "--branch", "try-me", "--out", out])
+        #expect(log.contains("scripts/build.sh"))  // commands are echoed
+        #expect(log.contains("check.sh: all pages OK"))  // the test phase ran
+        let index = try String(contentsOfFile: out + "/index.html", encoding: .utf8)
+        #expect(index.contains("try-me"))
+        let assets = try FileManager.default.contentsOfDirectory(atPath: out + "/assets")
+        #expect(assets.contains { $0.hasPrefix("style.") && $0.hasSuffix(".css") })
+        // The sample's source folder is untouched.
+        #expect(!FileManager.default.fileExists(atPath: packageRoot + "/amplify-sample/dist"))
+    }
+}

@@ -1,0 +1,77 @@
+import Foundation
+
+/// Runs a command to completion and returns its output; throws with the output when it fails.
+@discardableResult
+func sh(_ arguments: [String], cwd: String? = nil, environment: [String: String] = [:], allowFailure: Bool = false)
+    throws -> String
+{
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = arguments
+    if let cwd { process.currentDirectoryURL = URL(fileURLWithPath: cwd) }
+    var env = ProcessInfo.processInfo.environment
+    env["GIT_AUTHOR_NAME"] = "Canopy Test"
+    env["GIT_AUTHOR_EMAIL"] = "test@canopy.test"
+    env["GIT_COMMITTER_NAME"] = "Canopy Test"
+    env["GIT_COMMITTER_EMAIL"] = "test@canopy.test"
+    env["GIT_CONFIG_NOSYSTEM"] = "1"
+    env.merge(environment) { _, new in new }
+    process.environment = env
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    process.standardError = pipe
+    try process.run()
+    let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    process.waitUntilExit()
+    if process.terminationStatus != 0 && !allowFailure {
+        throw TestFailure("`\(arguments.joined(separator: " "))` exited \(process.terminationStatus):\n\(output)")
+    }
+    return output
+}
+
+struct TestFailure: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// Polls `condition` until it holds or `timeout` passes. Generous timeouts: CI machines are slow.
+func waitUntil(
+    _ what: String, timeout: Duration = .seconds(60), interval: Duration = .milliseconds(100),
+    _ condition: () async throws -> Bool
+) async throws {
+    let deadline = ContinuousClock.now + timeout
+    var lastError: Error?
+    while ContinuousClock.now < deadline {
+        do {
+            if try await condition() { return }
+        } catch {
+            lastError = error
+        }
+        try await Task.sleep(for: interval)
+    }
+    throw TestFailure("timed out waiting for: \(what)\(lastError.map { " (last error: \($0))" } ?? "")")
+}
+
+/// A fresh temporary folder, removed by `remove()`.
+func makeTemporaryDirectory(_ label: String) throws -> String {
+    let path = FileManager.default.temporaryDirectory
+        .appendingPathComponent("canopy-e2e-\(label)-\(UUID().uuidString.prefix(8))").path
+    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    return (path as NSString).resolvingSymlinksInPath
+}
+
+/// The package root, found from this file's path.
+let packageRoot: String = {
+    var url = URL(fileURLWithPath: #filePath)
+    while url.path != "/" {
+        url.deleteLastPathComponent()
+        if FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) { return url.path }
+    }
+    return FileManager.default.currentDirectoryPath
+}()
+
+/// The `canopy` binary under test: CANOPY_BIN, else the debug build.
+let canopyBinary: String = {
+    if let bin = ProcessInfo.processInfo.environment["CANOPY_BIN"] { return bin }
+    return packageRoot + "/.build/debug/canopy"
+}()
