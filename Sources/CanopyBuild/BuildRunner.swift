@@ -211,7 +211,8 @@ public final class BuildRunner: Sendable {
             let (phase, command) = commands[index]
             return BuildFailure(
                 stage: stage.kind, phase: phase, command: command.text, location: command.location, exitCode: code,
-                message: "command `\(command.text)` in \(stage.kind.rawValue)/\(phase) exited with status \(code)")
+                message: "command `\(command.text)` in \(stage.kind.rawValue)/\(phase) exited with status \(code)"
+                    + (code == 128 + SIGXCPU ? " (it used up the build's CPU time limit)" : ""))
         }
         if code == 0 {
             return BuildFailure(

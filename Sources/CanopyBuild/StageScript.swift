@@ -29,7 +29,12 @@ struct StageScript {
             "set -e -o pipefail",
             "cd \(Self.quote(workingDirectory))",
         ]
-        if let cpuSeconds { lines.append("ulimit -t \(cpuSeconds)") }
+        if let cpuSeconds {
+            // Soft limit sends SIGXCPU (exit 152, recognisable); the hard limit a little later is SIGKILL.
+            lines.append(
+                "ulimit -t \(cpuSeconds + 5) && ulimit -S -t \(cpuSeconds) || "
+                    + "{ echo 'cannot set the CPU time limit (ulimit -t \(cpuSeconds))'; exit 1; }")
+        }
         var index = 0
         for (phaseIndex, phase) in stage.phases.enumerated() {
             lines.append("printf 'P %d %s\\n' \(phaseIndex) \"$EPOCHREALTIME\" >> \(status)")

@@ -127,3 +127,27 @@ import Testing
         #expect(home.hasPrefix("HOME=" + fixture.folder))
     }
 }
+
+@Suite struct StageLimitTests {
+    @Test func earlyExitZeroIsAFailure() async throws {
+        let fixture = try Fixture()
+        defer { fixture.remove() }
+        let plan = frontendPlan(["mkdir -p dist", "exit 0", "touch dist/never"])
+        let result = await fixture.run(fixture.request(plan))
+        let failure = try #require(result.failure)
+        #expect(failure.command == "exit 0")
+        #expect(!FileManager.default.fileExists(atPath: fixture.source + "/dist/never"))
+    }
+
+    @Test func cpuLimitStopsABusyCommand() async throws {
+        let fixture = try Fixture()
+        defer { fixture.remove() }
+        let plan = frontendPlan(["mkdir -p dist", "while :; do :; done"])
+        var request = fixture.request(plan, timeout: .seconds(120))
+        request.cpuSeconds = 1
+        let result = await fixture.run(request)
+        let failure = try #require(result.failure)
+        #expect(failure.command == "while :; do :; done")
+        #expect(failure.exitCode == 128 + SIGXCPU)
+    }
+}
