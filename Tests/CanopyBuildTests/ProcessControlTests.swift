@@ -11,7 +11,7 @@ import Testing
         defer { fixture.remove() }
         let pidFile = fixture.folder + "/grandchild.pid"
         let plan = frontendPlan(["sleep 1000 & echo $! > '\(pidFile)'", "sleep 1000"])
-        let result = await fixture.run(fixture.request(plan, timeout: .seconds(3)))
+        let result = await fixture.run(fixture.request(plan, timeout: .seconds(8)))
         guard case .timedOut = result.status else {
             Issue.record("expected timedOut, got \(result.status)")
             return
