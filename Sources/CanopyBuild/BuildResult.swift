@@ -14,6 +14,12 @@ public struct BuildResult: Sendable {
         public var stage: BuildStage.Kind
         public var phase: String
         public var duration: Duration
+
+        public init(stage: BuildStage.Kind, phase: String, duration: Duration) {
+            self.stage = stage
+            self.phase = phase
+            self.duration = duration
+        }
     }
 
     public var status: Status
@@ -23,6 +29,17 @@ public struct BuildResult: Sendable {
     /// Files copied into the artifact directory (0 unless succeeded).
     public var artifactCount: Int
     public var byteCount: Int64
+
+    public init(
+        status: Status, phaseDurations: [PhaseDuration] = [], duration: Duration = .zero, artifactCount: Int = 0,
+        byteCount: Int64 = 0
+    ) {
+        self.status = status
+        self.phaseDurations = phaseDurations
+        self.duration = duration
+        self.artifactCount = artifactCount
+        self.byteCount = byteCount
+    }
 
     /// True for `.succeeded`.
     public var succeeded: Bool {
