@@ -1,0 +1,36 @@
+import Foundation
+
+/// The clean environment of a build's processes: nothing is inherited from the server except PATH.
+enum BuildEnvironment {
+    static let defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+    /// Lowest to highest precedence: defaults, amplify.yml `env.variables`, the Sites file, then the
+    /// AWS_*/CANOPY_* build facts (which a user cannot override).
+    static func make(for request: BuildRequest, home: String) -> [String: String] {
+        var path = defaultPath
+        if let serverPath = ProcessInfo.processInfo.environment["PATH"], !serverPath.isEmpty {
+            let known = Set(defaultPath.split(separator: ":"))
+            let extra = serverPath.split(separator: ":").filter { !known.contains($0) }
+            if !extra.isEmpty { path += ":" + extra.joined(separator: ":") }
+        }
+        var environment: [String: String] = [
+            "PATH": path, "HOME": home, "LANG": "C.UTF-8", "CI": "true", "TERM": "dumb",
+        ]
+        environment.merge(request.plan.variables) { _, new in new }
+        environment.merge(request.environment) { _, new in new }
+        environment.merge([
+            "AWS_APP_ID": request.site,
+            "AWS_BRANCH": request.branch,
+            "AWS_BRANCH_ARN": "arn:canopy:local:\(request.site):branches/\(request.branch)",
+            "AWS_COMMIT_ID": request.commit,
+            "AWS_JOB_ID": request.buildID,
+            "AWS_CLONE_URL": request.cloneURL,
+            "CANOPY_SITE": request.site,
+            "CANOPY_BRANCH": request.branch,
+            "CANOPY_COMMIT": request.commit,
+            "CANOPY_BUILD_ID": request.buildID,
+            "CANOPY_CLONE_URL": request.cloneURL,
+        ]) { _, new in new }
+        return environment
+    }
+}

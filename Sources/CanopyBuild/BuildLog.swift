@@ -1,0 +1,123 @@
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// The build's log file: output arrives in chunks, is split into lines, masked, timestamped and appended
+/// at once (so a reader sees it while the build runs).
+///
+/// `@unchecked Sendable`: every mutable field is read and written only while holding `lock`.
+final class BuildLog: @unchecked Sendable {
+    private let lock = NSLock()
+    private let fd: Int32
+    private let secrets: [String]
+    private let maxBytes: Int
+    private let onLog: (@Sendable (String) -> Void)?
+    private var pending: [UInt8] = []
+    private var outputBytes = 0
+    private var exceeded = false
+    private var closed = false
+
+    /// Opens (creates or truncates) `path`, creating its folder.
+    init(path: String, secrets: Set<String>, maxBytes: Int, onLog: (@Sendable (String) -> Void)?) throws {
+        let folder = (path as NSString).deletingLastPathComponent
+        if !folder.isEmpty {
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        }
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else {
+            throw BuildFailure(message: "cannot open the build log \(path): \(String(cString: strerror(errno)))")
+        }
+        self.fd = fd
+        self.secrets = secrets.filter { !$0.isEmpty }.sorted { $0.count > $1.count }
+        self.maxBytes = maxBytes
+        self.onLog = onLog
+    }
+
+    deinit { close(fd) }
+
+    /// True once the commands wrote more than `maxBytes`.
+    var limitExceeded: Bool { lock.withLock { exceeded } }
+
+    /// A line from the runner itself (not counted against the output limit).
+    func note(_ line: String) {
+        lock.withLock {
+            for part in line.split(separator: "\n", omittingEmptySubsequences: false) {
+                emitLocked(String(part))
+            }
+        }
+    }
+
+    /// Output of a build process. Returns false when the output limit has been passed.
+    @discardableResult
+    func append(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        lock.withLock {
+            if exceeded || closed { return !exceeded }
+            outputBytes += bytes.count
+            if outputBytes > maxBytes {
+                exceeded = true
+                return false
+            }
+            pending.append(contentsOf: bytes)
+            var start = 0
+            while let newline = pending[start...].firstIndex(of: UInt8(ascii: "\n")) {
+                emitLocked(String(decoding: pending[start..<newline], as: UTF8.self))
+                start = newline + 1
+            }
+            pending.removeFirst(start)
+            if pending.count > 64 * 1024 {
+                emitLocked(String(decoding: pending, as: UTF8.self))
+                pending.removeAll()
+            }
+            return true
+        }
+    }
+
+    /// Writes a trailing partial line, if any.
+    func flushPartialLine() {
+        lock.withLock {
+            if !pending.isEmpty {
+                emitLocked(String(decoding: pending, as: UTF8.self))
+                pending.removeAll()
+            }
+        }
+    }
+
+    private func emitLocked(_ raw: String) {
+        var line = raw
+        if line.hasSuffix("\r") { line.removeLast() }
+        for secret in secrets { line = line.replacingOccurrences(of: secret, with: "***") }
+        let stamped = "\(Self.timestamp()) \(line)\n"
+        var bytes = Array(stamped.utf8)
+        var offset = 0
+        while offset < bytes.count {
+            let written = bytes.withUnsafeMutableBytes { write(fd, $0.baseAddress! + offset, $0.count - offset) }
+            if written < 0 {
+                if errno == EINTR { continue }
+                break
+            }
+            offset += written
+        }
+        bytes.removeAll()
+        onLog?(line)
+    }
+
+    /// `2026-11-23T21:05:48.123Z`
+    static func timestamp() -> String {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        var parts = tm()
+        var seconds = now.tv_sec
+        gmtime_r(&seconds, &parts)
+        func pad(_ value: Int32, _ width: Int) -> String {
+            let text = String(value)
+            return String(repeating: "0", count: max(0, width - text.count)) + text
+        }
+        return "\(pad(parts.tm_year + 1900, 4))-\(pad(parts.tm_mon + 1, 2))-\(pad(parts.tm_mday, 2))T"
+            + "\(pad(parts.tm_hour, 2)):\(pad(parts.tm_min, 2)):\(pad(parts.tm_sec, 2))."
+            + "\(pad(Int32(now.tv_nsec / 1_000_000), 3))Z"
+    }
+}

@@ -1,0 +1,60 @@
+import CanopySpec
+
+/// Everything one build needs: which commit, where its checkout is, what to run, where to put the results.
+public struct BuildRequest: Sendable {
+    public var buildID: String
+    public var site: String
+    public var branch: String
+    public var commit: String
+    /// The checked-out commit. The runner modifies it (it is a scratch copy).
+    public var sourceDirectory: String
+    public var plan: BuildPlan
+    /// Site and branch variables from the Sites file, already merged. They override `plan.variables`.
+    public var environment: [String: String]
+    /// Values replaced by `***` in the log.
+    public var secrets: Set<String>
+    /// Exposed as `AWS_CLONE_URL` and `CANOPY_CLONE_URL`.
+    public var cloneURL: String
+    /// For the whole build; when it passes, the process group is killed and the result is `.timedOut`.
+    public var timeout: Duration
+    /// Per-branch cache folder: `cache.paths` are restored from it before and saved to it after a successful build.
+    public var cacheDirectory: String?
+    /// Used for restoring when `cacheDirectory` is missing or empty (a new preview seeded from production).
+    public var seedCacheDirectory: String?
+    /// The log streams here while the build runs (created, or truncated).
+    public var logFile: String
+    /// Where the selected artifacts are copied. Must not exist, or be empty.
+    public var artifactDirectory: String
+    /// Where `plan.testArtifacts` are copied, even when tests fail.
+    public var testArtifactDirectory: String?
+    /// Output-size limit for the build's commands; beyond it the build fails.
+    public var maxLogBytes: Int
+    /// `ulimit -t` for the build's processes.
+    public var cpuSeconds: Int?
+
+    public init(
+        buildID: String, site: String, branch: String, commit: String, sourceDirectory: String,
+        plan: BuildPlan, environment: [String: String] = [:], secrets: Set<String> = [],
+        cloneURL: String = "", timeout: Duration = .seconds(30 * 60), cacheDirectory: String? = nil,
+        seedCacheDirectory: String? = nil, logFile: String, artifactDirectory: String,
+        testArtifactDirectory: String? = nil, maxLogBytes: Int = 50 * 1024 * 1024, cpuSeconds: Int? = nil
+    ) {
+        self.buildID = buildID
+        self.site = site
+        self.branch = branch
+        self.commit = commit
+        self.sourceDirectory = sourceDirectory
+        self.plan = plan
+        self.environment = environment
+        self.secrets = secrets
+        self.cloneURL = cloneURL
+        self.timeout = timeout
+        self.cacheDirectory = cacheDirectory
+        self.seedCacheDirectory = seedCacheDirectory
+        self.logFile = logFile
+        self.artifactDirectory = artifactDirectory
+        self.testArtifactDirectory = testArtifactDirectory
+        self.maxLogBytes = maxLogBytes
+        self.cpuSeconds = cpuSeconds
+    }
+}

@@ -1,0 +1,251 @@
+import CanopySpec
+import Foundation
+import Logging
+
+/// Runs one `BuildPlan` against a checked-out source folder: each stage as one bash session in its own
+/// process group, with a clean environment, a streamed and masked log, a timeout, the branch cache, and
+/// artifact collection.
+///
+/// HOME is a fresh folder per build inside the build's scratch area (removed afterwards), so builds do not
+/// share or leak state through dotfiles; use `cache.paths` for anything worth keeping.
+public final class BuildRunner: Sendable {
+    /// Scratch areas (scripts, HOME) are made under this folder.
+    public let scratchRoot: String
+
+    public init(scratchRoot: String = NSTemporaryDirectory()) {
+        self.scratchRoot = scratchRoot
+    }
+
+    /// Runs the build. Cancelling the calling task kills the running stage's process group and returns
+    /// `.cancelled`. `onLog` receives each (masked) log line as it is written.
+    public func run(
+        _ request: BuildRequest, logger: Logger, onLog: (@Sendable (String) -> Void)? = nil
+    ) async -> BuildResult {
+        var logger = logger
+        logger[metadataKey: "site"] = "\(request.site)"
+        logger[metadataKey: "branch"] = "\(request.branch)"
+        logger[metadataKey: "commit"] = "\(request.commit)"
+        logger[metadataKey: "build"] = "\(request.buildID)"
+        let clock = ContinuousClock()
+        let started = clock.now
+        var result = BuildResult(
+            status: .succeeded, phaseDurations: [], duration: .zero, artifactCount: 0, byteCount: 0)
+
+        let log: BuildLog
+        do {
+            log = try BuildLog(
+                path: request.logFile, secrets: request.secrets, maxBytes: request.maxLogBytes, onLog: onLog)
+        } catch {
+            let failure = error as? BuildFailure ?? BuildFailure(message: "\(error)")
+            logger.error("build could not start: \(failure)")
+            result.status = .failed(failure)
+            return result
+        }
+        let scratch = scratchRoot + "/canopy-build-\(Self.safeName(request.buildID))-\(UUID().uuidString.prefix(8))"
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+
+        logger.info("build started")
+        log.note("## Build \(request.buildID) of \(request.site) branch \(request.branch) at commit \(request.commit)")
+        result.status = await execute(
+            request, log: log, scratch: scratch, deadline: started + request.timeout, result: &result)
+        result.duration = clock.now - started
+
+        let seconds =
+            Double(result.duration.components.seconds)
+            + Double(result.duration.components.attoseconds) / 1e18
+        let took = String(format: "%.1f s", seconds)
+        switch result.status {
+        case .succeeded:
+            log.note("## Build succeeded in \(took): \(result.artifactCount) files, \(result.byteCount) bytes")
+            logger.info("build succeeded", metadata: ["files": "\(result.artifactCount)"])
+        case .failed(let failure):
+            log.note("## Build failed in \(took): \(failure)")
+            logger.notice("build failed: \(failure)")
+        case .cancelled:
+            log.note("## Build cancelled after \(took)")
+            logger.notice("build cancelled")
+        case .timedOut:
+            log.note("## Build timed out after \(took) (limit \(request.timeout))")
+            logger.notice("build timed out")
+        }
+        return result
+    }
+
+    // MARK: - Steps
+
+    private func execute(
+        _ request: BuildRequest, log: BuildLog, scratch: String, deadline: ContinuousClock.Instant,
+        result: inout BuildResult
+    ) async -> BuildResult.Status {
+        let plan = request.plan
+        let root = request.sourceDirectory
+        let home = scratch + "/home"
+        do {
+            try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
+        } catch {
+            return .failed(BuildFailure(message: "cannot create the build's scratch folder \(scratch): \(error)"))
+        }
+        if let existing = try? FileManager.default.contentsOfDirectory(atPath: request.artifactDirectory),
+            !existing.isEmpty
+        {
+            return .failed(
+                BuildFailure(
+                    message: "the artifact folder \(request.artifactDirectory) is not empty; "
+                        + "give each build a new folder"))
+        }
+        guard let appFolder = normalize(plan.appRoot.split(separator: "/").map(String.init)) else {
+            return .failed(BuildFailure(message: "appRoot `\(plan.appRoot)` is outside the repository"))
+        }
+        let workingDirectory = appFolder.isEmpty ? root : root + "/" + appFolder
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: workingDirectory, isDirectory: &isDirectory),
+            isDirectory.boolValue
+        else {
+            return .failed(
+                BuildFailure(
+                    message: "appRoot `\(plan.appRoot)` does not exist in commit \(request.commit) of branch "
+                        + "\(request.branch); fix appRoot in the Sites file or amplify.yml"))
+        }
+
+        // Cache restore.
+        let cache = BuildCache(plan: plan)
+        cache.warnings.forEach { log.note("## Warning: \($0)") }
+        let restoreLines = await onDedicatedThread {
+            cache.restore(into: root, cacheDirectory: request.cacheDirectory, seedDirectory: request.seedCacheDirectory)
+        }
+        restoreLines.forEach { log.note($0) }
+
+        let environment = BuildEnvironment.make(for: request, home: home)
+        var testFailure: BuildFailure?
+        for (stageIndex, stage) in plan.stages.enumerated() {
+            if Task.isCancelled { return .cancelled }
+            log.note("## Starting stage: \(stage.kind.rawValue)")
+            let script = StageScript(
+                stage: stage, folder: scratch + "/stage-\(stageIndex)", workingDirectory: workingDirectory,
+                cpuSeconds: request.cpuSeconds)
+            do {
+                try script.write()
+            } catch {
+                return .failed(BuildFailure(stage: stage.kind, message: "cannot write the stage script: \(error)"))
+            }
+            let ending = await StageProcess.run(
+                script: script.scriptPath, environment: environment, log: log, deadline: deadline)
+            let progress = script.readProgress()
+            result.phaseDurations += Self.durations(of: stage, progress: progress)
+
+            switch ending {
+            case .cancelled: return .cancelled
+            case .timedOut: return .timedOut
+            case .spawnFailed(let message):
+                return .failed(BuildFailure(stage: stage.kind, message: message))
+            case .outputLimit:
+                return .failed(
+                    BuildFailure(
+                        stage: stage.kind,
+                        message: "the build wrote more than \(request.maxLogBytes) bytes of output and was stopped; "
+                            + "make the commands quieter (for example --silent) or raise the limit"))
+            case .exited(let code):
+                if code == 0 && progress.reachedEnd { continue }
+                let failure = Self.failure(stage: stage, script: script, progress: progress, code: code)
+                if stage.kind == .test {
+                    testFailure = failure
+                    break
+                }
+                return .failed(failure)
+            }
+            if testFailure != nil { break }
+        }
+
+        // Test artifacts, even when tests failed.
+        if let selection = plan.testArtifacts, let destination = request.testArtifactDirectory {
+            let collector = ArtifactCollector(
+                root: root, appRoot: plan.appRoot, selection: selection, label: "test.artifacts.baseDirectory")
+            let outcome = await onDedicatedThread { () -> Result<ArtifactCollector.Outcome, BuildFailure> in
+                do throws(BuildFailure) { return .success(try collector.collect(into: destination)) } catch {
+                    return .failure(error)
+                }
+            }
+            switch outcome {
+            case .success(let files): log.note("## Test artifacts: \(files.fileCount) files")
+            case .failure(let error): log.note("## Warning: test artifacts not collected: \(error)")
+            }
+        }
+        if let testFailure { return .failed(testFailure) }
+        if Task.isCancelled { return .cancelled }
+
+        // Artifacts.
+        let collector = ArtifactCollector(root: root, appRoot: plan.appRoot, selection: plan.artifacts)
+        let destination = request.artifactDirectory
+        let collected = await onDedicatedThread { () -> Result<ArtifactCollector.Outcome, BuildFailure> in
+            do throws(BuildFailure) { return .success(try collector.collect(into: destination)) } catch {
+                return .failure(error)
+            }
+        }
+        switch collected {
+        case .failure(let failure):
+            await onDedicatedThread { Self.emptyFolder(destination) }
+            return .failed(failure)
+        case .success(let outcome):
+            result.artifactCount = outcome.fileCount
+            result.byteCount = outcome.byteCount
+            log.note("## Artifacts: \(outcome.fileCount) files, \(outcome.byteCount) bytes")
+        }
+
+        // Cache save.
+        if let cacheDirectory = request.cacheDirectory, !cache.entries.isEmpty {
+            let lines = await onDedicatedThread { cache.save(from: root, cacheDirectory: cacheDirectory) }
+            lines.forEach { log.note($0) }
+        }
+        return .succeeded
+    }
+
+    // MARK: - Helpers
+
+    private static func failure(
+        stage: BuildStage, script: StageScript, progress: StageScript.Progress, code: Int32
+    )
+        -> BuildFailure
+    {
+        let commands = script.commands
+        if let index = progress.unfinishedCommand, index < commands.count {
+            let (phase, command) = commands[index]
+            return BuildFailure(
+                stage: stage.kind, phase: phase, command: command.text, location: command.location, exitCode: code,
+                message: "command `\(command.text)` in \(stage.kind.rawValue)/\(phase) exited with status \(code)"
+                    + (code == 128 + SIGXCPU ? " (it used up the build's CPU time limit)" : ""))
+        }
+        if code == 0 {
+            return BuildFailure(
+                stage: stage.kind, exitCode: code,
+                message: "the \(stage.kind.rawValue) stage ended before its last command (did a command call "
+                    + "`exit`?); remove the early exit")
+        }
+        return BuildFailure(
+            stage: stage.kind, exitCode: code,
+            message: "the \(stage.kind.rawValue) stage's shell exited with status \(code) outside any command")
+    }
+
+    private static func durations(
+        of stage: BuildStage, progress: StageScript.Progress
+    )
+        -> [BuildResult.PhaseDuration]
+    {
+        let now = Date().timeIntervalSince1970
+        return stage.phases.enumerated().compactMap { index, phase in
+            guard let start = progress.phaseStarts[index] else { return nil }
+            let end = progress.phaseStarts[index + 1] ?? progress.endTime ?? now
+            return BuildResult.PhaseDuration(
+                stage: stage.kind, phase: phase.name, duration: .milliseconds(Int64(max(0, end - start) * 1000)))
+        }
+    }
+
+    private static func emptyFolder(_ path: String) {
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? [] {
+            try? FileManager.default.removeItem(atPath: path + "/" + name)
+        }
+    }
+
+    private static func safeName(_ text: String) -> String {
+        String(text.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" ? $0 : "_" }.prefix(64))
+    }
+}

@@ -1,1 +1,0 @@
-// CanopyBuild: see ../shared/DESIGN.md for this module's room.

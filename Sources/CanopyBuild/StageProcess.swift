@@ -1,0 +1,208 @@
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// Asks a running stage to stop (from a cancellation handler, on another thread).
+///
+/// `@unchecked Sendable`: `cancelled` is only touched while holding `lock`.
+final class StopSwitch: @unchecked Sendable {
+    private let lock = NSLock()
+    private var cancelled = false
+
+    func cancel() { lock.withLock { cancelled = true } }
+    var isCancelled: Bool { lock.withLock { cancelled } }
+}
+
+/// One `bash` process in its own process group, its stdout+stderr streamed into the build log.
+/// Everything here is blocking and runs on a dedicated thread, never on the cooperative pool.
+enum StageProcess {
+    enum Ending: Sendable, Equatable {
+        case exited(Int32)
+        case cancelled
+        case timedOut
+        case outputLimit
+        case spawnFailed(String)
+    }
+
+    /// Runs `bash <script>` with exactly `environment`, until it ends or is stopped.
+    /// The whole process group (background children included) is killed before this returns.
+    static func runBlocking(
+        script: String, environment: [String: String], log: BuildLog, deadline: ContinuousClock.Instant,
+        stop: StopSwitch, killGrace: Duration = .seconds(2)
+    ) -> Ending {
+        var fds: [Int32] = [-1, -1]
+        // pipe2 is not exported to Swift; set close-on-exec right after (a concurrent spawn could inherit the
+        // write end for a moment, which the grace period after exit tolerates).
+        guard pipe(&fds) == 0 else {
+            return .spawnFailed("cannot create a pipe: \(String(cString: strerror(errno)))")
+        }
+        _ = fcntl(fds[0], F_SETFD, FD_CLOEXEC)
+        _ = fcntl(fds[1], F_SETFD, FD_CLOEXEC)
+        let readFd = fds[0]
+        let writeFd = fds[1]
+        defer { close(readFd) }
+
+        let bash = ["/bin/bash", "/usr/bin/bash", "/usr/local/bin/bash"].first {
+            FileManager.default.isExecutableFile(atPath: $0)
+        }
+        guard let bash else {
+            close(writeFd)
+            return .spawnFailed("bash is not installed (looked in /bin, /usr/bin, /usr/local/bin)")
+        }
+        let argv = [bash, "--noprofile", "--norc", script]
+        let envp = environment.map { "\($0.key)=\($0.value)" }
+
+        var pid: pid_t = 0
+        let spawnError = spawn(path: bash, argv: argv, envp: envp, stdoutFd: writeFd, pid: &pid)
+        close(writeFd)
+        if spawnError != 0 {
+            return .spawnFailed("cannot start bash: \(String(cString: strerror(spawnError)))")
+        }
+
+        var ending: Ending?
+        var exited = false
+        var eof = false
+        var killStarted: ContinuousClock.Instant?
+        var killedHard = false
+        var exitedAt: ContinuousClock.Instant?
+        let clock = ContinuousClock()
+        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+
+        func beginKill(_ reason: Ending) {
+            guard killStarted == nil else { return }
+            ending = ending ?? reason
+            killStarted = clock.now
+            kill(-pid, SIGTERM)
+        }
+
+        while true {
+            if !eof {
+                var pfd = pollfd(fd: readFd, events: Int16(POLLIN), revents: 0)
+                let ready = poll(&pfd, 1, 100)
+                if ready > 0 {
+                    let count = buffer.withUnsafeMutableBytes { read(readFd, $0.baseAddress!, $0.count) }
+                    if count == 0 {
+                        eof = true
+                    } else if count > 0 {
+                        let accepted = buffer.withUnsafeBytes {
+                            log.append(UnsafeRawBufferPointer(rebasing: $0[0..<count]))
+                        }
+                        if !accepted { beginKill(.outputLimit) }
+                    } else if errno != EINTR && errno != EAGAIN {
+                        eof = true
+                    }
+                }
+            } else {
+                usleep(50_000)
+            }
+
+            if !exited {
+                var status: Int32 = 0
+                let result = waitpid(pid, &status, WNOHANG)
+                if result == pid {
+                    exited = true
+                    exitedAt = clock.now
+                    let signal = status & 0x7f
+                    let code = signal == 0 ? (status >> 8) & 0xff : 128 + signal
+                    if ending == nil { ending = .exited(code) }
+                    // Whatever the stage left running in the background goes with it.
+                    kill(-pid, SIGKILL)
+                    killedHard = true
+                } else if result < 0 && errno != EINTR {
+                    exited = true
+                    exitedAt = clock.now
+                    if ending == nil { ending = .exited(255) }
+                }
+            }
+
+            if !exited {
+                if stop.isCancelled { beginKill(.cancelled) }
+                if clock.now >= deadline { beginKill(.timedOut) }
+                if let started = killStarted, !killedHard, clock.now - started >= killGrace {
+                    kill(-pid, SIGKILL)
+                    killedHard = true
+                }
+            }
+
+            if exited {
+                // A process that left the group may still hold the pipe; do not wait for it forever.
+                if eof || clock.now - exitedAt! >= killGrace { break }
+            }
+        }
+        log.flushPartialLine()
+        return ending ?? .exited(255)
+    }
+
+    /// posix_spawn in a new process group, stdin from /dev/null, stdout and stderr to `stdoutFd`,
+    /// with default signal dispositions. Returns an errno value (0 on success).
+    private static func spawn(
+        path: String, argv: [String], envp: [String], stdoutFd: Int32, pid: inout pid_t
+    )
+        -> Int32
+    {
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+
+        var noSignals = sigset_t()
+        sigemptyset(&noSignals)
+        var defaults = sigset_t()
+        sigemptyset(&defaults)
+        for signal in [SIGPIPE, SIGINT, SIGTERM, SIGQUIT, SIGHUP, SIGCHLD, SIGALRM, SIGUSR1, SIGUSR2, SIGXCPU] {
+            sigaddset(&defaults, signal)
+        }
+        posix_spawnattr_setsigmask(&attributes, &noSignals)
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        posix_spawnattr_setpgroup(&attributes, 0)
+        posix_spawnattr_setflags(
+            &attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_adddup2(&actions, stdoutFd, 1)
+        posix_spawn_file_actions_adddup2(&actions, stdoutFd, 2)
+
+        let cArgv = argv.map { strdup($0) } + [nil]
+        let cEnvp = envp.map { strdup($0) } + [nil]
+        defer {
+            cArgv.forEach { free($0) }
+            cEnvp.forEach { free($0) }
+        }
+        return posix_spawn(&pid, path, &actions, &attributes, cArgv, cEnvp)
+    }
+
+    /// Runs `runBlocking` on a dedicated thread; cancelling the calling task stops the stage.
+    static func run(
+        script: String, environment: [String: String], log: BuildLog, deadline: ContinuousClock.Instant
+    ) async -> Ending {
+        let stop = StopSwitch()
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                let thread = Thread {
+                    continuation.resume(
+                        returning: runBlocking(
+                            script: script, environment: environment, log: log, deadline: deadline, stop: stop))
+                }
+                thread.name = "canopy-build-stage"
+                thread.start()
+            }
+        } onCancel: {
+            stop.cancel()
+        }
+    }
+}
+
+/// Runs blocking file work on a dedicated thread, off the cooperative pool.
+func onDedicatedThread<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
+    await withCheckedContinuation { continuation in
+        let thread = Thread { continuation.resume(returning: work()) }
+        thread.name = "canopy-build-io"
+        thread.start()
+    }
+}
