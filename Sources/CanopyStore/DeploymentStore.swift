@@ -31,7 +31,7 @@ public final class DeploymentStore: Sendable {
         do {
             try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
         } catch {
-            throw DeploymentStoreError.io(operation: "create store folder", path: root, errno: EACCES)
+            throw DeploymentStoreError.cannotCreateStore(path: root, reason: error.localizedDescription)
         }
         for dir in [blobsDirectory, manifestsDirectory, tmpDirectory, gzipIndexDirectory] {
             try POSIX.makeDirectory(dir)

@@ -8,6 +8,8 @@ public enum DeploymentStoreError: Error, Sendable, Equatable, CustomStringConver
     case symlinkRefused(path: String)
     /// Something other than a regular file or directory (FIFO, socket, device) was found.
     case unsupportedFileType(path: String)
+    /// The store's folder could not be created.
+    case cannotCreateStore(path: String, reason: String)
     /// A system call failed on `path`.
     case io(operation: String, path: String, errno: Int32)
     /// A deployment with this id is already stored.
@@ -31,6 +33,8 @@ public enum DeploymentStoreError: Error, Sendable, Equatable, CustomStringConver
                 + "Replace it with the file it points to, or remove it."
         case .unsupportedFileType(let path):
             return "Refusing '\(path)' in the build artifact: only regular files and directories can be deployed."
+        case .cannotCreateStore(let path, let reason):
+            return "Cannot create the deployment store at '\(path)': \(reason). Check the data folder's permissions."
         case .io(let operation, let path, let code):
             return "\(operation) failed for '\(path)': \(String(cString: strerror(code))) (errno \(code))."
         case .duplicateDeployment(let id):

@@ -1,7 +1,7 @@
 import Foundation
 
 /// A temporary folder removed when the test ends.
-final class TempFolder {
+final class TempFolder: Sendable {
     let path: String
 
     init() throws {
