@@ -48,7 +48,9 @@ public final class DeploymentStore: Sendable {
         "\(blobsDirectory)/\(sha256.prefix(2))/\(sha256)"
     }
 
-    /// Reads and decodes `manifests/<id>.json`.
+    /// Reads and decodes `manifests/<id>.json` (JSON with sorted keys; dates in `JSONEncoder`'s
+    /// default form, seconds since 2001-01-01, so they round-trip exactly).
+    /// - Throws: `.manifestNotFound` or `.manifestCorrupt`, naming the file.
     public func manifest(id: String) throws -> DeploymentManifest {
         try Self.validateID(id)
         let path = manifestPath(id)
