@@ -18,7 +18,10 @@ public struct DeploymentManifest: Sendable, Codable, Hashable {
     /// `assets/app.3f2a9c.js`).
     public var files: [String: FileEntry]
 
-    public init(id: String, site: String, branch: String, commit: String, commitTime: Date, createdAt: Date, files: [String: FileEntry]) {
+    public init(
+        id: String, site: String, branch: String, commit: String, commitTime: Date, createdAt: Date,
+        files: [String: FileEntry]
+    ) {
         self.id = id
         self.site = site
         self.branch = branch
@@ -45,7 +48,10 @@ public struct FileEntry: Sendable, Codable, Hashable {
     /// `<file>.zst` sidecar shipped in the deployment, if any.
     public var zstd: BlobRef?
 
-    public init(sha256: String, size: Int64, contentType: String, gzip: BlobRef? = nil, brotli: BlobRef? = nil, zstd: BlobRef? = nil) {
+    public init(
+        sha256: String, size: Int64, contentType: String, gzip: BlobRef? = nil, brotli: BlobRef? = nil,
+        zstd: BlobRef? = nil
+    ) {
         self.sha256 = sha256
         self.size = size
         self.contentType = contentType

@@ -1,0 +1,123 @@
+import Foundation
+
+extension DeploymentStore {
+    /// Ingests a build artifact folder as the immutable deployment `id` and returns its manifest.
+    ///
+    /// Every regular file below `directory` becomes a served path (`/`-separated, relative, as named
+    /// on disk). A `X.br` or `X.zst` file next to a file `X` is not served itself but attached as
+    /// X's brotli/zstd variant. Compressible files of at least 256 bytes get a gzip variant (zlib,
+    /// level 9) when it is smaller. Contents are stored once per SHA-256 across all deployments.
+    ///
+    /// Symbolic links are refused (nothing outside `directory` is ever read), as are FIFOs, sockets
+    /// and devices. Blobs and the manifest are written to `tmp/`, flushed and renamed into place, so
+    /// a crash never leaves a partial blob or manifest under its final name.
+    ///
+    /// Blocking: run it off the event loops. Ingests are serialised with garbage collection.
+    /// - Throws: ``DeploymentStoreError`` naming the file involved; `.duplicateDeployment` if `id` exists.
+    public func ingest(
+        directory: String, id: String, site: String, branch: String, commit: String, commitTime: Date
+    ) throws -> DeploymentManifest {
+        try Self.validateID(id)
+        mutationLock.lock()
+        defer { mutationLock.unlock() }
+        if POSIX.exists(manifestPath(id)) { throw DeploymentStoreError.duplicateDeployment(id: id) }
+
+        let base = directory.count > 1 && directory.hasSuffix("/") ? String(directory.dropLast()) : directory
+        guard let st = try POSIX.lstat(base) else { throw DeploymentStoreError.notADirectory(path: directory) }
+        if POSIX.isSymlink(st) { throw DeploymentStoreError.symlinkRefused(path: directory) }
+        guard POSIX.isDirectory(st) else { throw DeploymentStoreError.notADirectory(path: directory) }
+
+        var relativePaths: [String] = []
+        try Self.collectFiles(base: base, relative: "", into: &relativePaths)
+        let all = Set(relativePaths)
+        func sidecarBase(_ path: String) -> (base: String, isBrotli: Bool)? {
+            for (suffix, isBrotli) in [(".br", true), (".zst", false)] where path.hasSuffix(suffix) {
+                let stem = String(path.dropLast(suffix.count))
+                if all.contains(stem) && !stem.isEmpty && !stem.hasSuffix("/") { return (stem, isBrotli) }
+            }
+            return nil
+        }
+
+        let session = try IngestSession(store: self, tag: id)
+        var files: [String: FileEntry] = [:]
+        var sidecars: [(path: String, base: String, isBrotli: Bool)] = []
+        for path in relativePaths.sorted() {
+            if let sidecar = sidecarBase(path) {
+                sidecars.append((path, sidecar.base, sidecar.isBrotli))
+                continue
+            }
+            let type = ContentType.forPath(path)
+            let wantsGzip = Compressibility.isCompressible(contentType: type)
+            let stored = try session.store(path: base + "/" + path, gzipWanted: wantsGzip)
+            files[path] = FileEntry(
+                sha256: stored.identity.sha256, size: stored.identity.size, contentType: type, gzip: stored.gzip)
+        }
+        for sidecar in sidecars {
+            let stored = try session.store(path: base + "/" + sidecar.path, gzipWanted: false)
+            if sidecar.isBrotli {
+                files[sidecar.base]?.brotli = stored.identity
+            } else {
+                files[sidecar.base]?.zstd = stored.identity
+            }
+        }
+        try session.commit()
+
+        let manifest = DeploymentManifest(
+            id: id, site: site, branch: branch, commit: commit, commitTime: commitTime, createdAt: Date(),
+            files: files)
+        try writeManifest(manifest)
+        return manifest
+    }
+
+    // MARK: Walking
+
+    /// Appends the relative paths of all regular files below `base/relative`, refusing links and
+    /// special files.
+    static func collectFiles(base: String, relative: String, into paths: inout [String]) throws {
+        let folder = relative.isEmpty ? base : base + "/" + relative
+        for name in try POSIX.directoryEntries(folder) {
+            let rel = relative.isEmpty ? name : relative + "/" + name
+            let full = base + "/" + rel
+            guard let st = try POSIX.lstat(full) else { continue }
+            if POSIX.isSymlink(st) { throw DeploymentStoreError.symlinkRefused(path: full) }
+            if POSIX.isDirectory(st) {
+                try collectFiles(base: base, relative: rel, into: &paths)
+            } else if POSIX.isRegular(st) {
+                paths.append(rel)
+            } else {
+                throw DeploymentStoreError.unsupportedFileType(path: full)
+            }
+        }
+    }
+
+    // MARK: Manifest
+
+    /// Writes the manifest to `tmp/`, fsyncs it, links it into `manifests/<id>.json` (failing if it
+    /// exists) and fsyncs the folder.
+    func writeManifest(_ manifest: DeploymentManifest) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let data: Data
+        do {
+            data = try encoder.encode(manifest)
+        } catch {
+            throw DeploymentStoreError.manifestCorrupt(
+                id: manifest.id, path: manifestPath(manifest.id), reason: "\(error)")
+        }
+        let tmp = "\(tmpDirectory)/manifest-\(manifest.id)"
+        try POSIX.unlinkIfPresent(tmp)
+        let fd = try POSIX.createExclusive(tmp)
+        defer { unlink(tmp) }
+        do {
+            defer { close(fd) }
+            try data.withUnsafeBytes { try POSIX.writeAll(fd, $0, path: tmp) }
+            try POSIX.fsync(fd, path: tmp)
+        }
+        let final = manifestPath(manifest.id)
+        if link(tmp, final) != 0 {
+            if errno == EEXIST { throw DeploymentStoreError.duplicateDeployment(id: manifest.id) }
+            throw POSIX.fail("link to '\(final)'", tmp)
+        }
+        try POSIX.fsyncDirectory(manifestsDirectory)
+    }
+}
