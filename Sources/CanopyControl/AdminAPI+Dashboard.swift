@@ -16,19 +16,22 @@ extension AdminAPI {
     /// The dashboard's pages (`GET /`, `GET /builds/<id>`) and form actions (`POST /ui/<action>`).
     func dashboard(_ request: AdminRequest) async throws -> AdminResponse? {
         let s = request.segments
-        switch (request.method, s) {
-        case (.GET, []):
+        if request.method == .GET && s.isEmpty {
             let sites = try await orchestrator.siteSummaries()
             let builds = try await orchestrator.state.builds(limit: 25)
             let body = Dashboard.render(
                 sites: sites, builds: builds, edgeBase: ("http", edgePort), problems: await orchestrator.siteProblems)
             let html = request.headers.first(name: "X-Canopy-Fragment") != nil ? body : Dashboard.page(title: "Canopy", body: body)
             return .text(html, contentType: "text/html; charset=utf-8")
-        case (.GET, ["builds", let id]):
+        }
+        if request.method == .GET && s.count == 2 && s[0] == "builds" {
+            let id = s[1]
             guard let build = try await orchestrator.state.build(id: id) else { throw AdminError(.notFound, "no build \(id)") }
             let log = (try? String(contentsOfFile: build.logPath, encoding: .utf8)) ?? ""
             return .text(Dashboard.buildPage(build, log: log), contentType: "text/html; charset=utf-8")
-        case (.POST, ["ui", let action]):
+        }
+        if request.method == .POST && s.count == 2 && s[0] == "ui" {
+            let action = s[1]
             let form = Self.formFields(request.bodyString)
             let who = "dashboard"
             switch action {
@@ -41,9 +44,8 @@ extension AdminAPI {
             default: throw AdminError(.notFound, "no dashboard action \(action)")
             }
             return AdminResponse(status: .seeOther, headers: ["Location": "/"], body: .bytes(.init()))
-        default:
-            return nil
         }
+        return nil
     }
 
     /// `application/x-www-form-urlencoded` → fields.

@@ -64,74 +64,111 @@ public struct AdminAPI: Sendable {
         request.headers.first(name: "X-Canopy-Actor") ?? "api"
     }
 
-    private func route(_ request: AdminRequest) async throws -> AdminResponse {
-        let s = request.segments
-        let state = orchestrator.state
-        switch (request.method, s) {
-        case (.GET, ["metrics"]):
-            return .text(await metrics.exposition(orchestrator: orchestrator), contentType: "text/plain; version=0.0.4; charset=utf-8")
-        case (.GET, ["api", "v1", "status"]):
-            return .json(try await orchestrator.statusReport())
-        case (.GET, ["api", "v1", "sites"]):
-            return .json(try await orchestrator.siteSummaries())
-        case (.GET, ["api", "v1", "sites", let site, "branches"]):
-            return .json(try await state.environments(site: try await knownSite(site)))
-        case (.GET, ["api", "v1", "sites", let site, "branches", let branch, "deployments"]):
-            return .json(try await state.deployments(site: try await knownSite(site), branch: branch))
-        case (.GET, ["api", "v1", "deployments", let id]):
-            guard let d = try await state.deployment(id: id) else { throw AdminError(.notFound, "no deployment \(id)") }
-            return .json(d)
-        case (.GET, ["api", "v1", "hostnames"]):
-            return .json(await orchestrator.hostnames)
-        case (.POST, ["api", "v1", "hostnames", let host, "split"]):
-            let body = try request.decodeJSON(SplitRequest.self)
-            let weights = body.targets.map { ($0.target, $0.weight) }
-            return .json(try await orchestrator.split(hostname: host, weights: weights, actor: actor(request)))
-        case (.DELETE, ["api", "v1", "hostnames", let host, "split"]):
-            try await orchestrator.clearPolicy(hostname: host, actor: actor(request))
-            return .json(["cleared": host])
-        case (.POST, ["api", "v1", "swap"]):
-            let body = try request.decodeJSON(SwapRequest.self)
-            let start = ContinuousClock.now
-            try await orchestrator.swap(body.a, body.b, actor: actor(request))
-            return .json(ActionResult(ok: true, detail: "swapped \(body.a) and \(body.b)", milliseconds: (ContinuousClock.now - start).milliseconds))
-        case (.POST, ["api", "v1", "rollback"]):
-            let body = try request.decodeJSON(TargetRequest.self)
-            let start = ContinuousClock.now
-            let deployment = try await orchestrator.rollback(body.target, to: body.to, actor: actor(request))
-            return .json(ActionResult(ok: true, detail: deployment, milliseconds: (ContinuousClock.now - start).milliseconds))
-        case (.POST, ["api", "v1", "pin"]), (.POST, ["api", "v1", "unpin"]):
-            let body = try request.decodeJSON(TargetRequest.self)
-            return .json(try await orchestrator.setPinned(body.target, pinned: s[2] == "pin", actor: actor(request)))
-        case (.GET, ["api", "v1", "rollouts"]):
-            return .json(try await state.rollouts())
-        case (.POST, ["api", "v1", "rollout"]):
-            let body = try request.decodeJSON(RolloutRequest.self)
-            return .json(try await orchestrator.rolloutCommand(body.target, action: body.action, actor: actor(request)))
-        case (.GET, ["api", "v1", "builds"]):
-            let limit = Int(request.query["limit"] ?? "") ?? 50
-            return .json(try await state.builds(site: request.query["site"], branch: request.query["branch"], limit: limit))
-        case (.POST, ["api", "v1", "builds"]):
-            let body = try request.decodeJSON(BuildTrigger.self)
-            return .json(try await orchestrator.triggerBuild(site: body.site, branch: body.branch, actor: actor(request)))
-        case (.GET, ["api", "v1", "builds", let id]):
-            guard let build = try await state.build(id: id) else { throw AdminError(.notFound, "no build \(id)") }
-            return .json(build)
-        case (.GET, ["api", "v1", "builds", let id, "log"]):
-            return try await buildLog(id: id, follow: ["1", "true"].contains(request.query["follow"] ?? ""))
-        case (.GET, ["api", "v1", "audit"]):
-            return .json(try await state.auditLog(limit: Int(request.query["limit"] ?? "") ?? 100))
-        case (.GET, ["api", "v1", "events"]):
-            return await events()
-        case (.POST, ["api", "v1", "hooks", "local"]):
-            let count = await watcher.poke(repository: request.query["repo"])
-            return .json(["poked": count])
-        default:
-            throw AdminError(.notFound, "no route \(request.method) \(request.path); see openapi.yaml")
+    /// One route of the admin API: a method and a path template (`{name}` matches one segment).
+    struct Route: Sendable {
+        var method: HTTPMethod
+        var template: String
+        var handler: @Sendable (AdminAPI, AdminRequest, [String: String]) async throws -> AdminResponse
+
+        /// The parameters when `segments` fit the template; nil otherwise.
+        func match(_ request: AdminRequest) -> [String: String]? {
+            guard request.method == method else { return nil }
+            let parts = template.split(separator: "/").map(String.init)
+            guard parts.count == request.segments.count else { return nil }
+            var params: [String: String] = [:]
+            for (part, segment) in zip(parts, request.segments) {
+                if part.hasPrefix("{") && part.hasSuffix("}") {
+                    params[String(part.dropFirst().dropLast())] = segment
+                } else if part != segment {
+                    return nil
+                }
+            }
+            return params
         }
     }
 
-    private func knownSite(_ site: String) async throws -> String {
+    /// Every route of the API (the dashboard's pages and forms are in `dashboard(_:)`); a test checks
+    /// this table against openapi.yaml.
+    static let routes: [Route] = [
+        Route(method: .GET, template: "/metrics") { api, _, _ in
+            .text(await api.metrics.exposition(orchestrator: api.orchestrator), contentType: "text/plain; version=0.0.4; charset=utf-8")
+        },
+        Route(method: .GET, template: "/api/v1/status") { api, _, _ in .json(try await api.orchestrator.statusReport()) },
+        Route(method: .GET, template: "/api/v1/sites") { api, _, _ in .json(try await api.orchestrator.siteSummaries()) },
+        Route(method: .GET, template: "/api/v1/sites/{site}/branches") { api, _, p in
+            .json(try await api.orchestrator.state.environments(site: try await api.knownSite(p["site"]!)))
+        },
+        Route(method: .GET, template: "/api/v1/sites/{site}/branches/{branch}/deployments") { api, _, p in
+            .json(try await api.orchestrator.state.deployments(site: try await api.knownSite(p["site"]!), branch: p["branch"]!))
+        },
+        Route(method: .GET, template: "/api/v1/deployments/{id}") { api, _, p in
+            guard let d = try await api.orchestrator.state.deployment(id: p["id"]!) else { throw AdminError(.notFound, "no deployment \(p["id"]!)") }
+            return .json(d)
+        },
+        Route(method: .GET, template: "/api/v1/hostnames") { api, _, _ in .json(await api.orchestrator.hostnames) },
+        Route(method: .POST, template: "/api/v1/hostnames/{hostname}/split") { api, request, p in
+            let body = try request.decodeJSON(SplitRequest.self)
+            return .json(try await api.orchestrator.split(hostname: p["hostname"]!, weights: body.targets.map { ($0.target, $0.weight) }, actor: api.actor(request)))
+        },
+        Route(method: .DELETE, template: "/api/v1/hostnames/{hostname}/split") { api, request, p in
+            try await api.orchestrator.clearPolicy(hostname: p["hostname"]!, actor: api.actor(request))
+            return .json(["cleared": p["hostname"]!])
+        },
+        Route(method: .POST, template: "/api/v1/swap") { api, request, _ in
+            let body = try request.decodeJSON(SwapRequest.self)
+            let start = ContinuousClock.now
+            try await api.orchestrator.swap(body.a, body.b, actor: api.actor(request))
+            return .json(ActionResult(ok: true, detail: "swapped \(body.a) and \(body.b)", milliseconds: (ContinuousClock.now - start).milliseconds))
+        },
+        Route(method: .POST, template: "/api/v1/rollback") { api, request, _ in
+            let body = try request.decodeJSON(TargetRequest.self)
+            let start = ContinuousClock.now
+            let deployment = try await api.orchestrator.rollback(body.target, to: body.to, actor: api.actor(request))
+            return .json(ActionResult(ok: true, detail: deployment, milliseconds: (ContinuousClock.now - start).milliseconds))
+        },
+        Route(method: .POST, template: "/api/v1/pin") { api, request, _ in
+            .json(try await api.orchestrator.setPinned(try request.decodeJSON(TargetRequest.self).target, pinned: true, actor: api.actor(request)))
+        },
+        Route(method: .POST, template: "/api/v1/unpin") { api, request, _ in
+            .json(try await api.orchestrator.setPinned(try request.decodeJSON(TargetRequest.self).target, pinned: false, actor: api.actor(request)))
+        },
+        Route(method: .GET, template: "/api/v1/rollouts") { api, _, _ in .json(try await api.orchestrator.state.rollouts()) },
+        Route(method: .POST, template: "/api/v1/rollout") { api, request, _ in
+            let body = try request.decodeJSON(RolloutRequest.self)
+            return .json(try await api.orchestrator.rolloutCommand(body.target, action: body.action, actor: api.actor(request)))
+        },
+        Route(method: .GET, template: "/api/v1/builds") { api, request, _ in
+            let limit = Int(request.query["limit"] ?? "") ?? 50
+            return .json(try await api.orchestrator.state.builds(site: request.query["site"], branch: request.query["branch"], limit: limit))
+        },
+        Route(method: .POST, template: "/api/v1/builds") { api, request, _ in
+            let body = try request.decodeJSON(BuildTrigger.self)
+            return .json(try await api.orchestrator.triggerBuild(site: body.site, branch: body.branch, actor: api.actor(request)))
+        },
+        Route(method: .GET, template: "/api/v1/builds/{id}") { api, _, p in
+            guard let build = try await api.orchestrator.state.build(id: p["id"]!) else { throw AdminError(.notFound, "no build \(p["id"]!)") }
+            return .json(build)
+        },
+        Route(method: .GET, template: "/api/v1/builds/{id}/log") { api, request, p in
+            try await api.buildLog(id: p["id"]!, follow: ["1", "true"].contains(request.query["follow"] ?? ""))
+        },
+        Route(method: .GET, template: "/api/v1/audit") { api, request, _ in
+            .json(try await api.orchestrator.state.auditLog(limit: Int(request.query["limit"] ?? "") ?? 100))
+        },
+        Route(method: .GET, template: "/api/v1/events") { api, _, _ in await api.events() },
+        Route(method: .POST, template: "/api/v1/hooks/local") { api, request, _ in
+            .json(["poked": await api.watcher.poke(repository: request.query["repo"])])
+        },
+    ]
+
+    private func route(_ request: AdminRequest) async throws -> AdminResponse {
+        for route in Self.routes {
+            if let params = route.match(request) { return try await route.handler(self, request, params) }
+        }
+        throw AdminError(.notFound, "no route \(request.method) \(request.path); see openapi.yaml")
+    }
+
+    func knownSite(_ site: String) async throws -> String {
         guard await orchestrator.sites[site] != nil else { throw AdminError(.notFound, "no site \(site)") }
         return site
     }
@@ -164,7 +201,7 @@ public struct AdminAPI: Sendable {
 
     // MARK: Streams
 
-    private func events() async -> AdminResponse {
+    func events() async -> AdminResponse {
         let source = await orchestrator.events()
         let stream = AsyncStream<String> { continuation in
             continuation.yield(": canopy events\n\n")
@@ -180,7 +217,7 @@ public struct AdminAPI: Sendable {
             status: .ok, headers: ["Content-Type": "text/event-stream", "X-Accel-Buffering": "no"], body: .stream(stream))
     }
 
-    private func buildLog(id: String, follow: Bool) async throws -> AdminResponse {
+    func buildLog(id: String, follow: Bool) async throws -> AdminResponse {
         guard let build = try await orchestrator.state.build(id: id) else { throw AdminError(.notFound, "no build \(id)") }
         guard follow else {
             return .text((try? String(contentsOfFile: build.logPath, encoding: .utf8)) ?? "")

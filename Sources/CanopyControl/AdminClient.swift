@@ -34,6 +34,12 @@ public struct AdminClient: Sendable {
     public struct Response: Sendable {
         public var status: Int
         public var body: Data
+
+        public init(status: Int, body: Data) {
+            self.status = status
+            self.body = body
+        }
+
         public var text: String { String(decoding: body, as: UTF8.self) }
     }
 

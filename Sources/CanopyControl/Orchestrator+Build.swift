@@ -36,8 +36,18 @@ extension Orchestrator {
         } catch {
             outcome = .failed("\(error)")
         }
-        try? await blocking.run { try? FileManager.default.removeItem(atPath: buildDir + "/src") }
+        // A superseded build's task is cancelled, and GRDB refuses writes from a cancelled task:
+        // the outcome is recorded from a task of its own so that it is never lost.
+        await Task {
+            try? await self.blocking.run { try? FileManager.default.removeItem(atPath: buildDir + "/src") }
+            await self.record(outcome, job: job, envConfig: envConfig, site: site, log: log, logger)
+        }.value
+    }
 
+    private func record(
+        _ outcome: BuildOutcome, job: BuildJob, envConfig: BranchEnvironmentConfig, site: SiteConfig, log: BuildLogFile,
+        _ logger: Logger
+    ) async {
         switch outcome {
         case .failed(let message):
             log.append("Build failed: \(message)")

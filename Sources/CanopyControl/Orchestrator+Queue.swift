@@ -7,11 +7,9 @@ extension Orchestrator {
 
     /// Queues a commit. A queued older commit of the same branch is superseded at once; a running one
     /// is cancelled, so an older build is never deployed over a newer one.
-    func enqueue(_ job: BuildJob) {
+    func enqueue(_ job: BuildJob) async {
         let key = job.key
-        if let older = pending[key] {
-            Task { try? await state.updateBuild(older.id, status: .superseded, error: "Superseded by \(job.commit.prefix(7)).") }
-        }
+        let older = pending[key]
         pending[key] = job
         if !siteTurns.contains(key.site) { siteTurns.append(key.site) }
         if let current = running[key], current.job.commit != job.commit {
@@ -23,15 +21,18 @@ extension Orchestrator {
         let record = BuildRecord(
             id: job.id, site: key.site, branch: key.branch, commit: job.commit, commitMessage: job.commitMessage,
             status: .queued, queuedAt: job.queuedAt, logPath: data.buildLog(job.id))
-        Task {
-            do {
-                try await state.insertBuild(record)
-                emit(.buildQueued(record))
-            } catch {
-                logger.error("cannot record build \(job.id): \(error)")
-            }
-            startBuilds()
+        // GRDB runs writes in the order they are submitted, so the insert lands before any later
+        // status change of this build, and before the older one is marked superseded.
+        do {
+            try await state.insertBuild(record)
+        } catch {
+            logger.error("cannot record build \(job.id): \(error)")
         }
+        if let older {
+            try? await state.updateBuild(older.id, status: .superseded, error: "Superseded by \(job.commit.prefix(7)).")
+        }
+        emit(.buildQueued(record))
+        startBuilds()
     }
 
     /// Starts queued builds while slots are free: one per branch at a time, sites taking turns.

@@ -61,7 +61,7 @@ extension Orchestrator {
         let job = BuildJob(
             id: Self.newBuildID(), key: EnvironmentKey(site: site, branch: branch), kind: envConfig.kind, commit: commit,
             commitMessage: previous?.commitMessage ?? "", commitTime: Date(), queuedAt: Date())
-        enqueue(job)
+        await enqueue(job)
         try await state.recordAudit(AuditEntry(actor: actor, action: "build", target: "\(site)/\(branch)", before: nil, after: job.id))
         return BuildRecord(
             id: job.id, site: site, branch: branch, commit: commit, commitMessage: job.commitMessage, status: .queued,

@@ -146,7 +146,7 @@ public actor Orchestrator {
                 logger.info("commit message asks to skip the build", metadata: meta)
                 return
             }
-            enqueue(
+            await enqueue(
                 BuildJob(
                     id: Self.newBuildID(), key: key, kind: envConfig.kind, commit: head.commit,
                     commitMessage: head.message, commitTime: head.time, queuedAt: Date()))

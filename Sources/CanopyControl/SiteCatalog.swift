@@ -9,7 +9,7 @@ public struct SiteCatalog: Sendable {
     public private(set) var sites: [String: SiteConfig] = [:]
     /// Refused files and why, by file path: shown by `canopy status` and the admin API.
     public private(set) var problems: [String: String] = [:]
-    /// What the folder looked like when last read (name → size and modification time).
+    /// What the folder held when last read (path → contents).
     private var fingerprint: [String: String] = [:]
 
     public init() {}
@@ -43,10 +43,8 @@ public struct SiteCatalog: Sendable {
         let files = Self.files(in: directory)
         var newFingerprint: [String: String] = [:]
         for file in files {
-            let attributes = try? FileManager.default.attributesOfItem(atPath: file)
-            let size = (attributes?[.size] as? NSNumber)?.int64Value ?? -1
-            let mtime = (attributes?[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
-            newFingerprint[file] = "\(size)@\(mtime)"
+            // Sites files are small: comparing their contents catches every edit, whatever the clock.
+            newFingerprint[file] = (try? String(contentsOfFile: file, encoding: .utf8)) ?? "unreadable"
         }
         guard newFingerprint != fingerprint else { return false }
         fingerprint = newFingerprint

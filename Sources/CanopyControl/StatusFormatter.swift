@@ -36,7 +36,7 @@ public enum StatusFormatter {
         return out.joined(separator: "\n")
     }
 
-    static func age(_ date: Date) -> String {
+    public static func age(_ date: Date) -> String {
         let seconds = Int(Date().timeIntervalSince(date))
         if seconds < 60 { return "\(max(0, seconds))s" }
         if seconds < 3600 { return "\(seconds / 60)m" }

@@ -18,18 +18,21 @@ struct SiteCatalogTests {
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try "repository: ../r.git\nbranches:\n  main: { domains: [a.test] }\n".write(toFile: dir + "/a.yml", atomically: true, encoding: .utf8)
         var catalog = SiteCatalog()
-        #expect(catalog.reload(directory: dir, logger: logger))
+        let changed1 = catalog.reload(directory: dir, logger: logger)
+        #expect(changed1)
         #expect(catalog.sites["a"]?.branches.first?.domains == ["a.test"])
 
         // Broken: refused with its line; the old configuration stays.
         try "repository: ../r.git\nbranches:\n  main: { domains: [a.test\n".write(toFile: dir + "/a.yml", atomically: true, encoding: .utf8)
-        #expect(!catalog.reload(directory: dir, logger: logger))
+        let changed2 = catalog.reload(directory: dir, logger: logger)
+        #expect(!changed2)
         #expect(catalog.sites["a"]?.branches.first?.domains == ["a.test"])
         #expect(catalog.problems[dir + "/a.yml"]?.contains("a.yml:") == true)
 
         // Fixed: the new configuration takes over and the problem is gone.
         try "repository: ../r.git\nbranches:\n  main: { domains: [b.test] }\n".write(toFile: dir + "/a.yml", atomically: true, encoding: .utf8)
-        #expect(catalog.reload(directory: dir, logger: logger))
+        let changed3 = catalog.reload(directory: dir, logger: logger)
+        #expect(changed3)
         #expect(catalog.sites["a"]?.branches.first?.domains == ["b.test"])
         #expect(catalog.problems.isEmpty)
     }
@@ -54,7 +57,8 @@ struct SiteCatalogTests {
         var catalog = SiteCatalog()
         _ = catalog.reload(directory: dir, logger: logger)
         try FileManager.default.removeItem(atPath: dir + "/a.yml")
-        #expect(catalog.reload(directory: dir, logger: logger))
+        let changed4 = catalog.reload(directory: dir, logger: logger)
+        #expect(changed4)
         #expect(catalog.sites.isEmpty)
     }
 }

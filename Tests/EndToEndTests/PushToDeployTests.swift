@@ -164,8 +164,9 @@ struct PushToDeployTests {
         // Nothing older goes live afterwards.
         try await Task.sleep(for: .seconds(3))
         #expect(try canopy.get("site.test").text.contains("Version 4 of"))
-        let statuses = try canopy.builds(branch: "main").map { $0["status"] as? String ?? "" }
-        #expect(statuses.allSatisfy { $0 != "running" && $0 != "queued" })
+        let builds = try canopy.builds(branch: "main")
+        let statuses = builds.map { "\(($0["commit"] as? String ?? "").prefix(7)) \($0["status"] as? String ?? "")" }
+        #expect(builds.allSatisfy { $0["status"] as? String != "running" && $0["status"] as? String != "queued" }, "\(statuses)\n\(canopy.serverLogTail)")
     }
 
     @Test func sitesFilesAreReloadedAndABadOneIsRefused() async throws {

@@ -1,1 +1,0 @@
-// CanopyEdge: see ../shared/DESIGN.md for this module's room.

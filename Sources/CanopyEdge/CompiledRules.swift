@@ -1,0 +1,239 @@
+import CanopySpec
+import CanopyStore
+import Foundation
+
+/// A deployment's redirect, rewrite and header rules, compiled once at load: the Sites file's own,
+/// then `redirects.json` (Amplify), then `_redirects` (Netlify); headers from the Sites file,
+/// `customHttp.yml` and `_headers`.
+struct CompiledRules: Sendable {
+    let redirects: [CompiledRedirect]
+    let headerRules: [CompiledHeaderRule]
+
+    var isEmpty: Bool { redirects.isEmpty }
+
+    static func load(manifest: DeploymentManifest, siteRules: SiteRules, read: (String) throws -> String) throws -> CompiledRules {
+        var redirects = siteRules.redirects
+        var headers = siteRules.headers
+        func text(_ name: String) throws -> String? {
+            guard let entry = manifest.files[name] else { return nil }
+            return try read(entry.sha256)
+        }
+        if let json = try text("redirects.json") { redirects += try RulesSpec.parseAmplifyRedirects(json: json, file: "redirects.json") }
+        if let netlify = try text("_redirects") { redirects += try RulesSpec.parseNetlifyRedirects(netlify, file: "_redirects") }
+        if let yaml = try text("customHttp.yml") { headers += try RulesSpec.parseCustomHTTP(yaml: yaml, file: "customHttp.yml") }
+        if let netlify = try text("_headers") {
+            headers += try RulesSpec.parseNetlifyHeaders(netlify, file: "_headers").map { rule in
+                var converted = rule
+                converted.pattern = CompiledHeaderRule.netlifyGlob(rule.pattern)
+                return converted
+            }
+        }
+        return CompiledRules(
+            redirects: try redirects.map(CompiledRedirect.init),
+            headerRules: headers.enumerated().map { CompiledHeaderRule(rule: $1, order: $0) })
+    }
+
+    /// Custom headers for a path: for each header name the most specific matching pattern wins, ties
+    /// to the later rule. Cache-Control is returned apart, as it replaces the default.
+    func headers(for path: String) -> (cacheControl: String?, lines: [UInt8]) {
+        var winners: [String: (specificity: Int, order: Int, field: HeaderField)] = [:]
+        for rule in headerRules where rule.matches(path) {
+            for field in rule.rule.headers {
+                let key = field.name.lowercased()
+                if let current = winners[key], (current.specificity, current.order) > (rule.specificity, rule.order) { continue }
+                winners[key] = (rule.specificity, rule.order, field)
+            }
+        }
+        let cacheControl = winners.removeValue(forKey: "cache-control")?.field.value
+        var lines = ""
+        for key in winners.keys.sorted() {
+            let field = winners[key]!.field
+            lines += "\(field.name): \(field.value)\r\n"
+        }
+        return (cacheControl, Array(lines.utf8))
+    }
+
+    enum Outcome {
+        case redirect(status: Int, location: String)
+        case rewrite(path: String)
+        case notFound(path: String)
+    }
+
+    /// The first rule (top-down) that applies to this request. `fileExists` tells whether the path
+    /// resolves to a file (404, 404-200 and unforced Netlify rules apply only when it does not).
+    func evaluate(path: String, query: String, host: String, fileExists: () -> Bool) -> Outcome? {
+        var exists: Bool?
+        for rule in redirects {
+            guard let substituted = rule.match(path: path, query: query, host: host) else { continue }
+            if !rule.applies(whenFileExists: { exists ?? { exists = fileExists(); return exists! }() }) { continue }
+            switch rule.rule.status {
+            case .redirect(let code): return .redirect(status: code, location: substituted)
+            case .rewrite, .notFoundRewrite:
+                if substituted.hasPrefix("http://") || substituted.hasPrefix("https://") {
+                    return .redirect(status: 302, location: substituted)  // Canopy does not proxy
+                }
+                return .rewrite(path: substituted)
+            case .notFound: return .notFound(path: substituted)
+            }
+        }
+        return nil
+    }
+}
+
+/// One compiled header rule.
+struct CompiledHeaderRule: Sendable {
+    let rule: HeaderRule
+    let order: Int
+    let glob: Glob
+    let basenameOnly: Bool
+    /// Literal characters in the pattern: more means more specific.
+    let specificity: Int
+
+    init(rule: HeaderRule, order: Int) {
+        self.rule = rule
+        self.order = order
+        var pattern = rule.pattern
+        if !pattern.hasPrefix("/") && pattern.contains("/") { pattern = "/" + pattern }
+        basenameOnly = !pattern.contains("/")
+        glob = Glob(pattern.hasPrefix("/**") || pattern.hasPrefix("/") ? pattern : pattern)
+        specificity = rule.pattern.filter { !"*?[]{}".contains($0) }.count
+    }
+
+    func matches(_ path: String) -> Bool {
+        if basenameOnly {
+            let name = path.split(separator: "/").last.map(String.init) ?? ""
+            return glob.matches(name)
+        }
+        return glob.matches(path) || (glob.pattern.hasPrefix("/**/") && glob.matches(path))
+    }
+
+    /// Netlify `_headers` paths: `/*` is everything below, `:name` one segment.
+    static func netlifyGlob(_ pattern: String) -> String {
+        var segments = pattern.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+        for i in segments.indices where segments[i].hasPrefix(":") { segments[i] = "*" }
+        if segments.last == "*" { segments[segments.count - 1] = "**" }
+        return segments.joined(separator: "/")
+    }
+}
+
+/// One compiled redirect or rewrite rule.
+struct CompiledRedirect: Sendable {
+    let rule: RedirectRule
+    let host: String?
+    let segments: [Segment]
+    let regex: NSRegularExpressionBox?
+    /// Query parameters the source requires: name → placeholder (or literal value).
+    let queryPlaceholders: [(String, String)]
+
+    enum Segment: Sendable {
+        case literal(String)
+        case named(String)
+        /// The rest of the path (`<*>`, `*`).
+        case splat
+    }
+
+    init(_ rule: RedirectRule) throws {
+        self.rule = rule
+        var source = rule.source
+        var host: String?
+        for scheme in ["https://", "http://"] where source.hasPrefix(scheme) {
+            let rest = source.dropFirst(scheme.count)
+            let slash = rest.firstIndex(of: "/") ?? rest.endIndex
+            host = rest[..<slash].lowercased()
+            source = slash == rest.endIndex ? "/<*>" : String(rest[slash...])
+        }
+        self.host = host
+        var query: [(String, String)] = rule.queryMatches.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+        if let q = source.firstIndex(of: "?"), rule.syntax != .regex {
+            for pair in source[source.index(after: q)...].split(separator: "&") {
+                let kv = pair.split(separator: "=", maxSplits: 1)
+                query.append((String(kv[0]), kv.count > 1 ? String(kv[1]) : ""))
+            }
+            source = String(source[..<q])
+        }
+        self.queryPlaceholders = query
+        if rule.syntax == .regex {
+            regex = NSRegularExpressionBox(try NSRegularExpression(pattern: rule.source))
+            segments = []
+        } else {
+            regex = nil
+            segments = source.split(separator: "/").map { part in
+                let p = String(part)
+                if p == "<*>" || p == "*" { return .splat }
+                if p.hasPrefix("<") && p.hasSuffix(">") { return .named(String(p.dropFirst().dropLast())) }
+                if p.hasPrefix(":") { return .named(String(p.dropFirst())) }
+                return .literal(p)
+            }
+        }
+    }
+
+    func applies(whenFileExists fileExists: () -> Bool) -> Bool {
+        switch rule.status {
+        case .notFound, .notFoundRewrite: return !fileExists()
+        default: return rule.force || rule.syntax != .netlify || !fileExists()
+        }
+    }
+
+    /// The target with placeholders filled when this rule matches; nil when it does not.
+    func match(path: String, query: String, host requestHost: String) -> String? {
+        if let host, host != requestHost { return nil }
+        var values: [String: String] = [:]
+        var queryValues: [String: String] = [:]
+        for pair in query.split(separator: "&") {
+            let kv = pair.split(separator: "=", maxSplits: 1)
+            queryValues[String(kv[0])] = kv.count > 1 ? String(kv[1]) : ""
+        }
+        for (name, placeholder) in queryPlaceholders {
+            guard let value = queryValues[name] else { return nil }
+            if placeholder.hasPrefix(":") {
+                values[String(placeholder.dropFirst())] = value
+            } else if placeholder.hasPrefix("<") && placeholder.hasSuffix(">") {
+                values[String(placeholder.dropFirst().dropLast())] = value
+            } else if placeholder != value {
+                return nil
+            }
+        }
+        var target = rule.target
+        if let regex {
+            let range = NSRange(path.startIndex..., in: path)
+            guard let m = regex.regex.firstMatch(in: path, range: range) else { return nil }
+            for i in stride(from: min(m.numberOfRanges - 1, 9), through: 1, by: -1) {
+                let group = Range(m.range(at: i), in: path).map { String(path[$0]) } ?? ""
+                target = target.replacingOccurrences(of: "$\(i)", with: group)
+            }
+            return target
+        }
+        let parts = path.split(separator: "/").map(String.init)
+        var i = 0
+        var splat: String?
+        for segment in segments {
+            switch segment {
+            case .literal(let text):
+                guard i < parts.count, parts[i] == text else { return nil }
+                i += 1
+            case .named(let name):
+                guard i < parts.count else { return nil }
+                values[name] = parts[i]
+                i += 1
+            case .splat:
+                splat = parts[i...].joined(separator: "/")
+                i = parts.count
+            }
+        }
+        guard i == parts.count else { return nil }
+        if let splat {
+            target = target.replacingOccurrences(of: "<*>", with: splat).replacingOccurrences(of: ":splat", with: splat)
+        }
+        for (name, value) in values.sorted(by: { $0.key.count > $1.key.count }) {
+            target = target.replacingOccurrences(of: "<\(name)>", with: value).replacingOccurrences(of: ":\(name)", with: value)
+        }
+        return target
+    }
+}
+
+/// NSRegularExpression is immutable once made and documented as safe to use from several threads.
+struct NSRegularExpressionBox: @unchecked Sendable {
+    // @unchecked: NSRegularExpression instances are immutable and thread-safe for matching.
+    let regex: NSRegularExpression
+    init(_ regex: NSRegularExpression) { self.regex = regex }
+}

@@ -1,0 +1,120 @@
+import Atomics
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+
+/// The virtual-host HTTP server visitors meet. It never touches git, builds or the database: it
+/// serves whatever the current RoutingTable points at, and `update` swaps that table atomically
+/// (requests in flight finish on the snapshot they started with).
+public final class EdgeServer: Sendable {
+    public let configuration: EdgeConfiguration
+    let logger: Logger
+    let group: MultiThreadedEventLoopGroup
+    let snapshot: ManagedAtomic<EdgeSnapshot>
+    let latency = LatencyHistogram()
+    private let channel = NIOLockedValueBox<(any Channel)?>(nil)
+    /// Counters per (hostname, deployment) and per deployment; only touched when a table is installed
+    /// and when metrics are read, never per request.
+    private let counters = NIOLockedValueBox<(hosts: [String: TrafficCounters], deployments: [String: TrafficCounters])>(([:], [:]))
+
+    public init(configuration: EdgeConfiguration, logger: Logger) {
+        self.configuration = configuration
+        self.logger = logger
+        self.group = MultiThreadedEventLoopGroup(numberOfThreads: configuration.eventLoopThreads)
+        self.snapshot = ManagedAtomic(EdgeSnapshot(table: .empty, counters: { _, _ in (TrafficCounters(), TrafficCounters()) }))
+    }
+
+    /// Binds the listener; returns the bound port (useful with port 0).
+    public func start() async throws -> Int {
+        let bootstrap = ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 1024)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(.maxMessagesPerRead, value: 16)
+            .childChannelInitializer { [self] channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(
+                        ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes)))
+                    try channel.pipeline.syncOperations.addHandler(EdgeHandler(server: self))
+                }
+            }
+        let bound = try await bootstrap.bind(host: configuration.host, port: configuration.port).get()
+        channel.withLockedValue { $0 = bound }
+        return bound.localAddress?.port ?? configuration.port
+    }
+
+    /// Installs a new routing table; the next request uses it.
+    public func update(_ table: RoutingTable) {
+        let next = counters.withLockedValue { state in
+            EdgeSnapshot(table: table) { host, deployment in
+                let hostKey = host + "\u{0}" + deployment
+                let h = state.hosts[hostKey] ?? TrafficCounters()
+                state.hosts[hostKey] = h
+                let d = state.deployments[deployment] ?? TrafficCounters()
+                state.deployments[deployment] = d
+                return (h, d)
+            }
+        }
+        snapshot.store(next, ordering: .releasing)
+    }
+
+    public var currentTable: RoutingTable { snapshot.load(ordering: .acquiring).table }
+
+    /// Stops accepting, closes connections, and stops the event loops.
+    public func shutdown() async throws {
+        let bound = channel.withLockedValue { value in
+            defer { value = nil }
+            return value
+        }
+        try? await bound?.close()
+        try await group.shutdownGracefully()
+    }
+
+    // MARK: Observing
+
+    /// A deployment's traffic since the edge started (for rollout error rates).
+    public func stats(deployment: String) -> DeploymentTrafficStats {
+        guard let c = counters.withLockedValue({ $0.deployments[deployment] }) else { return DeploymentTrafficStats() }
+        return DeploymentTrafficStats(
+            requests: c.requests.load(ordering: .relaxed), serverErrors: c.serverErrors.load(ordering: .relaxed),
+            notFound: c.notFound.load(ordering: .relaxed))
+    }
+
+    /// Totals per hostname, deployment and status class, for `/metrics`.
+    public func counterSnapshot() -> [EdgeCounterKey: EdgeCounterValues] {
+        let hosts = counters.withLockedValue { $0.hosts }
+        var out: [EdgeCounterKey: EdgeCounterValues] = [:]
+        for (key, c) in hosts {
+            let parts = key.split(separator: "\u{0}", maxSplits: 1).map(String.init)
+            guard parts.count == 2 else { continue }
+            let total = c.requests.load(ordering: .relaxed)
+            guard total > 0 else { continue }
+            let bytes = c.bytes.load(ordering: .relaxed)
+            let classes = [
+                ("2xx", c.success.load(ordering: .relaxed)), ("3xx", c.redirects.load(ordering: .relaxed)),
+                ("4xx", c.clientErrors.load(ordering: .relaxed)), ("5xx", c.serverErrors.load(ordering: .relaxed)),
+            ]
+            for (name, count) in classes where count > 0 {
+                // Bytes are attributed to classes in proportion to their requests.
+                out[EdgeCounterKey(host: parts[0], deployment: parts[1], statusClass: name)] = EdgeCounterValues(
+                    requests: count, bytes: bytes * count / total)
+            }
+        }
+        return out
+    }
+
+    public func latencySnapshot() -> LatencyHistogram.Snapshot { latency.snapshot() }
+
+    /// The status a deployment answers for a path, computed exactly as a visitor's request would be
+    /// (rules included), without the network: for health gates.
+    public func probe(deployment: ServedDeployment, path: String) -> Int {
+        let responder = Responder(allocator: ByteBufferAllocator())
+        var head = HTTPRequestHead(version: .http1_1, method: .GET, uri: path)
+        head.headers.add(name: "Host", value: "probe.canopy.internal")
+        guard let target = try? RequestTarget.parse(path) else { return 400 }
+        var context = Responder.ResponseContext(date: [], isHead: true, route: nil, newVisitor: nil, host: "probe.canopy.internal")
+        return responder.serve(head, target: target, deployment: deployment, context: &context).status
+    }
+}

@@ -1,0 +1,80 @@
+import Atomics
+import CanopySpec
+import Foundation
+
+/// What the request path reads: the routing table compiled for serving (cumulative weights,
+/// expected Authorization header, counters), swapped atomically as a whole.
+final class EdgeSnapshot: AtomicReference, Sendable {
+    let table: RoutingTable
+    let routes: [String: CompiledRoute]
+
+    init(table: RoutingTable, counters: (String, String) -> (host: TrafficCounters, deployment: TrafficCounters)) {
+        self.table = table
+        var routes: [String: CompiledRoute] = [:]
+        for (host, route) in table.routes {
+            routes[host] = CompiledRoute(route: route, counters: counters)
+        }
+        self.routes = routes
+    }
+}
+
+final class CompiledRoute: Sendable {
+    let route: HostRoute
+    let targets: [CompiledTarget]
+    /// `Basic <base64>` when the route is protected.
+    let expectedAuthorization: [UInt8]?
+    let authenticateHeader: String
+
+    var isSplit: Bool { targets.count > 1 }
+
+    init(route: HostRoute, counters: (String, String) -> (host: TrafficCounters, deployment: TrafficCounters)) {
+        self.route = route
+        let total = route.targets.reduce(0) { $0 + max(0, $1.weight) }
+        var cumulative = 0.0
+        targets = route.targets.map { target in
+            cumulative += total > 0 ? max(0, target.weight) / total : 0
+            let c = counters(route.hostname, target.deployment.id)
+            return CompiledTarget(
+                label: target.label, upper: cumulative, deployment: target.deployment, hostCounters: c.host,
+                deploymentCounters: c.deployment)
+        }
+        if let password = route.password {
+            expectedAuthorization = Array(("Basic " + Data("\(password.user):\(password.password)".utf8).base64EncodedString()).utf8)
+        } else {
+            expectedAuthorization = nil
+        }
+        authenticateHeader = "WWW-Authenticate: Basic realm=\"\(route.hostname)\", charset=\"UTF-8\"\r\n"
+    }
+
+    /// The visitor's target: forced by header or query for testing, else by the `canopy-split`
+    /// cookie's number in [0,1) against the cumulative weights; a new visitor draws a number.
+    func select(forced: String?, cookie: Double?, newVisitor: inout Double?) -> CompiledTarget {
+        if targets.count == 1 { return targets[0] }
+        if let forced, let match = targets.first(where: { $0.label == forced || $0.deployment.id == forced }) { return match }
+        let r: Double
+        if let cookie, cookie >= 0, cookie < 1 {
+            r = cookie
+        } else {
+            r = Double.random(in: 0..<1)
+            newVisitor = r
+        }
+        return targets.first { r < $0.upper } ?? targets[targets.count - 1]
+    }
+}
+
+final class CompiledTarget: Sendable {
+    let label: String
+    /// Upper end of this target's slice of [0,1).
+    let upper: Double
+    let deployment: ServedDeployment
+    let hostCounters: TrafficCounters
+    let deploymentCounters: TrafficCounters
+
+    init(label: String, upper: Double, deployment: ServedDeployment, hostCounters: TrafficCounters, deploymentCounters: TrafficCounters) {
+        self.label = label
+        self.upper = upper
+        self.deployment = deployment
+        self.hostCounters = hostCounters
+        self.deploymentCounters = deploymentCounters
+    }
+}

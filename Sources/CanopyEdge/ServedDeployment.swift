@@ -1,0 +1,157 @@
+import CanopySpec
+import CanopyStore
+import Foundation
+import NIOCore
+
+/// A deployment ready to serve: every file's response pieces built once, at load, off the event loops.
+/// Small files are held in memory; large ones are sent with sendfile from an open blob.
+public final class ServedDeployment: Sendable {
+    public let id: String
+    public let manifest: DeploymentManifest
+    let files: [String: ServedFile]
+    /// The deployment's own `404.html`, if it has one.
+    let notFoundPage: ServedFile?
+    let rules: CompiledRules
+    /// Keeps large blobs open while the deployment can be served; closes them when it goes.
+    let openFiles: OpenFiles
+
+    /// Files up to this size are served from memory.
+    static let memoryLimit: Int64 = 1 << 20
+
+    /// Rule files that configure serving and are never served themselves.
+    static let ruleFileNames: Set<String> = ["_redirects", "_headers", "customHttp.yml", "redirects.json"]
+
+    init(id: String, manifest: DeploymentManifest, files: [String: ServedFile], notFoundPage: ServedFile?, rules: CompiledRules, openFiles: OpenFiles) {
+        self.id = id
+        self.manifest = manifest
+        self.files = files
+        self.notFoundPage = notFoundPage
+        self.rules = rules
+        self.openFiles = openFiles
+    }
+
+    /// Loads a deployment for serving: reads its rule files, precomputes every file's headers, and
+    /// reads small files into memory. Blocking: run it off the event loops.
+    public static func load(manifest: DeploymentManifest, storeRoot: String, siteRules: SiteRules) throws -> ServedDeployment {
+        let blobs = storeRoot + "/blobs/"
+        func blobPath(_ hex: String) -> String { blobs + hex.prefix(2) + "/" + hex }
+        let openFiles = OpenFiles()
+        var cache: [String: ServedBody] = [:]
+        func body(_ hex: String, _ size: Int64) throws -> ServedBody {
+            if let known = cache[hex] { return known }
+            let made: ServedBody
+            if size <= memoryLimit {
+                let data = try Data(contentsOf: URL(fileURLWithPath: blobPath(hex)))
+                guard data.count == size else {
+                    throw CocoaError(.fileReadCorruptFile, userInfo: [NSFilePathErrorKey: blobPath(hex)])
+                }
+                made = .memory(ByteBuffer(bytes: data))
+            } else {
+                made = .file(try openFiles.open(blobPath(hex)), size)
+            }
+            cache[hex] = made
+            return made
+        }
+        let rules = try CompiledRules.load(manifest: manifest, siteRules: siteRules, read: { hex in
+            try String(contentsOfFile: blobPath(hex), encoding: .utf8)
+        })
+        let lastModified = HTTPDate.format(Int(manifest.commitTime.timeIntervalSince1970))
+        var files: [String: ServedFile] = [:]
+        files.reserveCapacity(manifest.files.count)
+        for (path, entry) in manifest.files where !ruleFileNames.contains(path) {
+            var variants: [ContentCoding: ServedVariant] = [
+                .identity: ServedVariant(body: try body(entry.sha256, entry.size), size: entry.size, etag: "\"\(entry.sha256.prefix(32))\"")
+            ]
+            if let gzip = entry.gzip {
+                variants[.gzip] = ServedVariant(body: try body(gzip.sha256, gzip.size), size: gzip.size, etag: "\"\(entry.sha256.prefix(32))-gz\"")
+            }
+            if let br = entry.brotli {
+                variants[.brotli] = ServedVariant(body: try body(br.sha256, br.size), size: br.size, etag: "\"\(entry.sha256.prefix(32))-br\"")
+            }
+            if let zstd = entry.zstd {
+                variants[.zstd] = ServedVariant(body: try body(zstd.sha256, zstd.size), size: zstd.size, etag: "\"\(entry.sha256.prefix(32))-zst\"")
+            }
+            let custom = rules.headers(for: "/" + path)
+            files[path] = ServedFile(
+                path: path, contentType: entry.contentType, lastModified: lastModified,
+                lastModifiedSeconds: Int(manifest.commitTime.timeIntervalSince1970),
+                cacheControl: custom.cacheControl ?? CachePolicy.defaultCacheControl(path: path, contentType: entry.contentType),
+                varyAcceptEncoding: variants.count > 1 || Compressibility.isCompressible(contentType: entry.contentType),
+                extraHeaders: custom.lines, variants: variants, deploymentID: manifest.id)
+        }
+        return ServedDeployment(
+            id: manifest.id, manifest: manifest, files: files, notFoundPage: files["404.html"], rules: rules, openFiles: openFiles)
+    }
+}
+
+/// Content codings a file may be served in.
+enum ContentCoding: String, Sendable, Hashable {
+    case identity
+    case gzip
+    case brotli = "br"
+    case zstd
+}
+
+/// Bytes of one variant: in memory, or an open blob for sendfile.
+enum ServedBody: Sendable {
+    case memory(ByteBuffer)
+    case file(NIOFileHandle, Int64)
+}
+
+struct ServedVariant: Sendable {
+    let body: ServedBody
+    let size: Int64
+    /// Strong ETag from the content hash: the same bytes have the same ETag in every deployment.
+    let etag: String
+}
+
+/// One served path with everything its responses need, computed at load.
+final class ServedFile: Sendable {
+    let path: String
+    let contentType: String
+    let lastModified: String
+    let lastModifiedSeconds: Int
+    let cacheControl: String
+    let varyAcceptEncoding: Bool
+    /// `Name: value\r\n` lines from custom header rules (Cache-Control excluded: it is `cacheControl`).
+    let extraHeaders: [UInt8]
+    let variants: [ContentCoding: ServedVariant]
+    /// Header lines every 200 of this file carries, whatever the variant: Content-Type, Last-Modified,
+    /// Vary, Accept-Ranges, X-Canopy-Deployment, Server, custom headers.
+    let commonHeaders: [UInt8]
+
+    init(
+        path: String, contentType: String, lastModified: String, lastModifiedSeconds: Int, cacheControl: String,
+        varyAcceptEncoding: Bool, extraHeaders: [UInt8], variants: [ContentCoding: ServedVariant], deploymentID: String
+    ) {
+        self.path = path
+        self.contentType = contentType
+        self.lastModified = lastModified
+        self.lastModifiedSeconds = lastModifiedSeconds
+        self.cacheControl = cacheControl
+        self.varyAcceptEncoding = varyAcceptEncoding
+        self.extraHeaders = extraHeaders
+        self.variants = variants
+        var common = "Content-Type: \(contentType)\r\nLast-Modified: \(lastModified)\r\n"
+        if varyAcceptEncoding { common += "Vary: Accept-Encoding\r\n" }
+        common += "Accept-Ranges: bytes\r\nX-Canopy-Deployment: \(deploymentID)\r\nServer: canopy\r\n"
+        self.commonHeaders = Array(common.utf8) + extraHeaders
+    }
+}
+
+/// Open blobs of large files, closed when the deployment is no longer referenced.
+final class OpenFiles: @unchecked Sendable {
+    // @unchecked: `handles` is only appended to while the deployment loads (one thread), and read
+    // again only in deinit; while serving, handles are used through ServedBody values, never here.
+    private var handles: [NIOFileHandle] = []
+
+    func open(_ path: String) throws -> NIOFileHandle {
+        let handle = try NIOFileHandle(_deprecatedPath: path)
+        handles.append(handle)
+        return handle
+    }
+
+    deinit {
+        for handle in handles { try? handle.close() }
+    }
+}
