@@ -6,10 +6,13 @@ extension AdminAPI {
     func login(_ request: AdminRequest) -> AdminResponse {
         let form = Self.formFields(request.bodyString)
         guard let given = form["token"], constantTimeEqual(given, token) else {
-            return .text(Dashboard.login(message: "That is not the admin token."), status: .unauthorized, contentType: "text/html; charset=utf-8")
+            return .text(
+                Dashboard.login(message: "That is not the admin token."), status: .unauthorized,
+                contentType: "text/html; charset=utf-8")
         }
         var response = AdminResponse(status: .seeOther, headers: ["Location": "/"], body: .bytes(.init()))
-        response.headers.add(name: "Set-Cookie", value: "canopy-token=\(given); Path=/; HttpOnly; SameSite=Strict; Max-Age=2592000")
+        response.headers.add(
+            name: "Set-Cookie", value: "canopy-token=\(given); Path=/; HttpOnly; SameSite=Strict; Max-Age=2592000")
         return response
     }
 
@@ -21,12 +24,16 @@ extension AdminAPI {
             let builds = try await orchestrator.state.builds(limit: 25)
             let body = Dashboard.render(
                 sites: sites, builds: builds, edgeBase: ("http", edgePort), problems: await orchestrator.siteProblems)
-            let html = request.headers.first(name: "X-Canopy-Fragment") != nil ? body : Dashboard.page(title: "Canopy", body: body)
+            let html =
+                request.headers.first(name: "X-Canopy-Fragment") != nil
+                ? body : Dashboard.page(title: "Canopy", body: body)
             return .text(html, contentType: "text/html; charset=utf-8")
         }
         if request.method == .GET && s.count == 2 && s[0] == "builds" {
             let id = s[1]
-            guard let build = try await orchestrator.state.build(id: id) else { throw AdminError(.notFound, "no build \(id)") }
+            guard let build = try await orchestrator.state.build(id: id) else {
+                throw AdminError(.notFound, "no build \(id)")
+            }
             let log = (try? String(contentsOfFile: build.logPath, encoding: .utf8)) ?? ""
             return .text(Dashboard.buildPage(build, log: log), contentType: "text/html; charset=utf-8")
         }
@@ -38,9 +45,14 @@ extension AdminAPI {
             case "rollback": _ = try await orchestrator.rollback(form["target"] ?? "", to: form["to"], actor: who)
             case "split-clear": try await orchestrator.clearPolicy(hostname: form["hostname"] ?? "", actor: who)
             case "swap": try await orchestrator.swap(form["a"] ?? "", form["b"] ?? "", actor: who)
-            case "pin", "unpin": _ = try await orchestrator.setPinned(form["target"] ?? "", pinned: action == "pin", actor: who)
-            case "rollout": _ = try await orchestrator.rolloutCommand(form["target"] ?? "", action: form["action"] ?? "", actor: who)
-            case "build": _ = try await orchestrator.triggerBuild(site: form["site"] ?? "", branch: form["branch"] ?? "", actor: who)
+            case "pin", "unpin":
+                _ = try await orchestrator.setPinned(form["target"] ?? "", pinned: action == "pin", actor: who)
+            case "rollout":
+                _ = try await orchestrator.rolloutCommand(
+                    form["target"] ?? "", action: form["action"] ?? "", actor: who)
+            case "build":
+                _ = try await orchestrator.triggerBuild(
+                    site: form["site"] ?? "", branch: form["branch"] ?? "", actor: who)
             default: throw AdminError(.notFound, "no dashboard action \(action)")
             }
             return AdminResponse(status: .seeOther, headers: ["Location": "/"], body: .bytes(.init()))

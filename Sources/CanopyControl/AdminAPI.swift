@@ -26,11 +26,13 @@ public struct AdminAPI: Sendable {
         }
         guard authorized(request) else {
             if request.method == .GET && (request.segments.isEmpty || request.segments.first == "builds") {
-                return .text(Dashboard.login(message: nil), status: .unauthorized, contentType: "text/html; charset=utf-8")
+                return .text(
+                    Dashboard.login(message: nil), status: .unauthorized, contentType: "text/html; charset=utf-8")
             }
             var response = AdminResponse.error(
                 .unauthorized,
-                "missing or wrong admin token: send 'Authorization: Bearer <token>' (the token is in admin.token in the data folder)")
+                "missing or wrong admin token: send 'Authorization: Bearer <token>' (the token is in admin.token in the data folder)"
+            )
             response.headers.add(name: "WWW-Authenticate", value: "Bearer realm=\"canopy\"")
             return response
         }
@@ -91,24 +93,35 @@ public struct AdminAPI: Sendable {
     /// this table against openapi.yaml.
     static let routes: [Route] = [
         Route(method: .GET, template: "/metrics") { api, _, _ in
-            .text(await api.metrics.exposition(orchestrator: api.orchestrator), contentType: "text/plain; version=0.0.4; charset=utf-8")
+            .text(
+                await api.metrics.exposition(orchestrator: api.orchestrator),
+                contentType: "text/plain; version=0.0.4; charset=utf-8")
         },
-        Route(method: .GET, template: "/api/v1/status") { api, _, _ in .json(try await api.orchestrator.statusReport()) },
-        Route(method: .GET, template: "/api/v1/sites") { api, _, _ in .json(try await api.orchestrator.siteSummaries()) },
+        Route(method: .GET, template: "/api/v1/status") { api, _, _ in .json(try await api.orchestrator.statusReport())
+        },
+        Route(method: .GET, template: "/api/v1/sites") { api, _, _ in .json(try await api.orchestrator.siteSummaries())
+        },
         Route(method: .GET, template: "/api/v1/sites/{site}/branches") { api, _, p in
             .json(try await api.orchestrator.state.environments(site: try await api.knownSite(p["site"]!)))
         },
         Route(method: .GET, template: "/api/v1/sites/{site}/branches/{branch}/deployments") { api, _, p in
-            .json(try await api.orchestrator.state.deployments(site: try await api.knownSite(p["site"]!), branch: p["branch"]!))
+            .json(
+                try await api.orchestrator.state.deployments(
+                    site: try await api.knownSite(p["site"]!), branch: p["branch"]!))
         },
         Route(method: .GET, template: "/api/v1/deployments/{id}") { api, _, p in
-            guard let d = try await api.orchestrator.state.deployment(id: p["id"]!) else { throw AdminError(.notFound, "no deployment \(p["id"]!)") }
+            guard let d = try await api.orchestrator.state.deployment(id: p["id"]!) else {
+                throw AdminError(.notFound, "no deployment \(p["id"]!)")
+            }
             return .json(d)
         },
         Route(method: .GET, template: "/api/v1/hostnames") { api, _, _ in .json(await api.orchestrator.hostnames) },
         Route(method: .POST, template: "/api/v1/hostnames/{hostname}/split") { api, request, p in
             let body = try request.decodeJSON(SplitRequest.self)
-            return .json(try await api.orchestrator.split(hostname: p["hostname"]!, weights: body.targets.map { ($0.target, $0.weight) }, actor: api.actor(request)))
+            return .json(
+                try await api.orchestrator.split(
+                    hostname: p["hostname"]!, weights: body.targets.map { ($0.target, $0.weight) },
+                    actor: api.actor(request)))
         },
         Route(method: .DELETE, template: "/api/v1/hostnames/{hostname}/split") { api, request, p in
             try await api.orchestrator.clearPolicy(hostname: p["hostname"]!, actor: api.actor(request))
@@ -118,35 +131,52 @@ public struct AdminAPI: Sendable {
             let body = try request.decodeJSON(SwapRequest.self)
             let start = ContinuousClock.now
             try await api.orchestrator.swap(body.a, body.b, actor: api.actor(request))
-            return .json(ActionResult(ok: true, detail: "swapped \(body.a) and \(body.b)", milliseconds: (ContinuousClock.now - start).milliseconds))
+            return .json(
+                ActionResult(
+                    ok: true, detail: "swapped \(body.a) and \(body.b)",
+                    milliseconds: (ContinuousClock.now - start).milliseconds))
         },
         Route(method: .POST, template: "/api/v1/rollback") { api, request, _ in
             let body = try request.decodeJSON(TargetRequest.self)
             let start = ContinuousClock.now
             let deployment = try await api.orchestrator.rollback(body.target, to: body.to, actor: api.actor(request))
-            return .json(ActionResult(ok: true, detail: deployment, milliseconds: (ContinuousClock.now - start).milliseconds))
+            return .json(
+                ActionResult(ok: true, detail: deployment, milliseconds: (ContinuousClock.now - start).milliseconds))
         },
         Route(method: .POST, template: "/api/v1/pin") { api, request, _ in
-            .json(try await api.orchestrator.setPinned(try request.decodeJSON(TargetRequest.self).target, pinned: true, actor: api.actor(request)))
+            .json(
+                try await api.orchestrator.setPinned(
+                    try request.decodeJSON(TargetRequest.self).target, pinned: true, actor: api.actor(request)))
         },
         Route(method: .POST, template: "/api/v1/unpin") { api, request, _ in
-            .json(try await api.orchestrator.setPinned(try request.decodeJSON(TargetRequest.self).target, pinned: false, actor: api.actor(request)))
+            .json(
+                try await api.orchestrator.setPinned(
+                    try request.decodeJSON(TargetRequest.self).target, pinned: false, actor: api.actor(request)))
         },
-        Route(method: .GET, template: "/api/v1/rollouts") { api, _, _ in .json(try await api.orchestrator.state.rollouts()) },
+        Route(method: .GET, template: "/api/v1/rollouts") { api, _, _ in
+            .json(try await api.orchestrator.state.rollouts())
+        },
         Route(method: .POST, template: "/api/v1/rollout") { api, request, _ in
             let body = try request.decodeJSON(RolloutRequest.self)
-            return .json(try await api.orchestrator.rolloutCommand(body.target, action: body.action, actor: api.actor(request)))
+            return .json(
+                try await api.orchestrator.rolloutCommand(body.target, action: body.action, actor: api.actor(request)))
         },
         Route(method: .GET, template: "/api/v1/builds") { api, request, _ in
             let limit = Int(request.query["limit"] ?? "") ?? 50
-            return .json(try await api.orchestrator.state.builds(site: request.query["site"], branch: request.query["branch"], limit: limit))
+            return .json(
+                try await api.orchestrator.state.builds(
+                    site: request.query["site"], branch: request.query["branch"], limit: limit))
         },
         Route(method: .POST, template: "/api/v1/builds") { api, request, _ in
             let body = try request.decodeJSON(BuildTrigger.self)
-            return .json(try await api.orchestrator.triggerBuild(site: body.site, branch: body.branch, actor: api.actor(request)))
+            return .json(
+                try await api.orchestrator.triggerBuild(site: body.site, branch: body.branch, actor: api.actor(request))
+            )
         },
         Route(method: .GET, template: "/api/v1/builds/{id}") { api, _, p in
-            guard let build = try await api.orchestrator.state.build(id: p["id"]!) else { throw AdminError(.notFound, "no build \(p["id"]!)") }
+            guard let build = try await api.orchestrator.state.build(id: p["id"]!) else {
+                throw AdminError(.notFound, "no build \(p["id"]!)")
+            }
             return .json(build)
         },
         Route(method: .GET, template: "/api/v1/builds/{id}/log") { api, request, p in
@@ -187,16 +217,20 @@ public struct AdminAPI: Sendable {
         }
         let given =
             request.query["token"] ?? request.headers.first(name: "X-Gitlab-Token")
-            ?? request.headers.first(name: "Authorization").map { $0.replacingOccurrences(of: "Bearer ", with: "") } ?? ""
+            ?? request.headers.first(name: "Authorization").map { $0.replacingOccurrences(of: "Bearer ", with: "") }
+            ?? ""
         guard constantTimeEqual(given, expected) else {
             return .error(.unauthorized, "wrong webhook token for site \(siteName)")
         }
         let event =
             request.headers.first(name: "X-GitHub-Event") ?? request.headers.first(name: "X-Gitlab-Event")
             ?? request.headers.first(name: "X-Gitea-Event") ?? "push"
-        let ref = (try? JSONSerialization.jsonObject(with: Data(request.body.readableBytesView)) as? [String: Any])?["ref"] as? String
+        let ref =
+            (try? JSONSerialization.jsonObject(with: Data(request.body.readableBytesView)) as? [String: Any])?["ref"]
+            as? String
         await watcher.poke(site: siteName)
-        return .json(["site": siteName, "event": event, "ref": ref ?? "", "status": "fetch scheduled"], status: .accepted)
+        return .json(
+            ["site": siteName, "event": event, "ref": ref ?? "", "status": "fetch scheduled"], status: .accepted)
     }
 
     // MARK: Streams
@@ -214,11 +248,14 @@ public struct AdminAPI: Sendable {
             continuation.onTermination = { _ in task.cancel() }
         }
         return AdminResponse(
-            status: .ok, headers: ["Content-Type": "text/event-stream", "X-Accel-Buffering": "no"], body: .stream(stream))
+            status: .ok, headers: ["Content-Type": "text/event-stream", "X-Accel-Buffering": "no"],
+            body: .stream(stream))
     }
 
     func buildLog(id: String, follow: Bool) async throws -> AdminResponse {
-        guard let build = try await orchestrator.state.build(id: id) else { throw AdminError(.notFound, "no build \(id)") }
+        guard let build = try await orchestrator.state.build(id: id) else {
+            throw AdminError(.notFound, "no build \(id)")
+        }
         guard follow else {
             return .text((try? String(contentsOfFile: build.logPath, encoding: .utf8)) ?? "")
         }

@@ -19,7 +19,9 @@ public struct AdminClient: Sendable {
 
     /// Finds the admin URL and token the way every command does: flags, then `CANOPY_ADMIN` /
     /// `CANOPY_TOKEN`, then the data folder's `admin.address` and `admin.token`.
-    public static func resolve(admin: String?, data: String?, environment: [String: String] = ProcessInfo.processInfo.environment)
+    public static func resolve(
+        admin: String?, data: String?, environment: [String: String] = ProcessInfo.processInfo.environment
+    )
         -> AdminClient
     {
         let folder = data.map(DataFolder.init)
@@ -44,7 +46,9 @@ public struct AdminClient: Sendable {
     }
 
     /// One request; the whole body is read.
-    public func request(_ method: String, _ path: String, json: Data? = nil, headers: [String: String] = [:]) throws
+    public func request(
+        _ method: String, _ path: String, json: Data? = nil, headers: [String: String] = [:]
+    ) throws
         -> Response
     {
         var collected = Data()
@@ -67,7 +71,9 @@ public struct AdminClient: Sendable {
         head += "Host: \(host):\(port)\r\nConnection: close\r\nUser-Agent: canopy-cli\r\n"
         if let token { head += "Authorization: Bearer \(token)\r\n" }
         for (name, value) in headers { head += "\(name): \(value)\r\n" }
-        if let json { head += "Content-Type: application/json\r\nContent-Length: \(json.count)\r\n" } else if method != "GET" {
+        if let json {
+            head += "Content-Type: application/json\r\nContent-Length: \(json.count)\r\n"
+        } else if method != "GET" {
             head += "Content-Length: 0\r\n"
         }
         head += "\r\n"
@@ -129,7 +135,9 @@ public struct AdminClient: Sendable {
         let lines = headText.components(separatedBy: "\r\n")
         let statusParts = lines.first?.split(separator: " ") ?? []
         let status = statusParts.count > 1 ? Int(statusParts[1]) ?? 0 : 0
-        let chunked = lines.contains { $0.lowercased().hasPrefix("transfer-encoding:") && $0.lowercased().contains("chunked") }
+        let chunked = lines.contains {
+            $0.lowercased().hasPrefix("transfer-encoding:") && $0.lowercased().contains("chunked")
+        }
         buffer = Data(buffer[headerEnd!.upperBound...])
         if !chunked {
             if !buffer.isEmpty { onChunk(buffer) }

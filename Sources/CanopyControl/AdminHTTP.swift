@@ -23,10 +23,12 @@ public struct AdminRequest: Sendable {
         if parts.count > 1 {
             for pair in parts[1].split(separator: "&") {
                 let kv = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-                let key = String(kv[0]).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? String(kv[0])
+                let key =
+                    String(kv[0]).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? String(kv[0])
                 let value =
                     kv.count > 1
-                    ? (String(kv[1]).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? String(kv[1])) : ""
+                    ? (String(kv[1]).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? String(kv[1]))
+                    : ""
                 query[key] = value
             }
         }
@@ -65,7 +67,9 @@ public struct AdminResponse: Sendable {
         self.body = body
     }
 
-    public static func text(_ text: String, status: HTTPResponseStatus = .ok, contentType: String = "text/plain; charset=utf-8")
+    public static func text(
+        _ text: String, status: HTTPResponseStatus = .ok, contentType: String = "text/plain; charset=utf-8"
+    )
         -> AdminResponse
     {
         AdminResponse(

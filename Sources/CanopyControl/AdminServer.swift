@@ -86,14 +86,16 @@ public final class AdminServer: Sendable {
         case .bytes(let bytes):
             headers.replaceOrAdd(name: "Content-Length", value: String(bytes.readableBytes))
             headers.replaceOrAdd(name: "Connection", value: keepAlive ? "keep-alive" : "close")
-            try await outbound.write(.head(HTTPResponseHead(version: request.version, status: response.status, headers: headers)))
+            try await outbound.write(
+                .head(HTTPResponseHead(version: request.version, status: response.status, headers: headers)))
             if request.method != .HEAD { try await outbound.write(.body(.byteBuffer(bytes))) }
             try await outbound.write(.end(nil))
             return false
         case .stream(let chunks):
             headers.replaceOrAdd(name: "Connection", value: "close")
             headers.remove(name: "Content-Length")
-            try await outbound.write(.head(HTTPResponseHead(version: request.version, status: response.status, headers: headers)))
+            try await outbound.write(
+                .head(HTTPResponseHead(version: request.version, status: response.status, headers: headers)))
             for await chunk in chunks {
                 try await outbound.write(.body(.byteBuffer(ByteBuffer(string: chunk))))
             }

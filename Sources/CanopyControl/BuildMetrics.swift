@@ -7,10 +7,14 @@ import Metrics
 enum BuildMetrics {
     static func record(_ event: ControlEvent) {
         guard case .buildFinished(let build) = event else { return }
-        Counter(label: "canopy_builds_total", dimensions: [("site", build.site), ("status", build.status.rawValue)]).increment()
+        Counter(label: "canopy_builds_total", dimensions: [("site", build.site), ("status", build.status.rawValue)])
+            .increment()
         if let started = build.startedAt, let finished = build.finishedAt {
-            Metrics.Timer(label: "canopy_build_duration_seconds", dimensions: [("site", build.site)], preferredDisplayUnit: .seconds)
-                .recordNanoseconds(Int64(finished.timeIntervalSince(started) * 1e9))
+            Metrics.Timer(
+                label: "canopy_build_duration_seconds", dimensions: [("site", build.site)],
+                preferredDisplayUnit: .seconds
+            )
+            .recordNanoseconds(Int64(finished.timeIntervalSince(started) * 1e9))
         }
     }
 }

@@ -41,7 +41,8 @@ public enum CanopyServer {
         let edgePort = try await edge.start()
         let adminGroup = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let api = AdminAPI(
-            orchestrator: orchestrator, token: token, watcher: follower, data: data, edgePort: edgePort, metrics: metrics)
+            orchestrator: orchestrator, token: token, watcher: follower, data: data, edgePort: edgePort,
+            metrics: metrics)
         let admin = AdminServer(group: adminGroup, logger: logger) { await api.handle($0) }
 
         let (adminListener, adminPort) = try await admin.bind(host: config.adminHost, port: config.adminPort)

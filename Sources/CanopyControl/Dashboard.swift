@@ -25,7 +25,7 @@ enum Dashboard {
         <!doctype html>
         <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
         <title>\(escape(title))</title><style>\(css)</style></head>
-        <body><header><a class="brand" href="/">🌳 Canopy</a><span id="live" class="live">\(live ? "live" : "")</span></header>
+        <body><header><a class="brand" href="/">\(logo) Canopy</a><span id="live" class="live">\(live ? "live" : "")</span></header>
         <main id="main">\(body)</main>\(live ? "<script>\(script)</script>" : "")</body></html>
         """
     }
@@ -46,12 +46,18 @@ enum Dashboard {
         "<span class=\"badge \(escape(status))\">\(escape(status))</span>"
     }
 
-    static func render(sites: [SiteSummary], builds: [BuildRecord], edgeBase: (scheme: String, port: Int), problems: [String: String]) -> String {
+    static func render(
+        sites: [SiteSummary], builds: [BuildRecord], edgeBase: (scheme: String, port: Int), problems: [String: String]
+    ) -> String {
         var html = ""
         for (file, problem) in problems.sorted(by: { $0.key < $1.key }) {
-            html += "<section class=\"card error\"><h2>Refused: \(escape(file))</h2><pre>\(escape(problem))</pre></section>"
+            html +=
+                "<section class=\"card error\"><h2>Refused: \(escape(file))</h2><pre>\(escape(problem))</pre></section>"
         }
-        if sites.isEmpty { html += "<section class=\"card\"><p>No sites yet: add a <code>Sites/&lt;site&gt;.yml</code> file.</p></section>" }
+        if sites.isEmpty {
+            html +=
+                "<section class=\"card\"><p>No sites yet: add a <code>Sites/&lt;site&gt;.yml</code> file.</p></section>"
+        }
         for site in sites {
             html += "<section class=\"card site\" id=\"site-\(escape(site.name))\"><h2>\(escape(site.name))</h2>"
             html += "<p class=\"muted\">\(escape(site.repository)) · \(escape(site.file))</p>"
@@ -60,8 +66,10 @@ enum Dashboard {
             for host in site.hostnames {
                 let port = edgeBase.port == 80 ? "" : ":\(edgeBase.port)"
                 let url = "\(edgeBase.scheme)://\(host.hostname)\(port)/"
-                html += "<tr data-hostname=\"\(escape(host.hostname))\"><td><a href=\"\(escape(url))\">\(escape(host.hostname))</a></td>"
-                html += "<td>\(escape(host.branch))\(host.hasPolicy ? " <span class=\"badge policy\">policy</span>" : "")</td><td>"
+                html +=
+                    "<tr data-hostname=\"\(escape(host.hostname))\"><td><a href=\"\(escape(url))\">\(escape(host.hostname))</a></td>"
+                html +=
+                    "<td>\(escape(host.branch))\(host.hasPolicy ? " <span class=\"badge policy\">policy</span>" : "")</td><td>"
                 html += "<div class=\"bar\">"
                 for (i, t) in host.targets.enumerated() {
                     let pct = Int((t.weight * 100).rounded())
@@ -69,28 +77,41 @@ enum Dashboard {
                         "<span class=\"seg c\(i % 4)\" style=\"width:\(max(pct, 1))%\" title=\"\(escape(t.label)) \(pct)% — \(escape(t.deployment)) @ \(escape(String(t.commit.prefix(7))))\">\(escape(t.label)) \(pct)%</span>"
                 }
                 html += "</div><div class=\"muted small\">"
-                html += host.targets.map { "\(escape($0.deployment)) @ <code class=\"commit\">\(escape(String($0.commit.prefix(7))))</code>" }.joined(separator: " · ")
+                html += host.targets.map {
+                    "\(escape($0.deployment)) @ <code class=\"commit\">\(escape(String($0.commit.prefix(7))))</code>"
+                }.joined(separator: " · ")
                 html += "</div></td><td class=\"actions\">"
-                html += form("/ui/rollback", ["target": host.hostname], "Rollback", confirm: "Roll \(host.hostname) back to its previous deployment?")
+                html += form(
+                    "/ui/rollback", ["target": host.hostname], "Rollback",
+                    confirm: "Roll \(host.hostname) back to its previous deployment?")
                 if host.hasPolicy {
-                    html += form("/ui/split-clear", ["hostname": host.hostname], "Clear split", confirm: "Send all of \(host.hostname) to its own branch?")
+                    html += form(
+                        "/ui/split-clear", ["hostname": host.hostname], "Clear split",
+                        confirm: "Send all of \(host.hostname) to its own branch?")
                 }
                 html += "</td></tr>"
             }
             html += "</tbody></table>"
             if site.hostnames.count >= 2 {
-                html += "<form class=\"inline\" method=\"post\" action=\"/ui/swap\" data-confirm=\"Swap these two hostnames?\">Swap "
-                html += select("a", site.hostnames.map(\.hostname)) + " with " + select("b", site.hostnames.map(\.hostname), selected: 1)
+                html +=
+                    "<form class=\"inline\" method=\"post\" action=\"/ui/swap\" data-confirm=\"Swap these two hostnames?\">Swap "
+                html +=
+                    select("a", site.hostnames.map(\.hostname)) + " with "
+                    + select("b", site.hostnames.map(\.hostname), selected: 1)
                 html += " <button>Swap</button></form>"
             }
             // Branches.
-            html += "<h3>Branches</h3><table><thead><tr><th>Branch</th><th>Kind</th><th>Head</th><th>Serving</th><th></th></tr></thead><tbody>"
+            html +=
+                "<h3>Branches</h3><table><thead><tr><th>Branch</th><th>Kind</th><th>Head</th><th>Serving</th><th></th></tr></thead><tbody>"
             for env in site.branches {
-                html += "<tr data-branch=\"\(escape(env.branch))\"><td>\(escape(env.branch))</td><td>\(escape(env.kind))</td>"
+                html +=
+                    "<tr data-branch=\"\(escape(env.branch))\"><td>\(escape(env.branch))</td><td>\(escape(env.kind))</td>"
                 html += "<td><code class=\"commit\">\(escape(String(env.headCommit?.prefix(7) ?? "-")))</code></td>"
-                html += "<td>\(escape(env.activeDeployment ?? "—"))\(env.pinned ? " <span class=\"badge pinned\">pinned</span>" : "")</td><td class=\"actions\">"
+                html +=
+                    "<td>\(escape(env.activeDeployment ?? "—"))\(env.pinned ? " <span class=\"badge pinned\">pinned</span>" : "")</td><td class=\"actions\">"
                 html += form("/ui/build", ["site": site.name, "branch": env.branch], "Rebuild", confirm: nil)
-                html += env.pinned
+                html +=
+                    env.pinned
                     ? form("/ui/unpin", ["target": "\(site.name)/\(env.branch)"], "Unpin", confirm: nil)
                     : form("/ui/pin", ["target": "\(site.name)/\(env.branch)"], "Pin", confirm: nil)
                 html += "</td></tr>"
@@ -102,13 +123,21 @@ enum Dashboard {
                 html += "<h3>Rollouts</h3><table><tbody>"
                 for r in rollouts {
                     html += "<tr class=\"rollout\"><td>\(escape(r.branch))</td><td>\(escape(r.strategy))</td>"
-                    html += "<td><div class=\"bar\"><span class=\"seg c1\" style=\"width:\(max(r.percent, 1))%\">\(r.percent)%</span></div></td>"
-                    html += "<td>\(statusBadge(r.status.rawValue)) \(escape(r.message ?? ""))</td><td class=\"actions\">"
+                    html +=
+                        "<td><div class=\"bar\"><span class=\"seg c1\" style=\"width:\(max(r.percent, 1))%\">\(r.percent)%</span></div></td>"
+                    html +=
+                        "<td>\(statusBadge(r.status.rawValue)) \(escape(r.message ?? ""))</td><td class=\"actions\">"
                     if r.status.isActive {
                         let target = "\(r.site)/\(r.branch)"
-                        html += form("/ui/rollout", ["target": target, "action": "promote"], "Promote", confirm: "Send all traffic to \(r.toDeployment)?")
-                        html += form("/ui/rollout", ["target": target, "action": r.status == .paused ? "resume" : "pause"], r.status == .paused ? "Resume" : "Pause", confirm: nil)
-                        html += form("/ui/rollout", ["target": target, "action": "abort"], "Abort", confirm: "Abort the rollout?")
+                        html += form(
+                            "/ui/rollout", ["target": target, "action": "promote"], "Promote",
+                            confirm: "Send all traffic to \(r.toDeployment)?")
+                        html += form(
+                            "/ui/rollout", ["target": target, "action": r.status == .paused ? "resume" : "pause"],
+                            r.status == .paused ? "Resume" : "Pause", confirm: nil)
+                        html += form(
+                            "/ui/rollout", ["target": target, "action": "abort"], "Abort", confirm: "Abort the rollout?"
+                        )
                     }
                     html += "</td></tr>"
                 }
@@ -117,10 +146,13 @@ enum Dashboard {
             html += "</section>"
         }
         // Builds.
-        html += "<section class=\"card\" id=\"builds\"><h2>Builds</h2><table><thead><tr><th>Build</th><th>Site</th><th>Branch</th><th>Commit</th><th>Status</th><th>Age</th></tr></thead><tbody>"
+        html +=
+            "<section class=\"card\" id=\"builds\"><h2>Builds</h2><table><thead><tr><th>Build</th><th>Site</th><th>Branch</th><th>Commit</th><th>Status</th><th>Age</th></tr></thead><tbody>"
         for b in builds {
-            html += "<tr class=\"build\" data-build=\"\(escape(b.id))\" data-status=\"\(escape(b.status.rawValue))\"><td><a href=\"/builds/\(escape(b.id))\">\(escape(b.id))</a></td>"
-            html += "<td>\(escape(b.site))</td><td>\(escape(b.branch))</td><td><code class=\"commit\">\(escape(String(b.commit.prefix(7))))</code></td>"
+            html +=
+                "<tr class=\"build\" data-build=\"\(escape(b.id))\" data-status=\"\(escape(b.status.rawValue))\"><td><a href=\"/builds/\(escape(b.id))\">\(escape(b.id))</a></td>"
+            html +=
+                "<td>\(escape(b.site))</td><td>\(escape(b.branch))</td><td><code class=\"commit\">\(escape(String(b.commit.prefix(7))))</code></td>"
             html += "<td>\(statusBadge(b.status.rawValue))</td><td>\(StatusFormatter.age(b.queuedAt))</td></tr>"
         }
         html += "</tbody></table></section>"
@@ -139,8 +171,10 @@ enum Dashboard {
                 """)
     }
 
-    private static func form(_ action: String, _ fields: [String: String], _ label: String, confirm: String?) -> String {
-        var html = "<form class=\"inline\" method=\"post\" action=\"\(action)\"\(confirm.map { " data-confirm=\"\(escape($0))\"" } ?? "")>"
+    private static func form(_ action: String, _ fields: [String: String], _ label: String, confirm: String?) -> String
+    {
+        var html =
+            "<form class=\"inline\" method=\"post\" action=\"\(action)\"\(confirm.map { " data-confirm=\"\(escape($0))\"" } ?? "")>"
         for (name, value) in fields.sorted(by: { $0.key < $1.key }) {
             html += "<input type=\"hidden\" name=\"\(escape(name))\" value=\"\(escape(value))\">"
         }
@@ -153,6 +187,11 @@ enum Dashboard {
                 "<option\(i == selected ? " selected" : "")>\(escape(o))</option>"
             }.joined() + "</select>"
     }
+
+    /// A small tree, inline (no emoji font or external asset needed).
+    static let logo =
+        "<svg width=\"18\" height=\"18\" viewBox=\"0 0 24 24\" aria-hidden=\"true\" style=\"vertical-align:-3px\">"
+        + "<circle cx=\"12\" cy=\"9\" r=\"7\" fill=\"#bfe3c9\"/><rect x=\"11\" y=\"13\" width=\"2\" height=\"9\" fill=\"#fff\"/></svg>"
 
     static let css = """
         :root{--g:#2f7d4f;--ink:#17231b;--mut:#66756b;--bg:#f4f6f2;--card:#fff;--line:#e2e7df}

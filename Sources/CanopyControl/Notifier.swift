@@ -54,9 +54,13 @@ actor Notifier {
                 let (_, response) = try await session.data(for: request)
                 let status = (response as? HTTPURLResponse)?.statusCode ?? 0
                 if (200..<300).contains(status) { return }
-                logger.warning("notification \(payload.event) to \(url.host ?? "?") answered \(status) (attempt \(attempt))", metadata: ["site": "\(payload.site)"])
+                logger.warning(
+                    "notification \(payload.event) to \(url.host ?? "?") answered \(status) (attempt \(attempt))",
+                    metadata: ["site": "\(payload.site)"])
             } catch {
-                logger.warning("notification \(payload.event) to \(url.host ?? "?") failed: \(error.localizedDescription) (attempt \(attempt))", metadata: ["site": "\(payload.site)"])
+                logger.warning(
+                    "notification \(payload.event) to \(url.host ?? "?") failed: \(error.localizedDescription) (attempt \(attempt))",
+                    metadata: ["site": "\(payload.site)"])
             }
             try? await Task.sleep(for: .seconds(attempt * attempt))
         }

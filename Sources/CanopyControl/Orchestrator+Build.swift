@@ -184,8 +184,11 @@ extension Orchestrator {
             let pinned = try await state.environment(site: site.name, branch: job.key.branch)?.pinned ?? false
             if current && !pinned && Self.needsRollout(settings) {
                 try await state.recordDeployment(record, activate: false, reason: "build \(job.id)")
-                log.append("Deployment \(manifest.id) starts a rollout (\(settings.rollout); health: \(settings.health.isEmpty ? "none" : settings.health.joined(separator: ", "))).")
-                try await beginRollout(site: site.name, branch: job.key.branch, deployment: manifest.id, settings: settings)
+                log.append(
+                    "Deployment \(manifest.id) starts a rollout (\(settings.rollout); health: \(settings.health.isEmpty ? "none" : settings.health.joined(separator: ", ")))."
+                )
+                try await beginRollout(
+                    site: site.name, branch: job.key.branch, deployment: manifest.id, settings: settings)
                 await finish(job, status: .succeeded, deploymentID: manifest.id, error: nil, logger)
                 return
             }

@@ -48,7 +48,9 @@ extension Orchestrator {
         let keepIDs = Set(live.map(\.id)).subtracting(remove)
         let freed = try await blocking.run { [store] in try store.collectGarbage(keeping: keepIDs) }
         for id in remove { served[id] = nil }
-        logger.info("retention removed \(remove.count) deployments; freed \(freed.freedBytes) bytes in \(freed.removedBlobs) blobs")
+        logger.info(
+            "retention removed \(remove.count) deployments; freed \(freed.freedBytes) bytes in \(freed.removedBlobs) blobs"
+        )
         try await publishRoutes()
         return remove
     }

@@ -21,11 +21,13 @@ extension Orchestrator {
             // A newer deployment supersedes one still rolling out; the stable one stays the baseline.
             from = current.fromDeployment
             logger.info(
-                "rollout of \(current.toDeployment) superseded by \(deployment)", metadata: ["site": "\(site)", "branch": "\(branch)"])
+                "rollout of \(current.toDeployment) superseded by \(deployment)",
+                metadata: ["site": "\(site)", "branch": "\(branch)"])
         }
         let record = RolloutRecord(
             site: site, branch: branch, fromDeployment: from, toDeployment: deployment,
-            strategy: settings.rollout.description, percent: 0, status: .checking, startedAt: Date(), nextStepAt: Date())
+            strategy: settings.rollout.description, percent: 0, status: .checking, startedAt: Date(), nextStepAt: Date()
+        )
         try await state.saveRollout(record)
         rolloutBaselines[EnvironmentKey(site: site, branch: branch)] = edge.stats(deployment: deployment)
         emit(.rolloutChanged(record))
@@ -49,7 +51,9 @@ extension Orchestrator {
                     log(next)
                 }
             } catch {
-                logger.error("rollout step failed: \(error)", metadata: ["site": "\(rollout.site)", "branch": "\(rollout.branch)"])
+                logger.error(
+                    "rollout step failed: \(error)",
+                    metadata: ["site": "\(rollout.site)", "branch": "\(rollout.branch)"])
             }
         }
         if changed { try? await publishRoutes() }
@@ -187,7 +191,9 @@ extension Orchestrator {
         }
         try await state.saveRollout(r)
         try await state.recordAudit(
-            AuditEntry(actor: actor, action: "rollout-\(action)", target: key.description, before: before, after: "\(r.status.rawValue) \(r.percent)%"))
+            AuditEntry(
+                actor: actor, action: "rollout-\(action)", target: key.description, before: before,
+                after: "\(r.status.rawValue) \(r.percent)%"))
         try await publishRoutes()
         emit(.rolloutChanged(r))
         log(r)

@@ -50,7 +50,9 @@ extension Orchestrator {
         }
         let rules = siteRules(manifest.site)
         let deployment = try await blocking.run {
-            try ServedDeployment.load(manifest: manifest, storeRoot: storeRoot, siteRules: SiteRules(redirects: rules.redirects, headers: rules.headers))
+            try ServedDeployment.load(
+                manifest: manifest, storeRoot: storeRoot,
+                siteRules: SiteRules(redirects: rules.redirects, headers: rules.headers))
         }
         served[id] = LoadedDeployment(deployment: deployment, rules: rules)
         return deployment
@@ -73,7 +75,9 @@ extension Orchestrator {
                     let deployment = try await servedDeployment(target.deployment)
                     targets.append(RouteTarget(label: target.label, weight: target.weight, deployment: deployment))
                     statusTargets.append(
-                        .init(label: target.label, weight: target.weight, deployment: target.deployment, commit: deployment.manifest.commit))
+                        .init(
+                            label: target.label, weight: target.weight, deployment: target.deployment,
+                            commit: deployment.manifest.commit))
                 } catch {
                     logger.error("cannot load deployment \(target.deployment) for \(entry.hostname): \(error)")
                 }
@@ -81,7 +85,9 @@ extension Orchestrator {
             guard !targets.isEmpty else { continue }
             let total = targets.reduce(0) { $0 + $1.weight }
             targets = targets.map { RouteTarget(label: $0.label, weight: $0.weight / total, deployment: $0.deployment) }
-            statusTargets = statusTargets.map { .init(label: $0.label, weight: $0.weight / total, deployment: $0.deployment, commit: $0.commit) }
+            statusTargets = statusTargets.map {
+                .init(label: $0.label, weight: $0.weight / total, deployment: $0.deployment, commit: $0.commit)
+            }
             routes.append(
                 HostRoute(
                     hostname: entry.hostname, site: entry.site, environment: entry.branch, targets: targets,
@@ -115,7 +121,8 @@ extension Orchestrator {
         let rollouts = Dictionary(
             try await state.rollouts(activeOnly: true).map { (EnvironmentKey(site: $0.site, branch: $0.branch), $0) },
             uniquingKeysWith: { a, _ in a })
-        let policies = Dictionary(try await state.hostPolicies().map { ($0.hostname, $0) }, uniquingKeysWith: { a, _ in a })
+        let policies = Dictionary(
+            try await state.hostPolicies().map { ($0.hostname, $0) }, uniquingKeysWith: { a, _ in a })
 
         // What each live environment serves now (a rollout splits it between old and new).
         var envTargets: [EnvironmentKey: [ResolvedTarget]] = [:]
@@ -126,17 +133,21 @@ extension Orchestrator {
 
         var entries: [String: RouteEntry] = [:]
         // Explicit branches first, so that a preview can never take an explicit hostname.
-        let ordered = environments.sorted { ($0.kind == "branch" ? 0 : 1, $0.site, $0.branch) < ($1.kind == "branch" ? 0 : 1, $1.site, $1.branch) }
+        let ordered = environments.sorted {
+            ($0.kind == "branch" ? 0 : 1, $0.site, $0.branch) < ($1.kind == "branch" ? 0 : 1, $1.site, $1.branch)
+        }
         for env in ordered {
             guard let site = catalog.sites[env.site] else { continue }
             let head = BranchHead(branch: env.branch, commit: env.headCommit ?? "", message: "", time: Date())
-            guard let config = environmentConfig(site: site, head: env.kind == "pullRequest" ? head.asPullRequest : head)
+            guard
+                let config = environmentConfig(site: site, head: env.kind == "pullRequest" ? head.asPullRequest : head)
             else { continue }
             let key = EnvironmentKey(site: env.site, branch: env.branch)
             for hostname in config.domains {
                 if let holder = entries[hostname] {
                     logger.warning(
-                        "hostname \(hostname) of \(env.site)/\(env.branch) is already served by \(holder.site)/\(holder.branch); ignored")
+                        "hostname \(hostname) of \(env.site)/\(env.branch) is already served by \(holder.site)/\(holder.branch); ignored"
+                    )
                     continue
                 }
                 var entry = RouteEntry(
@@ -154,7 +165,8 @@ extension Orchestrator {
                             return inner.map {
                                 ResolvedTarget(
                                     label: inner.count == 1 ? target.ref : $0.label,
-                                    weight: total > 0 ? target.weight * $0.weight / total : 0, deployment: $0.deployment)
+                                    weight: total > 0 ? target.weight * $0.weight / total : 0, deployment: $0.deployment
+                                )
                             }
                         }
                     }
@@ -171,7 +183,8 @@ extension Orchestrator {
             var settings = owner?.settings ?? EnvironmentSettings()
             settings.noindex = true
             entries[hostname] = RouteEntry(
-                hostname: hostname, site: deployment.site, branch: deployment.branch, kind: "commit", settings: settings,
+                hostname: hostname, site: deployment.site, branch: deployment.branch, kind: "commit",
+                settings: settings,
                 hasPolicy: false, targets: [ResolvedTarget(label: deployment.id, weight: 1, deployment: deployment.id)])
         }
         return entries.keys.sorted().compactMap { entries[$0] }
@@ -182,7 +195,10 @@ extension Orchestrator {
     static func targets(of env: EnvironmentRecord, rollout: RolloutRecord?) -> [ResolvedTarget] {
         guard env.deletedAt == nil else { return [] }
         if let rollout, rollout.status == .running || rollout.status == .paused, rollout.percent > 0 {
-            var targets = [ResolvedTarget(label: rollout.toDeployment, weight: Double(rollout.percent), deployment: rollout.toDeployment)]
+            var targets = [
+                ResolvedTarget(
+                    label: rollout.toDeployment, weight: Double(rollout.percent), deployment: rollout.toDeployment)
+            ]
             if let from = rollout.fromDeployment, rollout.percent < 100 {
                 targets.append(ResolvedTarget(label: from, weight: Double(100 - rollout.percent), deployment: from))
             }

@@ -54,15 +54,19 @@ extension Orchestrator {
             let commit = env.headCommit
         else { throw TrafficError("site \(site) has no branch \(branch) that Canopy has seen", notFound: true) }
         let head = BranchHead(branch: branch, commit: commit, message: "", time: Date())
-        guard let envConfig = environmentConfig(site: config, head: env.kind == "pullRequest" ? head.asPullRequest : head) else {
+        guard
+            let envConfig = environmentConfig(site: config, head: env.kind == "pullRequest" ? head.asPullRequest : head)
+        else {
             throw TrafficError("branch \(branch) is not connected in \(config.file)")
         }
         let previous = try await state.latestBuild(site: site, branch: branch, commit: commit)
         let job = BuildJob(
-            id: Self.newBuildID(), key: EnvironmentKey(site: site, branch: branch), kind: envConfig.kind, commit: commit,
+            id: Self.newBuildID(), key: EnvironmentKey(site: site, branch: branch), kind: envConfig.kind,
+            commit: commit,
             commitMessage: previous?.commitMessage ?? "", commitTime: Date(), queuedAt: Date())
         await enqueue(job)
-        try await state.recordAudit(AuditEntry(actor: actor, action: "build", target: "\(site)/\(branch)", before: nil, after: job.id))
+        try await state.recordAudit(
+            AuditEntry(actor: actor, action: "build", target: "\(site)/\(branch)", before: nil, after: job.id))
         return BuildRecord(
             id: job.id, site: site, branch: branch, commit: commit, commitMessage: job.commitMessage, status: .queued,
             queuedAt: job.queuedAt, logPath: data.buildLog(job.id))

@@ -21,7 +21,8 @@ extension Orchestrator {
     func entry(forHostname hostname: String) async throws -> RouteEntry {
         let name = hostname.lowercased()
         guard let entry = try await routePlan().first(where: { $0.hostname == name }) else {
-            throw TrafficError("no site serves the hostname \(hostname); `canopy status` lists the hostnames", notFound: true)
+            throw TrafficError(
+                "no site serves the hostname \(hostname); `canopy status` lists the hostnames", notFound: true)
         }
         return entry
     }
@@ -50,19 +51,23 @@ extension Orchestrator {
     func split(hostname: String, weights: [(String, Double)], actor: String) async throws -> [HostnameStatus.Target] {
         let entry = try await entry(forHostname: hostname)
         guard !weights.isEmpty, weights.allSatisfy({ $0.1 >= 0 }), weights.contains(where: { $0.1 > 0 }) else {
-            throw TrafficError("give targets as NAME=WEIGHT with weights ≥ 0, at least one above 0 (e.g. main=90 release=10)")
+            throw TrafficError(
+                "give targets as NAME=WEIGHT with weights ≥ 0, at least one above 0 (e.g. main=90 release=10)")
         }
         var targets: [PolicyTarget] = []
         for (name, weight) in weights {
             if let env = try await state.environment(site: entry.site, branch: name), env.deletedAt == nil {
                 guard env.activeDeployment != nil else {
-                    throw TrafficError("branch \(name) of \(entry.site) has no deployment yet: push it and wait for its build")
+                    throw TrafficError(
+                        "branch \(name) of \(entry.site) has no deployment yet: push it and wait for its build")
                 }
                 targets.append(PolicyTarget(kind: .branch, site: entry.site, ref: name, weight: weight))
             } else if let deployment = try await state.deployment(id: name), deployment.removedAt == nil {
                 targets.append(PolicyTarget(kind: .deployment, site: deployment.site, ref: name, weight: weight))
             } else {
-                throw TrafficError("\(name) is neither a branch of \(entry.site) nor a deployment id (see `canopy deployments \(entry.site) BRANCH`)")
+                throw TrafficError(
+                    "\(name) is neither a branch of \(entry.site) nor a deployment id (see `canopy deployments \(entry.site) BRANCH`)"
+                )
             }
         }
         try await state.setHostPolicies(
@@ -80,7 +85,9 @@ extension Orchestrator {
         let entry = try await entry(forHostname: hostname)
         try await state.setHostPolicies(
             [(entry.hostname, entry.site, nil)],
-            audit: AuditEntry(actor: actor, action: "split-clear", target: entry.hostname, before: describe(entry.targets), after: nil))
+            audit: AuditEntry(
+                actor: actor, action: "split-clear", target: entry.hostname, before: describe(entry.targets), after: nil
+            ))
         try await publishRoutes()
         emit(.trafficChanged(hostname: entry.hostname))
     }
@@ -116,9 +123,12 @@ extension Orchestrator {
             var targets: [PolicyTarget] = []
             for target in first.targets {
                 if let env = try await state.environment(site: first.site, branch: target.label), env.deletedAt == nil {
-                    targets.append(PolicyTarget(kind: .branch, site: first.site, ref: target.label, weight: target.weight))
+                    targets.append(
+                        PolicyTarget(kind: .branch, site: first.site, ref: target.label, weight: target.weight))
                 } else {
-                    targets.append(PolicyTarget(kind: .deployment, site: first.site, ref: target.deployment, weight: target.weight))
+                    targets.append(
+                        PolicyTarget(kind: .deployment, site: first.site, ref: target.deployment, weight: target.weight)
+                    )
                 }
             }
             return targets
@@ -127,7 +137,8 @@ extension Orchestrator {
         let toRight = try await policy(from: left)
         // A hostname swapped back to exactly its own branch needs no policy at all.
         func normalised(_ entry: RouteEntry, _ targets: [PolicyTarget]) -> [PolicyTarget]? {
-            targets.count == 1 && targets[0].kind == .branch && targets[0].site == entry.site && targets[0].ref == entry.branch
+            targets.count == 1 && targets[0].kind == .branch && targets[0].site == entry.site
+                && targets[0].ref == entry.branch
                 ? nil : targets
         }
         var changes: [(hostname: String, site: String, targets: [PolicyTarget]?)] = []
@@ -157,7 +168,9 @@ extension Orchestrator {
             guard let record = try await state.deployment(id: deployment), record.removedAt == nil else {
                 throw TrafficError("no live deployment \(deployment) (retention may have removed it)", notFound: true)
             }
-            guard record.site == key.site else { throw TrafficError("deployment \(deployment) belongs to site \(record.site)") }
+            guard record.site == key.site else {
+                throw TrafficError("deployment \(deployment) belongs to site \(record.site)")
+            }
             target = deployment
         } else {
             let history = try await state.activationHistory(site: key.site, branch: key.branch)
@@ -177,9 +190,12 @@ extension Orchestrator {
         try await state.activate(site: key.site, branch: key.branch, deployment: target, reason: "rollback by \(actor)")
         try await state.setPinned(site: key.site, branch: key.branch, pinned: true)
         try await state.recordAudit(
-            AuditEntry(actor: actor, action: "rollback", target: key.description, before: env.activeDeployment, after: target))
+            AuditEntry(
+                actor: actor, action: "rollback", target: key.description, before: env.activeDeployment, after: target))
         try await publishRoutes()
-        logger.notice("rolled back to \(target); the branch is pinned until `canopy unpin`", metadata: ["site": "\(key.site)", "branch": "\(key.branch)"])
+        logger.notice(
+            "rolled back to \(target); the branch is pinned until `canopy unpin`",
+            metadata: ["site": "\(key.site)", "branch": "\(key.branch)"])
         emit(.deploymentActivated(site: key.site, branch: key.branch, deployment: target))
         return target
     }
@@ -191,11 +207,14 @@ extension Orchestrator {
         if !pinned, let newest = try await state.deployments(site: key.site, branch: key.branch).first,
             try await state.environment(site: key.site, branch: key.branch)?.activeDeployment != newest.id
         {
-            try await state.activate(site: key.site, branch: key.branch, deployment: newest.id, reason: "unpin by \(actor)")
+            try await state.activate(
+                site: key.site, branch: key.branch, deployment: newest.id, reason: "unpin by \(actor)")
             try await publishRoutes()
             emit(.deploymentActivated(site: key.site, branch: key.branch, deployment: newest.id))
         }
-        try await state.recordAudit(AuditEntry(actor: actor, action: pinned ? "pin" : "unpin", target: key.description, before: nil, after: nil))
+        try await state.recordAudit(
+            AuditEntry(actor: actor, action: pinned ? "pin" : "unpin", target: key.description, before: nil, after: nil)
+        )
         guard let env = try await state.environment(site: key.site, branch: key.branch) else {
             throw TrafficError("\(name): no such branch", notFound: true)
         }

@@ -161,13 +161,16 @@ public actor Orchestrator {
         pending[key] = nil
         running[key]?.task.cancel()
         do {
-            guard let env = try await state.environment(site: site, branch: branch), env.deletedAt == nil else { return }
+            guard let env = try await state.environment(site: site, branch: branch), env.deletedAt == nil else {
+                return
+            }
             try await state.markEnvironmentDeleted(site: site, branch: branch)
             logger.info("branch deleted: it no longer serves", metadata: ["site": "\(site)", "branch": "\(branch)"])
             emit(.branchDeleted(site: site, branch: branch))
             try await publishRoutes()
         } catch {
-            logger.error("cannot record branch deletion: \(error)", metadata: ["site": "\(site)", "branch": "\(branch)"])
+            logger.error(
+                "cannot record branch deletion: \(error)", metadata: ["site": "\(site)", "branch": "\(branch)"])
         }
     }
 
@@ -233,7 +236,8 @@ public actor Orchestrator {
             notifier.send(
                 to: url(b.site),
                 .init(
-                    event: name, site: b.site, branch: b.branch, commit: b.commit, build: b.id, deployment: b.deploymentID,
+                    event: name, site: b.site, branch: b.branch, commit: b.commit, build: b.id,
+                    deployment: b.deploymentID,
                     status: b.status.rawValue, error: b.error, hostnames: nil, at: Date()))
         case .deploymentActivated(let site, let branch, let deployment):
             let hosts = hostnames.filter { $0.site == site && $0.branch == branch }.map(\.hostname)

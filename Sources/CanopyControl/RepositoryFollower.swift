@@ -139,7 +139,9 @@ public actor RepositoryFollower {
                     ? try GitRepository.open(mirror) : try GitRepository.initBare(at: mirror)
                 var refspecs = ["+refs/heads/*:refs/heads/*"]
                 if withPullRequests {
-                    refspecs += ["+refs/pull/*/head:refs/pull/*/head", "+refs/merge-requests/*/head:refs/merge-requests/*/head"]
+                    refspecs += [
+                        "+refs/pull/*/head:refs/pull/*/head", "+refs/merge-requests/*/head:refs/merge-requests/*/head",
+                    ]
                 }
                 _ = try repo.fetch(remote: url, refspecs: refspecs, credentials: credentials)
             }
@@ -156,7 +158,8 @@ public actor RepositoryFollower {
             var heads: [BranchHead] = []
             for ref in try repo.branches() {
                 let commit = try repo.commit(ref.commit)
-                heads.append(BranchHead(branch: ref.name, commit: ref.commit, message: commit.message, time: commit.time))
+                heads.append(
+                    BranchHead(branch: ref.name, commit: ref.commit, message: commit.message, time: commit.time))
             }
             if pullRequests {
                 for ref in try repo.refs(matching: ["refs/pull/*/head", "refs/merge-requests/*/head"]) {

@@ -11,14 +11,17 @@ public enum RepositorySetup {
         let absolute = absolutePath(path)
         let data = DataFolder(absolutePath(dataDirectory))
         _ = try GitRepository.initBare(at: absolute)
-        try RepositoryHook.installPostReceive(in: absolute, notifyCommand: notifyCommand(repository: absolute, data: data))
+        try RepositoryHook.installPostReceive(
+            in: absolute, notifyCommand: notifyCommand(repository: absolute, data: data))
         return Created(repository: absolute)
     }
 
     /// The hook's body: read the admin address and token from the data folder at push time, POST, and
     /// never fail or hold up the push when the server is down.
     static func notifyCommand(repository: String, data: DataFolder) -> String {
-        let encoded = repository.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(.init(charactersIn: "/-._~"))) ?? repository
+        let encoded =
+            repository.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(.init(charactersIn: "/-._~")))
+            ?? repository
         return """
             data=\(shellQuote(data.root))
             addr=$(cat "$data/admin.address" 2>/dev/null) || exit 0

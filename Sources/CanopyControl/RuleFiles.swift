@@ -26,15 +26,19 @@ enum RuleFiles {
     /// Copies `customHttp.yml` and `redirects.json` from the application root (or the repository root)
     /// into the artifacts when the build did not put its own there; amplify.yml's `customHeaders` become
     /// a `customHttp.yml` when there is none.
-    static func carry(from source: String, appRoot: String, customHeaders: [HeaderRule], into artifacts: String) throws {
+    static func carry(from source: String, appRoot: String, customHeaders: [HeaderRule], into artifacts: String) throws
+    {
         let fm = FileManager.default
         let roots = appRoot.isEmpty ? [source] : [source + "/" + appRoot, source]
         for name in repositoryFiles where !fm.fileExists(atPath: artifacts + "/" + name) {
-            guard let origin = roots.map({ $0 + "/" + name }).first(where: { fm.fileExists(atPath: $0) }) else { continue }
+            guard let origin = roots.map({ $0 + "/" + name }).first(where: { fm.fileExists(atPath: $0) }) else {
+                continue
+            }
             try fm.copyItem(atPath: origin, toPath: artifacts + "/" + name)
         }
         if !customHeaders.isEmpty && !fm.fileExists(atPath: artifacts + "/customHttp.yml") {
-            try customHTTPYAML(customHeaders).write(toFile: artifacts + "/customHttp.yml", atomically: true, encoding: .utf8)
+            try customHTTPYAML(customHeaders).write(
+                toFile: artifacts + "/customHttp.yml", atomically: true, encoding: .utf8)
         }
     }
 

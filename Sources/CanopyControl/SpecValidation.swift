@@ -30,7 +30,8 @@ public enum SpecValidation {
                 }
                 let plan = try AmplifySpec.parse(text, file: path, appRoot: appRoot)
                 let phases = plan.stages.map { stage in
-                    "\(stage.kind.rawValue): " + stage.phases.map { "\($0.name) (\($0.commands.count))" }.joined(separator: ", ")
+                    "\(stage.kind.rawValue): "
+                        + stage.phases.map { "\($0.name) (\($0.commands.count))" }.joined(separator: ", ")
                 }
                 let warnings = plan.warnings.map { "\n\($0)" }.joined()
                 return Result(

@@ -10,7 +10,8 @@ public enum StatusFormatter {
             let first = host.targets.first
             let traffic =
                 host.targets.count == 1
-                ? "100%" : host.targets.map { "\($0.label)=\(Int(($0.weight * 100).rounded()))%" }.joined(separator: " ")
+                ? "100%"
+                : host.targets.map { "\($0.label)=\(Int(($0.weight * 100).rounded()))%" }.joined(separator: " ")
             hosts.add([
                 host.hostname, host.site, host.branch, String(first?.commit.prefix(7) ?? "-"), first?.deployment ?? "-",
                 traffic,
@@ -28,7 +29,9 @@ public enum StatusFormatter {
         out.append("")
         out.append(report.recentBuilds.isEmpty ? "No builds yet." : builds.render())
         out.append("")
-        out.append("Queued builds: \(report.queued); running: \(report.running.isEmpty ? "none" : report.running.joined(separator: ", "))")
+        out.append(
+            "Queued builds: \(report.queued); running: \(report.running.isEmpty ? "none" : report.running.joined(separator: ", "))"
+        )
         for (file, problem) in report.problems.sorted(by: { $0.key < $1.key }) {
             out.append("")
             out.append("Refused \(file):\n\(problem)")

@@ -22,7 +22,9 @@ public final class GitRepository {
     public static func open(_ path: String) throws -> GitRepository {
         _ = LibGit2.initialised
         var handle: OpaquePointer?
-        try LibGit2.check(git_repository_open_ext(&handle, path, UInt32(GIT_REPOSITORY_OPEN_NO_SEARCH.rawValue), nil), "open", repository: path)
+        try LibGit2.check(
+            git_repository_open_ext(&handle, path, UInt32(GIT_REPOSITORY_OPEN_NO_SEARCH.rawValue), nil), "open",
+            repository: path)
         return GitRepository(handle: handle!, path: path)
     }
 
@@ -30,7 +32,9 @@ public final class GitRepository {
     public static func initBare(at path: String) throws -> GitRepository {
         _ = LibGit2.initialised
         var options = git_repository_init_options()
-        try LibGit2.check(git_repository_init_options_init(&options, UInt32(GIT_REPOSITORY_INIT_OPTIONS_VERSION)), "init options", repository: path)
+        try LibGit2.check(
+            git_repository_init_options_init(&options, UInt32(GIT_REPOSITORY_INIT_OPTIONS_VERSION)), "init options",
+            repository: path)
         options.flags = UInt32(GIT_REPOSITORY_INIT_BARE.rawValue | GIT_REPOSITORY_INIT_MKPATH.rawValue)
         var handle: OpaquePointer?
         let code = "main".withCString { head in
@@ -58,7 +62,8 @@ public final class GitRepository {
         var found: [String: GitRef] = [:]
         for glob in globs {
             var iterator: OpaquePointer?
-            try LibGit2.check(git_reference_iterator_glob_new(&iterator, handle, glob), "list refs \(glob)", repository: path)
+            try LibGit2.check(
+                git_reference_iterator_glob_new(&iterator, handle, glob), "list refs \(glob)", repository: path)
             defer { git_reference_iterator_free(iterator) }
             var reference: OpaquePointer?
             while true {
@@ -111,9 +116,12 @@ public final class GitRepository {
         try LibGit2.check(git_commit_tree(&tree, commit), "read the tree of \(oid)", repository: path)
         defer { git_tree_free(tree) }
         var options = git_checkout_options()
-        try LibGit2.check(git_checkout_options_init(&options, UInt32(GIT_CHECKOUT_OPTIONS_VERSION)), "checkout options", repository: path)
+        try LibGit2.check(
+            git_checkout_options_init(&options, UInt32(GIT_CHECKOUT_OPTIONS_VERSION)), "checkout options",
+            repository: path)
         options.checkout_strategy =
-            GIT_CHECKOUT_FORCE.rawValue | GIT_CHECKOUT_DONT_UPDATE_INDEX.rawValue | GIT_CHECKOUT_DISABLE_PATHSPEC_MATCH.rawValue
+            GIT_CHECKOUT_FORCE.rawValue | GIT_CHECKOUT_DONT_UPDATE_INDEX.rawValue
+            | GIT_CHECKOUT_DISABLE_PATHSPEC_MATCH.rawValue
         let code = directory.withCString { target in
             options.target_directory = target
             return git_checkout_tree(handle, tree, &options)

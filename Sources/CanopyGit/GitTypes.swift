@@ -47,5 +47,7 @@ public struct GitCredentials: Sendable, Hashable, CustomStringConvertible {
         self.sshKeyPath = sshKeyPath
     }
 
-    public var description: String { "GitCredentials(username: \(username ?? "-"), password: \(password == nil ? "-" : "***"))" }
+    public var description: String {
+        "GitCredentials(username: \(username ?? "-"), password: \(password == nil ? "-" : "***"))"
+    }
 }

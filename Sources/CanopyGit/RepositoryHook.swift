@@ -20,7 +20,13 @@ public enum RepositoryHook {
 
             """
         let path = hooks + "/post-receive"
-        guard FileManager.default.createFile(atPath: path, contents: Data(script.utf8), attributes: [.posixPermissions: 0o755])
-        else { throw GitError(operation: "install post-receive hook", repository: repository, code: -1, message: "cannot write \(path)") }
+        guard
+            FileManager.default.createFile(
+                atPath: path, contents: Data(script.utf8), attributes: [.posixPermissions: 0o755])
+        else {
+            throw GitError(
+                operation: "install post-receive hook", repository: repository, code: -1,
+                message: "cannot write \(path)")
+        }
     }
 }

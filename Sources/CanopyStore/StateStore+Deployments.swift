@@ -76,7 +76,9 @@ extension StateStore {
     }
 
     /// A branch's deployments, newest first (removed ones included when asked).
-    public func deployments(site: String, branch: String? = nil, includeRemoved: Bool = false) async throws
+    public func deployments(
+        site: String, branch: String? = nil, includeRemoved: Bool = false
+    ) async throws
         -> [DeploymentRecord]
     {
         try await db.read { db in

@@ -55,7 +55,8 @@ extension StateStore {
         try await db.read { db in
             try Row.fetchAll(
                 db,
-                sql: "SELECT * FROM rollouts WHERE (?1 = 0 OR status IN ('checking', 'running', 'paused')) ORDER BY site, branch",
+                sql:
+                    "SELECT * FROM rollouts WHERE (?1 = 0 OR status IN ('checking', 'running', 'paused')) ORDER BY site, branch",
                 arguments: [activeOnly]
             ).map(Self.rollout(row:))
         }
@@ -63,8 +64,10 @@ extension StateStore {
 
     public func rollout(site: String, branch: String) async throws -> RolloutRecord? {
         try await db.read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM rollouts WHERE site = ? AND branch = ?", arguments: [site, branch])
-                .map(Self.rollout(row:))
+            try Row.fetchOne(
+                db, sql: "SELECT * FROM rollouts WHERE site = ? AND branch = ?", arguments: [site, branch]
+            )
+            .map(Self.rollout(row:))
         }
     }
 
@@ -99,7 +102,8 @@ extension StateStore {
                     Date().timeIntervalSince1970,
                 ])
             if r.status == .completed && activateOnCompletion {
-                try Self.activate(db, site: r.site, branch: r.branch, deployment: r.toDeployment, reason: "rollout completed")
+                try Self.activate(
+                    db, site: r.site, branch: r.branch, deployment: r.toDeployment, reason: "rollout completed")
             }
         }
     }
@@ -118,7 +122,8 @@ extension StateStore {
 
     public func auditLog(limit: Int = 100) async throws -> [AuditEntry] {
         try await db.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM audit_log ORDER BY id DESC LIMIT ?", arguments: [limit]).map { row in
+            try Row.fetchAll(db, sql: "SELECT * FROM audit_log ORDER BY id DESC LIMIT ?", arguments: [limit]).map {
+                row in
                 AuditEntry(
                     id: row["id"], at: Date(timeIntervalSince1970: row["at"]), actor: row["actor"],
                     action: row["action"], target: row["target"], before: row["before"], after: row["after"])

@@ -102,7 +102,9 @@ public struct AuditEntry: Sendable, Codable, Hashable {
     public var before: String?
     public var after: String?
 
-    public init(id: Int64 = 0, at: Date = Date(), actor: String, action: String, target: String, before: String?, after: String?) {
+    public init(
+        id: Int64 = 0, at: Date = Date(), actor: String, action: String, target: String, before: String?, after: String?
+    ) {
         self.id = id
         self.at = at
         self.actor = actor

@@ -31,10 +31,14 @@ struct Build: AsyncParsableCommand {
 
     func run() async throws {
         if let out {
-            guard arguments.count == 1 else { throw ValidationError("a local build takes one DIR: canopy build DIR --out DIR") }
+            guard arguments.count == 1 else {
+                throw ValidationError("a local build takes one DIR: canopy build DIR --out DIR")
+            }
             var environment: [String: String] = [:]
             for pair in env {
-                guard let eq = pair.firstIndex(of: "=") else { throw ValidationError("--env takes NAME=VALUE, not '\(pair)'") }
+                guard let eq = pair.firstIndex(of: "=") else {
+                    throw ValidationError("--env takes NAME=VALUE, not '\(pair)'")
+                }
                 environment[String(pair[..<eq])] = String(pair[pair.index(after: eq)...])
             }
             let ok = await LocalBuild.run(
@@ -43,9 +47,11 @@ struct Build: AsyncParsableCommand {
             return
         }
         guard arguments.count == 2 else {
-            throw ValidationError("use `canopy build DIR --out DIR` (local) or `canopy build SITE BRANCH` (on the server)")
+            throw ValidationError(
+                "use `canopy build DIR --out DIR` (local) or `canopy build SITE BRANCH` (on the server)")
         }
-        let response = try adminOptions.client.send("POST", "/api/v1/builds", ["site": arguments[0], "branch": arguments[1]])
+        let response = try adminOptions.client.send(
+            "POST", "/api/v1/builds", ["site": arguments[0], "branch": arguments[1]])
         let build = try JSONSerialization.jsonObject(with: response.body) as? [String: Any]
         let id = build?["id"] as? String ?? "?"
         print("Queued build \(id) of \(arguments[0])/\(arguments[1]); follow it with: canopy logs \(id) --follow")

@@ -16,7 +16,8 @@ func readCommand<T: Decodable>(
 }
 
 struct Sites: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "List the sites with their repository, branches and hostnames.")
+    static let configuration = CommandConfiguration(
+        abstract: "List the sites with their repository, branches and hostnames.")
     @OptionGroup var adminOptions: AdminOptions
     @OptionGroup var output: OutputOptions
 
@@ -41,10 +42,15 @@ struct Branches: AsyncParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func run() async throws {
-        try readCommand(adminOptions, output, "/api/v1/sites/\(encodePath(site))/branches", as: [EnvironmentRecord].self) { envs in
+        try readCommand(
+            adminOptions, output, "/api/v1/sites/\(encodePath(site))/branches", as: [EnvironmentRecord].self
+        ) { envs in
             var table = TextTable(["BRANCH", "KIND", "HEAD", "DEPLOYMENT", "PINNED"])
             for e in envs {
-                table.add([e.branch, e.kind, String(e.headCommit?.prefix(7) ?? "-"), e.activeDeployment ?? "-", e.pinned ? "yes" : "no"])
+                table.add([
+                    e.branch, e.kind, String(e.headCommit?.prefix(7) ?? "-"), e.activeDeployment ?? "-",
+                    e.pinned ? "yes" : "no",
+                ])
             }
             return envs.isEmpty ? "No branches yet." : table.render()
         }
@@ -65,7 +71,8 @@ struct Deployments: AsyncParsableCommand {
             for d in list {
                 table.add([
                     d.id, String(d.commit.prefix(7)), String(d.fileCount), String(d.totalBytes),
-                    StatusFormatter.age(d.createdAt) + " ago", String(d.commitMessage.split(separator: "\n").first ?? ""),
+                    StatusFormatter.age(d.createdAt) + " ago",
+                    String(d.commitMessage.split(separator: "\n").first ?? ""),
                 ])
             }
             return list.isEmpty ? "No deployments yet." : table.render()
@@ -89,7 +96,8 @@ struct Builds: AsyncParsableCommand {
             var table = TextTable(["BUILD", "SITE", "BRANCH", "COMMIT", "STATUS", "AGE", "DEPLOYMENT", "ERROR"])
             for b in builds {
                 table.add([
-                    b.id, b.site, b.branch, String(b.commit.prefix(7)), b.status.rawValue, StatusFormatter.age(b.queuedAt),
+                    b.id, b.site, b.branch, String(b.commit.prefix(7)), b.status.rawValue,
+                    StatusFormatter.age(b.queuedAt),
                     b.deploymentID ?? "-", String(b.error?.split(separator: "\n").first ?? ""),
                 ])
             }
@@ -99,7 +107,8 @@ struct Builds: AsyncParsableCommand {
 }
 
 struct Logs: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Print a build's log; --follow streams it while the build runs.")
+    static let configuration = CommandConfiguration(
+        abstract: "Print a build's log; --follow streams it while the build runs.")
     @Argument var build: String
     @Flag(name: .shortAndLong, help: "Keep printing until the build ends.") var follow = false
     @OptionGroup var adminOptions: AdminOptions

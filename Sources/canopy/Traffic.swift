@@ -55,7 +55,9 @@ struct Split: AsyncParsableCommand {
         let response = try client.send("POST", "/api/v1/hostnames/\(encodePath(hostname))/split", ["targets": list])
         let applied = try JSONDecoder().decode([HostnameStatus.Target].self, from: response.body)
         var table = TextTable(["TARGET", "WEIGHT", "DEPLOYMENT", "COMMIT"])
-        for t in applied { table.add([t.label, "\(Int((t.weight * 100).rounded()))%", t.deployment, String(t.commit.prefix(7))]) }
+        for t in applied {
+            table.add([t.label, "\(Int((t.weight * 100).rounded()))%", t.deployment, String(t.commit.prefix(7))])
+        }
         print(table.render())
     }
 }
@@ -97,7 +99,8 @@ struct Rollback: AsyncParsableCommand {
 }
 
 struct Pin: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Stop a branch's new builds from going live (lock deploys).")
+    static let configuration = CommandConfiguration(
+        abstract: "Stop a branch's new builds from going live (lock deploys).")
     @Argument var target: String
     @OptionGroup var adminOptions: AdminOptions
 
@@ -108,7 +111,8 @@ struct Pin: AsyncParsableCommand {
 }
 
 struct Unpin: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Let a branch's builds go live again (its newest deployment goes live now).")
+    static let configuration = CommandConfiguration(
+        abstract: "Let a branch's builds go live again (its newest deployment goes live now).")
     @Argument var target: String
     @OptionGroup var adminOptions: AdminOptions
 

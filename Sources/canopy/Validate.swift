@@ -3,7 +3,8 @@ import CanopyControl
 
 struct Validate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Check an amplify.yml, a Sites file or a rule file (redirects.json, customHttp.yml, _redirects, _headers).")
+        abstract:
+            "Check an amplify.yml, a Sites file or a rule file (redirects.json, customHttp.yml, _redirects, _headers).")
 
     @Argument(help: "Files to check.")
     var files: [String]

@@ -5,10 +5,12 @@ import Testing
 @testable import CanopyStore
 
 struct RoutePlanTests {
-    let env = EnvironmentRecord(site: "s", branch: "main", kind: "branch", headCommit: "c", activeDeployment: "d1", updatedAt: Date())
+    let env = EnvironmentRecord(
+        site: "s", branch: "main", kind: "branch", headCommit: "c", activeDeployment: "d1", updatedAt: Date())
 
     @Test func anEnvironmentServesItsActiveDeployment() {
-        #expect(Orchestrator.targets(of: env, rollout: nil) == [ResolvedTarget(label: "main", weight: 1, deployment: "d1")])
+        #expect(
+            Orchestrator.targets(of: env, rollout: nil) == [ResolvedTarget(label: "main", weight: 1, deployment: "d1")])
     }
 
     @Test func aRolloutPutsTheNewDeploymentsShareFirst() {
@@ -18,12 +20,16 @@ struct RoutePlanTests {
         // New first: a growing share only ever moves visitors from old to new.
         #expect(
             Orchestrator.targets(of: env, rollout: rollout) == [
-                ResolvedTarget(label: "d2", weight: 30, deployment: "d2"), ResolvedTarget(label: "d1", weight: 70, deployment: "d1"),
+                ResolvedTarget(label: "d2", weight: 30, deployment: "d2"),
+                ResolvedTarget(label: "d1", weight: 70, deployment: "d1"),
             ])
         var checking = rollout
         checking.status = .checking
         checking.percent = 0
-        #expect(Orchestrator.targets(of: env, rollout: checking) == [ResolvedTarget(label: "main", weight: 1, deployment: "d1")])
+        #expect(
+            Orchestrator.targets(of: env, rollout: checking) == [
+                ResolvedTarget(label: "main", weight: 1, deployment: "d1")
+            ])
     }
 
     @Test func aDeletedBranchServesNothing() {
@@ -67,7 +73,9 @@ struct StateStoreTests {
     @Test func unfinishedBuildsAreAbandonedOnRestart() async throws {
         let state = try StateStore()
         try await state.insertBuild(
-            BuildRecord(id: "b1", site: "s", branch: "main", commit: "c", commitMessage: "", status: .running, queuedAt: Date(), logPath: "/dev/null"))
+            BuildRecord(
+                id: "b1", site: "s", branch: "main", commit: "c", commitMessage: "", status: .running, queuedAt: Date(),
+                logPath: "/dev/null"))
         let abandoned = try await state.abandonUnfinishedBuilds()
         #expect(abandoned.map(\.id) == ["b1"])
         #expect(try await state.build(id: "b1")?.status == .cancelled)

@@ -8,7 +8,8 @@ struct SiteCatalogTests {
     let logger = Logger(label: "test")
 
     func folder() throws -> String {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("canopy-catalog-\(UUID().uuidString)").path
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("canopy-catalog-\(UUID().uuidString)")
+            .path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         return dir
     }
@@ -16,21 +17,24 @@ struct SiteCatalogTests {
     @Test func aRefusedFileKeepsTheConfigurationInForce() throws {
         let dir = try folder()
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        try "repository: ../r.git\nbranches:\n  main: { domains: [a.test] }\n".write(toFile: dir + "/a.yml", atomically: true, encoding: .utf8)
+        try "repository: ../r.git\nbranches:\n  main: { domains: [a.test] }\n".write(
+            toFile: dir + "/a.yml", atomically: true, encoding: .utf8)
         var catalog = SiteCatalog()
         let changed1 = catalog.reload(directory: dir, logger: logger)
         #expect(changed1)
         #expect(catalog.sites["a"]?.branches.first?.domains == ["a.test"])
 
         // Broken: refused with its line; the old configuration stays.
-        try "repository: ../r.git\nbranches:\n  main: { domains: [a.test\n".write(toFile: dir + "/a.yml", atomically: true, encoding: .utf8)
+        try "repository: ../r.git\nbranches:\n  main: { domains: [a.test\n".write(
+            toFile: dir + "/a.yml", atomically: true, encoding: .utf8)
         let changed2 = catalog.reload(directory: dir, logger: logger)
         #expect(!changed2)
         #expect(catalog.sites["a"]?.branches.first?.domains == ["a.test"])
         #expect(catalog.problems[dir + "/a.yml"]?.contains("a.yml:") == true)
 
         // Fixed: the new configuration takes over and the problem is gone.
-        try "repository: ../r.git\nbranches:\n  main: { domains: [b.test] }\n".write(toFile: dir + "/a.yml", atomically: true, encoding: .utf8)
+        try "repository: ../r.git\nbranches:\n  main: { domains: [b.test] }\n".write(
+            toFile: dir + "/a.yml", atomically: true, encoding: .utf8)
         let changed3 = catalog.reload(directory: dir, logger: logger)
         #expect(changed3)
         #expect(catalog.sites["a"]?.branches.first?.domains == ["b.test"])
@@ -40,8 +44,10 @@ struct SiteCatalogTests {
     @Test func aHostnameClaimedByTwoSitesIsRefusedNamingBoth() throws {
         let dir = try folder()
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        try "repository: ../a.git\nbranches:\n  main: { domains: [shared.test] }\n".write(toFile: dir + "/a.yml", atomically: true, encoding: .utf8)
-        try "repository: ../b.git\nbranches:\n  main: { domains: [shared.test] }\n".write(toFile: dir + "/b.yml", atomically: true, encoding: .utf8)
+        try "repository: ../a.git\nbranches:\n  main: { domains: [shared.test] }\n".write(
+            toFile: dir + "/a.yml", atomically: true, encoding: .utf8)
+        try "repository: ../b.git\nbranches:\n  main: { domains: [shared.test] }\n".write(
+            toFile: dir + "/b.yml", atomically: true, encoding: .utf8)
         var catalog = SiteCatalog()
         _ = catalog.reload(directory: dir, logger: logger)
         #expect(catalog.sites.count == 1)
@@ -53,7 +59,8 @@ struct SiteCatalogTests {
     @Test func removingAFileRemovesTheSite() throws {
         let dir = try folder()
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        try "repository: ../a.git\nbranches:\n  main: { domains: [a.test] }\n".write(toFile: dir + "/a.yml", atomically: true, encoding: .utf8)
+        try "repository: ../a.git\nbranches:\n  main: { domains: [a.test] }\n".write(
+            toFile: dir + "/a.yml", atomically: true, encoding: .utf8)
         var catalog = SiteCatalog()
         _ = catalog.reload(directory: dir, logger: logger)
         try FileManager.default.removeItem(atPath: dir + "/a.yml")

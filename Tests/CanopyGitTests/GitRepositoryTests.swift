@@ -10,7 +10,9 @@ final class Fixture {
     let work: String
 
     init() throws {
-        root = FileManager.default.temporaryDirectory.appendingPathComponent("canopy-git-\(UUID().uuidString.prefix(8))").path
+        root =
+            FileManager.default.temporaryDirectory.appendingPathComponent("canopy-git-\(UUID().uuidString.prefix(8))")
+            .path
         bare = root + "/remote.git"
         work = root + "/work"
         try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
@@ -27,7 +29,10 @@ final class Fixture {
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         p.arguments = args
         var env = ProcessInfo.processInfo.environment
-        for (k, v) in [("GIT_AUTHOR_NAME", "T"), ("GIT_AUTHOR_EMAIL", "t@t.test"), ("GIT_COMMITTER_NAME", "T"), ("GIT_COMMITTER_EMAIL", "t@t.test")] {
+        for (k, v) in [
+            ("GIT_AUTHOR_NAME", "T"), ("GIT_AUTHOR_EMAIL", "t@t.test"), ("GIT_COMMITTER_NAME", "T"),
+            ("GIT_COMMITTER_EMAIL", "t@t.test"),
+        ] {
             env[k] = v
         }
         p.environment = env
@@ -37,7 +42,9 @@ final class Fixture {
         try p.run()
         let out = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         p.waitUntilExit()
-        guard p.terminationStatus == 0 else { throw GitError(operation: args.joined(separator: " "), repository: "", code: -1, message: out) }
+        guard p.terminationStatus == 0 else {
+            throw GitError(operation: args.joined(separator: " "), repository: "", code: -1, message: out)
+        }
         return out.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
@@ -53,7 +60,10 @@ final class Fixture {
         p.executableURL = URL(fileURLWithPath: "/usr/bin/git")
         p.arguments = ["-C", work] + args
         var env = ProcessInfo.processInfo.environment
-        for (k, v) in [("GIT_AUTHOR_NAME", "T"), ("GIT_AUTHOR_EMAIL", "t@t.test"), ("GIT_COMMITTER_NAME", "T"), ("GIT_COMMITTER_EMAIL", "t@t.test")] {
+        for (k, v) in [
+            ("GIT_AUTHOR_NAME", "T"), ("GIT_AUTHOR_EMAIL", "t@t.test"), ("GIT_COMMITTER_NAME", "T"),
+            ("GIT_COMMITTER_EMAIL", "t@t.test"),
+        ] {
             env[k] = v
         }
         p.environment = env
@@ -63,13 +73,16 @@ final class Fixture {
         try p.run()
         let out = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         p.waitUntilExit()
-        guard p.terminationStatus == 0 else { throw GitError(operation: "git " + args.joined(separator: " "), repository: work, code: -1, message: out) }
+        guard p.terminationStatus == 0 else {
+            throw GitError(operation: "git " + args.joined(separator: " "), repository: work, code: -1, message: out)
+        }
         return out.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     func write(_ path: String, _ text: String) throws {
         let full = work + "/" + path
-        try FileManager.default.createDirectory(atPath: (full as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            atPath: (full as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         try text.write(toFile: full, atomically: true, encoding: .utf8)
     }
 
@@ -129,8 +142,10 @@ struct GitRepositoryTests {
         let mirror = try GitRepository.initBare(at: f.root + "/mirror.git")
         let url = "file://" + f.bare
         let advertised = try mirror.fetch(
-            remote: url, refspecs: ["+refs/heads/*:refs/heads/*", "+refs/pull/*/head:refs/pull/*/head"], credentials: nil)
-        #expect(Set(advertised.map(\.fullName)).isSuperset(of: ["refs/heads/main", "refs/heads/dev", "refs/pull/7/head"]))
+            remote: url, refspecs: ["+refs/heads/*:refs/heads/*", "+refs/pull/*/head:refs/pull/*/head"],
+            credentials: nil)
+        #expect(
+            Set(advertised.map(\.fullName)).isSuperset(of: ["refs/heads/main", "refs/heads/dev", "refs/pull/7/head"]))
         #expect(try mirror.branches().map(\.name) == ["dev", "main"])
         #expect(try mirror.refs(matching: ["refs/pull/*/head"]).map(\.fullName) == ["refs/pull/7/head"])
         #expect(try mirror.commit(c1).summary == "one")
@@ -154,7 +169,8 @@ struct GitRepositoryTests {
             "\(error)".contains("/nonexistent/repo.git") && "\(error)".contains("open")
         }
         #expect {
-            try GitRepository.lsRemote(url: "https://user:hunter2@127.0.0.1:1/x.git", credentials: GitCredentials(password: "hunter2"))
+            try GitRepository.lsRemote(
+                url: "https://user:hunter2@127.0.0.1:1/x.git", credentials: GitCredentials(password: "hunter2"))
         } throws: { error in
             !"\(error)".contains("hunter2")
         }

@@ -25,7 +25,9 @@ struct DashboardTests {
         }
         return routes.map { r in
             var path = r.0 == "" ? r.1 : r.1
-            for (name, value) in ["{site}": "site", "{branch}": "main", "{id}": "nope", "{hostname}": "site.test", "{action}": "pin"] {
+            for (name, value) in [
+                "{site}": "site", "{branch}": "main", "{id}": "nope", "{hostname}": "site.test", "{action}": "pin",
+            ] {
                 path = path.replacingOccurrences(of: name, with: value)
             }
             return (r.0, path, r.2)
@@ -45,9 +47,12 @@ struct DashboardTests {
         let routes = try Self.documentedRoutes()
         #expect(routes.count >= 25)
         for route in routes where route.admin {
-            let r = try TestHTTP.request(route.method, port: canopy.adminPort, path: route.path, host: "127.0.0.1", body: route.method == "GET" ? nil : Data("{}".utf8))
+            let r = try TestHTTP.request(
+                route.method, port: canopy.adminPort, path: route.path, host: "127.0.0.1",
+                body: route.method == "GET" ? nil : Data("{}".utf8))
             #expect(r.status == 401, "\(route.method) \(route.path) answered \(r.status) without a token")
-            let wrong = try canopy.admin(route.method, route.path, json: route.method == "GET" ? nil : "{}", token: "wrong")
+            let wrong = try canopy.admin(
+                route.method, route.path, json: route.method == "GET" ? nil : "{}", token: "wrong")
             #expect(wrong.status == 401, "\(route.method) \(route.path) accepted a wrong token")
         }
         // Every documented route is one the server routes (no "no route" answer).
@@ -76,7 +81,8 @@ struct DashboardTests {
         #expect(try canopy.admin("POST", "/api/v1/unpin", json: #"{"target":"site/main"}"#).status == 200)
         #expect(try canopy.get("site.test").header("X-Canopy-Deployment") == second)
         // Split via the API, by deployment id.
-        let split = try canopy.admin("POST", "/api/v1/hostnames/site.test/split", json: #"{"targets":[{"target":"\#(first)","weight":1}]}"#)
+        let split = try canopy.admin(
+            "POST", "/api/v1/hostnames/site.test/split", json: #"{"targets":[{"target":"\#(first)","weight":1}]}"#)
         #expect(split.status == 200)
         #expect(try canopy.get("site.test").header("X-Canopy-Deployment") == first)
         #expect(try canopy.admin("DELETE", "/api/v1/hostnames/site.test/split").status == 200)
@@ -87,7 +93,11 @@ struct DashboardTests {
         let audit = try JSONSerialization.jsonObject(with: canopy.admin("/api/v1/audit").body) as? [[String: Any]] ?? []
         let actions = Set(audit.compactMap { $0["action"] as? String })
         #expect(actions.isSuperset(of: ["rollback", "unpin", "split", "split-clear", "build"]))
-        #expect(audit.contains { $0["action"] as? String == "rollback" && $0["before"] as? String == second && $0["after"] as? String == first })
+        #expect(
+            audit.contains {
+                $0["action"] as? String == "rollback" && $0["before"] as? String == second
+                    && $0["after"] as? String == first
+            })
         // Metrics need the token and count the edge's requests.
         #expect(try TestHTTP.request(port: canopy.adminPort, path: "/metrics", host: "127.0.0.1").status == 401)
         let metrics = try canopy.admin("/metrics").text
@@ -102,7 +112,10 @@ struct DashboardTests {
         let canopy = try CanopyInstance("browser")
         let repoA = try SiteRepository(in: canopy, name: "alpha")
         let repoB = try SiteRepository(in: canopy, name: "beta")
-        try canopy.writeSite("alpha", "repository: ../repos/alpha.git\nbranches:\n  main: { domains: [alpha.test] }\n  dev: { domains: [dev.alpha.test] }\n")
+        try canopy.writeSite(
+            "alpha",
+            "repository: ../repos/alpha.git\nbranches:\n  main: { domains: [alpha.test] }\n  dev: { domains: [dev.alpha.test] }\n"
+        )
         try canopy.writeSite("beta", "repository: ../repos/beta.git\nbranches:\n  main: { domains: [beta.test] }\n")
         try await canopy.start()
         let a1 = try repoA.commit("alpha main")
@@ -127,13 +140,18 @@ struct DashboardTests {
         try browser.click("button[type=submit]")
         try await waitUntil("the dashboard after sign-in") { try browser.source.contains("alpha.test") }
         let page = try browser.source
-        for text in ["alpha", "beta", "alpha.test", "dev.alpha.test", "beta.test", String(a1.prefix(7)), String(aDev.prefix(7)), String(b1.prefix(7))] {
+        for text in [
+            "alpha", "beta", "alpha.test", "dev.alpha.test", "beta.test", String(a1.prefix(7)), String(aDev.prefix(7)),
+            String(b1.prefix(7)),
+        ] {
             #expect(page.contains(text), "dashboard lacks \(text)")
         }
         try browser.screenshot("dashboard-2-sites")
 
         // A push with a slower build: the page shows it running, then passed, without a reload.
-        try repoA.edit("amplify.yml", replacing: "        - bash scripts/build.sh src dist", with: "        - sleep 3\n        - bash scripts/build.sh src dist")
+        try repoA.edit(
+            "amplify.yml", replacing: "        - bash scripts/build.sh src dist",
+            with: "        - sleep 3\n        - bash scripts/build.sh src dist")
         try repoA.edit("src/index.html", replacing: "Hello from branch", with: "Newest alpha on")
         let a2 = try repoA.commit("alpha slow")
         try repoA.push("main")

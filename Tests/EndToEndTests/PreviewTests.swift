@@ -19,7 +19,9 @@ struct PreviewTests {
           domain: "pr-{number}.preview.site.test"
         """
 
-    static func started(_ label: String, sites: String = sitesFile, extra: [String] = []) async throws -> (CanopyInstance, SiteRepository) {
+    static func started(
+        _ label: String, sites: String = sitesFile, extra: [String] = []
+    ) async throws -> (CanopyInstance, SiteRepository) {
         let canopy = try CanopyInstance(label)
         let repo = try SiteRepository(in: canopy)
         try canopy.writeSite("site", sites)
@@ -40,8 +42,12 @@ struct PreviewTests {
         try repo.push(long)
         var label = ""
         try await waitUntil("the long branch's preview") {
-            let hosts = try JSONSerialization.jsonObject(with: canopy.admin("/api/v1/hostnames").body) as? [[String: Any]] ?? []
-            guard let host = hosts.compactMap({ $0["hostname"] as? String }).first(where: { $0.hasSuffix(".preview.site.test") && $0.hasPrefix("feature-very") })
+            let hosts =
+                try JSONSerialization.jsonObject(with: canopy.admin("/api/v1/hostnames").body) as? [[String: Any]] ?? []
+            guard
+                let host = hosts.compactMap({ $0["hostname"] as? String }).first(where: {
+                    $0.hasSuffix(".preview.site.test") && $0.hasPrefix("feature-very")
+                })
             else { return false }
             label = String(host.dropLast(".preview.site.test".count))
             return true
@@ -122,7 +128,8 @@ struct PreviewTests {
         try await canopy.start(extraArguments: ["--poll", "600"])
         try sh(["git", "-C", work, "push", "-q", remote, "main"])
 
-        let wrong = try TestHTTP.request("POST", port: canopy.adminPort, path: "/hooks/site?token=nope", host: "127.0.0.1", body: Data("{}".utf8))
+        let wrong = try TestHTTP.request(
+            "POST", port: canopy.adminPort, path: "/hooks/site?token=nope", host: "127.0.0.1", body: Data("{}".utf8))
         #expect(wrong.status == 401)
         try await Task.sleep(for: .seconds(3))
         #expect(try canopy.get("site.test").status == 404)
@@ -145,7 +152,9 @@ struct PreviewTests {
                 domain: "{branch}.load.site.test"
             """
         let (canopy, repo) = try await Self.started("stress", sites: sites, extra: ["--builds", "2"])
-        try repo.edit("amplify.yml", replacing: "        - bash scripts/build.sh src dist", with: "        - sleep 1\n        - bash scripts/build.sh src dist")
+        try repo.edit(
+            "amplify.yml", replacing: "        - bash scripts/build.sh src dist",
+            with: "        - sleep 1\n        - bash scripts/build.sh src dist")
         try repo.commit("slow build")
         var newest: [String: String] = [:]
         var pushedAt: [String: Date] = [:]
@@ -163,7 +172,9 @@ struct PreviewTests {
         }
         for i in 1...20 {
             let branch = String(format: "load/b%02d", i)
-            try await canopy.waitForContent(String(format: "load-b%02d.load.site.test", i), "\(branch) round 2", path: "/round.txt", timeout: .seconds(300))
+            try await canopy.waitForContent(
+                String(format: "load-b%02d.load.site.test", i), "\(branch) round 2", path: "/round.txt",
+                timeout: .seconds(300))
         }
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
@@ -191,11 +202,14 @@ struct PreviewTests {
             let wait = s.flatMap { s in q.map { s.timeIntervalSince($0) } } ?? -1
             let time = f.flatMap { f in s.map { f.timeIntervalSince($0) } } ?? -1
             let live =
-                b["commit"] as? String == newest[branch] ? (f.flatMap { f in pushedAt[branch].map { f.timeIntervalSince($0) } } ?? -1) : -1
+                b["commit"] as? String == newest[branch]
+                ? (f.flatMap { f in pushedAt[branch].map { f.timeIntervalSince($0) } } ?? -1) : -1
             let liveText = live >= 0 ? String(format: "%.2fs", live) : "-"
             print(
-                branch.padding(toLength: 10, withPad: " ", startingAt: 0) + String(format: "  %8.2fs  %8.2fs  ", wait, time)
-                    + liveText.padding(toLength: 12, withPad: " ", startingAt: 0) + "  " + (b["status"] as? String ?? ""))
+                branch.padding(toLength: 10, withPad: " ", startingAt: 0)
+                    + String(format: "  %8.2fs  %8.2fs  ", wait, time)
+                    + liveText.padding(toLength: 12, withPad: " ", startingAt: 0) + "  "
+                    + (b["status"] as? String ?? ""))
         }
         #expect(peak <= 2)
         #expect(peak >= 1)

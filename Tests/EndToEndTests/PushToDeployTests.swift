@@ -85,7 +85,9 @@ struct PushToDeployTests {
 
         // A test phase that fails (the sample's check.sh honours CANOPY_SAMPLE_FAIL_TESTS).
         try repo.git("checkout", "-q", "HEAD~1", "--", "amplify.yml")
-        try repo.edit("amplify.yml", replacing: "bash scripts/check.sh dist", with: "CANOPY_SAMPLE_FAIL_TESTS=1 bash scripts/check.sh dist")
+        try repo.edit(
+            "amplify.yml", replacing: "bash scripts/check.sh dist",
+            with: "CANOPY_SAMPLE_FAIL_TESTS=1 bash scripts/check.sh dist")
         try repo.edit("src/index.html", replacing: "Broken build", with: "Failing tests")
         let failingTests = try repo.commit("Failing tests")
         try repo.push("main")
@@ -152,10 +154,14 @@ struct PushToDeployTests {
     @Test func rapidPushesEndAtTheNewestCommit() async throws {
         let (canopy, repo) = try await Self.deployedMain("rapid")
         // Slow the build down so that newer pushes arrive while older ones build.
-        try repo.edit("amplify.yml", replacing: "        - bash scripts/build.sh src dist", with: "        - sleep 1\n        - bash scripts/build.sh src dist")
+        try repo.edit(
+            "amplify.yml", replacing: "        - bash scripts/build.sh src dist",
+            with: "        - sleep 1\n        - bash scripts/build.sh src dist")
         var last = ""
         for i in 1...4 {
-            try repo.edit("src/index.html", replacing: i == 1 ? "Hello from branch" : "Version \(i - 1) of", with: "Version \(i) of")
+            try repo.edit(
+                "src/index.html", replacing: i == 1 ? "Hello from branch" : "Version \(i - 1) of",
+                with: "Version \(i) of")
             last = try repo.commit("Version \(i)")
             try repo.push("main")
         }
@@ -166,7 +172,9 @@ struct PushToDeployTests {
         #expect(try canopy.get("site.test").text.contains("Version 4 of"))
         let builds = try canopy.builds(branch: "main")
         let statuses = builds.map { "\(($0["commit"] as? String ?? "").prefix(7)) \($0["status"] as? String ?? "")" }
-        #expect(builds.allSatisfy { $0["status"] as? String != "running" && $0["status"] as? String != "queued" }, "\(statuses)\n\(canopy.serverLogTail)")
+        #expect(
+            builds.allSatisfy { $0["status"] as? String != "running" && $0["status"] as? String != "queued" },
+            "\(statuses)\n\(canopy.serverLogTail)")
     }
 
     @Test func sitesFilesAreReloadedAndABadOneIsRefused() async throws {
@@ -197,7 +205,9 @@ struct PushToDeployTests {
 
 /// Waits for the newest build of `commit` to reach `status`; returns it.
 @discardableResult
-func waitForBuild(_ canopy: CanopyInstance, commit: String, status: String, timeout: Duration = .seconds(120)) async throws
+func waitForBuild(
+    _ canopy: CanopyInstance, commit: String, status: String, timeout: Duration = .seconds(120)
+) async throws
     -> [String: Any]
 {
     var found: [String: Any] = [:]

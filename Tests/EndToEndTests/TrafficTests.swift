@@ -28,7 +28,9 @@ struct TrafficTests {
             try repo.checkout("main")
         }
         var ids: [String: String] = [:]
-        for (branch, host) in [("main", "site.test"), ("release", "release.site.test"), ("staging", "staging.site.test")] {
+        for (branch, host) in [
+            ("main", "site.test"), ("release", "release.site.test"), ("staging", "staging.site.test"),
+        ] {
             try await canopy.waitForContent(host, "<em id=\"branch\">\(branch)</em>")
             ids[branch] = try canopy.get(host).header("X-Canopy-Deployment")
         }
@@ -57,7 +59,9 @@ struct TrafficTests {
             }
         }
         let mainShare = Double(counts[ids["main"]!] ?? 0) / 10_000
-        print("split 90/10 over 10,000 cookie-less requests: main \(counts[ids["main"]!] ?? 0), release \(counts[ids["release"]!] ?? 0)")
+        print(
+            "split 90/10 over 10,000 cookie-less requests: main \(counts[ids["main"]!] ?? 0), release \(counts[ids["release"]!] ?? 0)"
+        )
         #expect(abs(mainShare - 0.9) <= 0.02)
         #expect((counts[ids["main"]!] ?? 0) + (counts[ids["release"]!] ?? 0) == 10_000)
         #expect(visitors.count == 2_000)
@@ -87,7 +91,9 @@ struct TrafficTests {
         print("80/20: \(moved) of \(visitors.count) visitors moved")
 
         // A header forces a target for testing; --clear restores the branch's own deployment.
-        #expect(try canopy.get("site.test", headers: ["X-Canopy-Target": "release"]).header("X-Canopy-Deployment") == ids["release"])
+        #expect(
+            try canopy.get("site.test", headers: ["X-Canopy-Target": "release"]).header("X-Canopy-Deployment")
+                == ids["release"])
         _ = try canopy.cli(["split", "site.test", "--clear"])
         #expect(try canopy.get("site.test").header("X-Canopy-Deployment") == ids["main"])
     }
@@ -104,7 +110,8 @@ struct TrafficTests {
 
         // What each hostname may serve, per state, from the server's own view.
         func targets() throws -> [String: Set<String>] {
-            let json = try JSONSerialization.jsonObject(with: canopy.admin("/api/v1/hostnames").body) as? [[String: Any]] ?? []
+            let json =
+                try JSONSerialization.jsonObject(with: canopy.admin("/api/v1/hostnames").body) as? [[String: Any]] ?? []
             var map: [String: Set<String>] = [:]
             for h in json {
                 let name = h["hostname"] as? String ?? ""
@@ -126,7 +133,9 @@ struct TrafficTests {
                         let start = recorder.now
                         do {
                             let r = try client.get(host: host, headers: ["Cookie": "canopy-split=0.\(i * 15 + 1)"])
-                            recorder.record(host: host, start: start, end: recorder.now, status: r.status, deployment: r.headers["x-canopy-deployment"])
+                            recorder.record(
+                                host: host, start: start, end: recorder.now, status: r.status,
+                                deployment: r.headers["x-canopy-deployment"])
                         } catch {
                             recorder.fail("\(error)")
                             return
@@ -174,7 +183,9 @@ struct TrafficTests {
         #expect(stray == 0)
         #expect(recorder.responses.count > 1_000)
         // The changes did take effect: after the rollback, main serves its earlier deployment.
-        #expect(try canopy.get("staging.site.test", headers: ["X-Canopy-Target": "main"]).header("X-Canopy-Deployment") != main2)
+        #expect(
+            try canopy.get("staging.site.test", headers: ["X-Canopy-Target": "main"]).header("X-Canopy-Deployment")
+                != main2)
         _ = ids
     }
 }
@@ -202,7 +213,9 @@ final class LoadRecorder: @unchecked Sendable {
     var failures: [String] { lock.withLock { _failures } }
 
     func record(host: String, start: Double, end: Double, status: Int, deployment: String?) {
-        lock.withLock { _responses.append(Response(host: host, start: start, end: end, status: status, deployment: deployment)) }
+        lock.withLock {
+            _responses.append(Response(host: host, start: start, end: end, status: status, deployment: deployment))
+        }
     }
 
     func fail(_ message: String) {

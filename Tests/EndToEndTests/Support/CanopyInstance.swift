@@ -35,7 +35,9 @@ final class CanopyInstance: @unchecked Sendable {
                 "serve", "--sites", sites, "--data", data, "--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0",
                 "--poll", "1", "--log-level", "debug",
             ] + extraArguments
-        if !FileManager.default.fileExists(atPath: logPath) { FileManager.default.createFile(atPath: logPath, contents: nil) }
+        if !FileManager.default.fileExists(atPath: logPath) {
+            FileManager.default.createFile(atPath: logPath, contents: nil)
+        }
         let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
         log.seekToEndOfFile()
         process.standardOutput = log
@@ -47,7 +49,8 @@ final class CanopyInstance: @unchecked Sendable {
             guard let edge = try? String(contentsOfFile: self.data + "/edge.address", encoding: .utf8),
                 let admin = try? String(contentsOfFile: self.data + "/admin.address", encoding: .utf8)
             else { return false }
-            self.edgePort = Int(edge.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: ":").last ?? "") ?? 0
+            self.edgePort =
+                Int(edge.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: ":").last ?? "") ?? 0
             self.adminPort =
                 Int(admin.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: ":").last ?? "") ?? 0
             return self.edgePort > 0 && self.adminPort > 0
@@ -106,8 +109,12 @@ final class CanopyInstance: @unchecked Sendable {
     }
 
     /// Waits until `host` serves a body containing `text`.
-    func waitForContent(_ host: String, _ text: String, path: String = "/", timeout: Duration = .seconds(90)) async throws {
-        try await waitUntil("\(host)\(path) to serve '\(text)'\n--- server log tail ---\n\(serverLogTail)", timeout: timeout) {
+    func waitForContent(
+        _ host: String, _ text: String, path: String = "/", timeout: Duration = .seconds(90)
+    ) async throws {
+        try await waitUntil(
+            "\(host)\(path) to serve '\(text)'\n--- server log tail ---\n\(serverLogTail)", timeout: timeout
+        ) {
             let r = try self.get(host, path)
             return r.status == 200 && r.text.contains(text)
         }

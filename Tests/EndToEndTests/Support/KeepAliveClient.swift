@@ -25,14 +25,18 @@ final class KeepAliveClient {
         addr.sin_port = in_port_t(UInt16(port).bigEndian)
         addr.sin_addr.s_addr = inet_addr("127.0.0.1")
         let ok = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
         guard ok == 0 else { throw TestFailure("connect failed") }
         buffer.removeAll()
     }
 
     /// GET `path` with `host`; returns the status and headers (lowercased names), reading the body.
-    func get(host: String, path: String = "/", headers: [String: String] = [:]) throws -> (status: Int, headers: [String: String]) {
+    func get(
+        host: String, path: String = "/", headers: [String: String] = [:]
+    ) throws -> (status: Int, headers: [String: String]) {
         var request = "GET \(path) HTTP/1.1\r\nHost: \(host)\r\n"
         for (k, v) in headers { request += "\(k): \(v)\r\n" }
         request += "\r\n"

@@ -2,7 +2,9 @@ import Foundation
 
 /// Runs a command to completion and returns its output; throws with the output when it fails.
 @discardableResult
-func sh(_ arguments: [String], cwd: String? = nil, environment: [String: String] = [:], allowFailure: Bool = false)
+func sh(
+    _ arguments: [String], cwd: String? = nil, environment: [String: String] = [:], allowFailure: Bool = false
+)
     throws -> String
 {
     let process = Process()

@@ -8,7 +8,8 @@ final class SiteRepository: @unchecked Sendable {
     let work: String
 
     /// Creates the bare repository for `instance` and a work tree seeded from `template` (a folder).
-    init(in instance: CanopyInstance, name: String = "site", template: String? = packageRoot + "/amplify-sample") throws {
+    init(in instance: CanopyInstance, name: String = "site", template: String? = packageRoot + "/amplify-sample") throws
+    {
         bare = instance.root + "/repos/\(name).git"
         work = instance.root + "/work-\(name)"
         try sh([canopyBinary, "repo", "init", bare, "--data", instance.data])

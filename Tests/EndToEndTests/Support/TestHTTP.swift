@@ -45,14 +45,34 @@ enum TestHTTP {
         var payload = Data(head.utf8)
         if let body { payload.append(body) }
         _ = payload.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
+        // Read until the response is complete by its own framing (Content-Length or chunked), or
+        // until the peer closes: some servers keep the connection open despite `Connection: close`.
         var data = Data()
         var buffer = [UInt8](repeating: 0, count: 65536)
-        while true {
+        while !isComplete(data, method: method) {
             let n = recv(fd, &buffer, buffer.count, 0)
             if n <= 0 { break }
             data.append(contentsOf: buffer[0..<n])
         }
         return try parse(data, method: method)
+    }
+
+    static func isComplete(_ data: Data, method: String) -> Bool {
+        guard let end = data.range(of: Data("\r\n\r\n".utf8)) else { return false }
+        let head = String(decoding: data[..<end.lowerBound], as: UTF8.self).lowercased()
+        let bodyCount = data.count - end.upperBound
+        let status = Int(head.split(separator: " ").dropFirst().first ?? "") ?? 0
+        if method == "HEAD" || status == 204 || status == 304 || (100..<200).contains(status) { return true }
+        for line in head.components(separatedBy: "\r\n") {
+            if line.hasPrefix("content-length:"), let n = Int(line.dropFirst(15).trimmingCharacters(in: .whitespaces)) {
+                return bodyCount >= n
+            }
+            if line.hasPrefix("transfer-encoding:") && line.contains("chunked") {
+                return data[end.upperBound...].range(of: Data("\r\n0\r\n\r\n".utf8)) != nil
+                    || data[end.upperBound...].starts(with: Data("0\r\n\r\n".utf8))
+            }
+        }
+        return false
     }
 
     static func parse(_ data: Data, method: String) throws -> HTTPResult {

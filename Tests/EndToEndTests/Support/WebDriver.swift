@@ -24,7 +24,10 @@ final class Browser: @unchecked Sendable {
                     "browserName": "chrome",
                     "goog:chromeOptions": [
                         "binary": "/usr/bin/chromium",
-                        "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1280,1000"],
+                        "args": [
+                            "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                            "--window-size=1280,1000",
+                        ],
                     ],
                 ]
             ]
@@ -38,11 +41,16 @@ final class Browser: @unchecked Sendable {
 
     @discardableResult
     private func call(_ method: String, _ path: String, _ body: [String: Any]? = nil) throws -> [String: Any] {
-        let data = try body.map { try JSONSerialization.data(withJSONObject: $0) } ?? (method == "POST" ? Data("{}".utf8) : nil)
+        let data =
+            try body.map { try JSONSerialization.data(withJSONObject: $0) }
+            ?? (method == "POST" ? Data("{}".utf8) : nil)
         let result = try TestHTTP.request(
-            method, port: port, path: path, host: "127.0.0.1", headers: ["Content-Type": "application/json"], body: data)
+            method, port: port, path: path, host: "127.0.0.1", headers: ["Content-Type": "application/json"], body: data
+        )
         let json = (try? JSONSerialization.jsonObject(with: result.body) as? [String: Any]) ?? [:]
-        if result.status >= 400 { throw TestFailure("WebDriver \(method) \(path) → \(result.status): \(result.text.prefix(300))") }
+        if result.status >= 400 {
+            throw TestFailure("WebDriver \(method) \(path) → \(result.status): \(result.text.prefix(300))")
+        }
         return json
     }
 
@@ -53,7 +61,9 @@ final class Browser: @unchecked Sendable {
     }
 
     func element(_ css: String) throws -> String {
-        let value = try call("POST", "/session/\(session)/element", ["using": "css selector", "value": css])["value"] as? [String: Any]
+        let value =
+            try call("POST", "/session/\(session)/element", ["using": "css selector", "value": css])["value"]
+            as? [String: Any]
         guard let id = value?.values.first as? String else { throw TestFailure("no element \(css)") }
         return id
     }
@@ -81,7 +91,8 @@ final class Browser: @unchecked Sendable {
 
     func quit() {
         _ = try? call("DELETE", "/session/\(session)")
-        driver.terminate()
+        // chromedriver does not always exit on SIGTERM while its browser shuts down.
+        kill(driver.processIdentifier, SIGKILL)
         driver.waitUntilExit()
     }
 
