@@ -24,10 +24,13 @@ public struct Glob: Sendable, Hashable {
     }
 
     static func expandBraces(_ pattern: String) -> [String] {
-        guard let open = pattern.firstIndex(of: "{"), let close = pattern[open...].firstIndex(of: "}") else { return [pattern] }
+        guard let open = pattern.firstIndex(of: "{"), let close = pattern[open...].firstIndex(of: "}") else {
+            return [pattern]
+        }
         let head = pattern[..<open]
         let tail = pattern[pattern.index(after: close)...]
-        let options = pattern[pattern.index(after: open)..<close].split(separator: ",", omittingEmptySubsequences: false)
+        let options = pattern[pattern.index(after: open)..<close].split(
+            separator: ",", omittingEmptySubsequences: false)
         return options.flatMap { expandBraces(String(head) + $0 + tail) }
     }
 
@@ -54,7 +57,9 @@ public struct Glob: Sendable, Hashable {
                 var set = Set<Character>()
                 var j = members.startIndex
                 while j < members.endIndex {
-                    if j + 2 < members.endIndex, members[j + 1] == "-", let lo = members[j].asciiValue, let hi = members[j + 2].asciiValue, lo <= hi {
+                    if j + 2 < members.endIndex, members[j + 1] == "-", let lo = members[j].asciiValue,
+                        let hi = members[j + 2].asciiValue, lo <= hi
+                    {
                         for v in lo...hi { set.insert(Character(UnicodeScalar(v))) }
                         j += 3
                     } else {

@@ -1,13 +1,16 @@
 extension SitesSpec {
     /// What the Sites file says about a branch: an explicit `branches:` entry wins; otherwise the first
     /// matching preview pattern (its domain template filled in); nil when the branch is not connected.
-    public static func environment(for branch: String, commit: String?, in site: SiteConfig) -> BranchEnvironmentConfig? {
+    public static func environment(for branch: String, commit: String?, in site: SiteConfig) -> BranchEnvironmentConfig?
+    {
         if let rule = site.branches.first(where: { $0.branch == branch }) {
-            return BranchEnvironmentConfig(site: site.name, branch: branch, kind: .branch, domains: rule.domains, settings: rule.settings)
+            return BranchEnvironmentConfig(
+                site: site.name, branch: branch, kind: .branch, domains: rule.domains, settings: rule.settings)
         }
         for preview in site.previews where Glob(preview.pattern).matches(branch) {
             let domain = fill(preview.domain, branch: branch, site: site.name, commit: commit, number: nil)
-            return BranchEnvironmentConfig(site: site.name, branch: branch, kind: .preview, domains: [domain], settings: preview.settings)
+            return BranchEnvironmentConfig(
+                site: site.name, branch: branch, kind: .preview, domains: [domain], settings: preview.settings)
         }
         return nil
     }
@@ -17,7 +20,8 @@ extension SitesSpec {
         guard let rule = site.pullRequests else { return nil }
         let branch = "pr-\(number)"
         let domain = fill(rule.domain, branch: branch, site: site.name, commit: nil, number: number)
-        return BranchEnvironmentConfig(site: site.name, branch: branch, kind: .pullRequest, domains: [domain], settings: rule.settings)
+        return BranchEnvironmentConfig(
+            site: site.name, branch: branch, kind: .pullRequest, domains: [domain], settings: rule.settings)
     }
 
     /// The immutable per-commit hostname of a deployment, from `commitDomain`.
