@@ -134,9 +134,9 @@ extension RulesSpec {
     public static func parseNetlifyRedirects(_ text: String, file: String) throws -> [RedirectRule] {
         var rules: [RedirectRule] = []
         var errors: [SpecDiagnostic] = []
-        for (index, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        for (index, raw) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
             let line =
-                raw.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? ""
+                Self.strippingComment(String(raw))
             let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
             guard !fields.isEmpty else { continue }
             let location = SourceLocation(file: file, line: index + 1, column: 1)
@@ -210,11 +210,22 @@ extension RulesSpec {
         return rules
     }
 
+    /// A line without its `#` comment. A `#` starts a comment only at the start of the line or after
+    /// whitespace, so a target such as `https://example.com/#/app` keeps its fragment.
+    static func strippingComment(_ line: String) -> String {
+        var previous: Character = " "
+        for index in line.indices {
+            if line[index] == "#" && (previous == " " || previous == "\t") { return String(line[..<index]) }
+            previous = line[index]
+        }
+        return line
+    }
+
     /// Netlify's `_headers`: a path line, then indented `Name: value` lines.
     public static func parseNetlifyHeaders(_ text: String, file: String) throws -> [HeaderRule] {
         var rules: [HeaderRule] = []
         var errors: [SpecDiagnostic] = []
-        for (index, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        for (index, raw) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
             let line = String(raw)
             let trimmed = line.trimmingCharacters(in: .whitespaces)
             if trimmed.isEmpty || trimmed.hasPrefix("#") { continue }

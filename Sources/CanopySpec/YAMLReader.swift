@@ -12,7 +12,7 @@ struct YAMLValue {
     /// Parses `text` into its root node; a YAML syntax error becomes a SpecError with its line.
     static func parse(_ text: String, file: String) throws -> YAMLValue {
         // A committed merge conflict otherwise reads as a puzzling YAML error a few lines further on.
-        for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated()
+        for (index, line) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated()
         where line.hasPrefix("<<<<<<< ") || line.hasPrefix(">>>>>>> ") || line == "<<<<<<<" || line == ">>>>>>>" {
             throw SpecError(
                 at: SourceLocation(file: file, line: index + 1, column: 1),

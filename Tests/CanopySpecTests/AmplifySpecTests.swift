@@ -256,4 +256,36 @@ struct AmplifySpecTests {
         #expect(plan.variables == ["EMPTY": ""])
         #expect(plan.warnings.map(\.location.line) == [4, 5])
     }
+
+    @Test("YAML anchors and aliases are followed")
+    func aliases() throws {
+        let plan = try parse("shared: &cmds\n  - make\nfrontend:\n  phases:\n    build:\n      commands: *cmds\n")
+        #expect(plan.stages.first?.phases.first?.commands.map(\.text) == ["make"])
+    }
+
+    @Test("a duplicated key is an error")
+    func duplicatedKey() throws {
+        let failure = try error("version: 1\nfrontend: {}\nfrontend: {}\n")
+        #expect(failure.description.contains("frontend"))
+        #expect((failure.diagnostics.first?.location.line ?? 0) > 0)
+    }
+
+    @Test("buildPath moves where commands run; baseDirectory '/' is the application folder")
+    func buildPath() throws {
+        let plan = try parse(
+            "applications:\n  - appRoot: apps/web\n    frontend:\n      buildPath: /\n      artifacts:\n        baseDirectory: apps/web/dist\n"
+        )
+        #expect(plan.appRoot == "")
+        #expect(plan.artifacts.baseDirectory == "apps/web/dist")
+        let sub = try parse("frontend:\n  buildPath: /packages\n  artifacts:\n    baseDirectory: /\n")
+        #expect(sub.appRoot == "packages")
+        #expect(sub.artifacts.baseDirectory == ".")
+    }
+
+    @Test("merge conflict markers are reported at their line, with Windows line endings too")
+    func conflictMarkers() throws {
+        let failure = try error("version: 1\r\nfrontend:\r\n<<<<<<< HEAD\r\n  phases: {}\r\n")
+        #expect(failure.diagnostics.map(\.location.line) == [3])
+        #expect(failure.description.contains("merge conflict"))
+    }
 }

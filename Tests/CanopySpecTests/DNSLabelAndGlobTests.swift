@@ -120,4 +120,14 @@ struct GlobTests {
         #expect(!Glob("feature/*").matches("bugfix/login"))
         #expect(Glob("main").matches("main") && !Glob("main").matches("main2"))
     }
+
+    @Test("nested alternatives and ** inside a segment")
+    func nestedAndDeep() {
+        let g = Glob("{docs,{img,css}}/*")
+        #expect(g.matches("docs/a") && g.matches("img/a") && g.matches("css/a"))
+        #expect(!g.matches("js/a"))
+        #expect(Glob("**.js").matches("a/b/c.js") && Glob("**.js").matches("c.js"))
+        #expect(!Glob("**.js").matches("c.json"))
+        #expect(Glob("{unclosed").matches("{unclosed"))
+    }
 }

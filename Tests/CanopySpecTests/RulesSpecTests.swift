@@ -168,4 +168,23 @@ struct RulesSpecTests {
         }
         #expect(unindented.diagnostics.map(\.location.line) == [2])
     }
+
+    @Test("_redirects: a # inside a URL is a fragment, not a comment")
+    func fragment() throws {
+        let rules = try RulesSpec.parseNetlifyRedirects(
+            "/app/*  https://example.com/#/app  200  # hash router\n", file: "_redirects")
+        #expect(rules.map(\.target) == ["https://example.com/#/app"])
+        #expect(rules.map(\.status) == [.rewrite])
+    }
+
+    @Test("_redirects and _headers with Windows line endings")
+    func crlf() throws {
+        let rules = try RulesSpec.parseNetlifyRedirects("/a /b 302\r\n/c /d 200\r\n", file: "_redirects")
+        #expect(rules.map(\.status) == [.redirect(302), .rewrite])
+        #expect(rules.map(\.location?.line) == [1, 2])
+        let headers = try RulesSpec.parseNetlifyHeaders("/*\r\n  X-A: b\r\n/x\r\n  X-B: c\r\n", file: "_headers")
+        #expect(headers.map(\.pattern) == ["/*", "/x"])
+        #expect(
+            headers.flatMap(\.headers) == [HeaderField(name: "X-A", value: "b"), HeaderField(name: "X-B", value: "c")])
+    }
 }
