@@ -35,9 +35,10 @@ extension RulesSpec {
                 guard let source, !source.isEmpty else { throw item.error("a redirect rule needs a source") }
                 guard let target, !target.isEmpty else { throw item.error("a redirect rule needs a target") }
                 let parsedStatus: RedirectRule.Status
-                switch status.trimmingCharacters(in: .whitespaces) {
+                let code = status.trimmingCharacters(in: .whitespaces)
+                switch code {
                 case "200": parsedStatus = .rewrite
-                case "301", "302", "307", "308": parsedStatus = .redirect(Int(status)!)
+                case "301", "302", "307", "308": parsedStatus = .redirect(Int(code)!)
                 case "404": parsedStatus = .notFound
                 case "404-200": parsedStatus = .notFoundRewrite
                 default:

@@ -1,14 +1,19 @@
 extension SitesSpec {
     /// What the Sites file says about a branch: an explicit `branches:` entry wins; otherwise the first
-    /// matching preview pattern (its domain template filled in); nil when the branch is not connected.
+    /// matching preview pattern whose filled-in domain no explicit branch owns; nil when the branch is
+    /// not connected.
     public static func environment(for branch: String, commit: String?, in site: SiteConfig) -> BranchEnvironmentConfig?
     {
         if let rule = site.branches.first(where: { $0.branch == branch }) {
             return BranchEnvironmentConfig(
                 site: site.name, branch: branch, kind: .branch, domains: rule.domains, settings: rule.settings)
         }
+        // A preview never takes a hostname an explicit branch owns: branch `www` with the preview
+        // domain `{branch}.example.com` must not capture production's www.example.com.
+        let claimed = Set(site.branches.flatMap(\.domains))
         for preview in site.previews where Glob(preview.pattern).matches(branch) {
             let domain = fill(preview.domain, branch: branch, site: site.name, commit: commit, number: nil)
+            if claimed.contains(domain) { continue }
             return BranchEnvironmentConfig(
                 site: site.name, branch: branch, kind: .preview, domains: [domain], settings: preview.settings)
         }

@@ -187,4 +187,13 @@ struct RulesSpecTests {
         #expect(
             headers.flatMap(\.headers) == [HeaderField(name: "X-A", value: "b"), HeaderField(name: "X-B", value: "c")])
     }
+
+    @Test("redirects.json: statuses as numbers or padded strings")
+    func statusForms() throws {
+        let json =
+            "[{\"source\": \"/a\", \"target\": \"/b\", \"status\": 302}, {\"source\": \"/c\", \"target\": \"/d\", \"status\": \" 301 \"}, {\"source\": \"/e\", \"target\": \"/f\"}]"
+        let rules = try RulesSpec.parseAmplifyRedirects(json: json, file: "redirects.json")
+        #expect(rules.map(\.status) == [.redirect(302), .redirect(301), .redirect(301)])
+        #expect(rules.map(\.force) == [true, true, true])
+    }
 }

@@ -276,4 +276,20 @@ struct SitesSpecTests {
         #expect(failure.description.contains("beta/prod"))
         #expect(failure.description.contains("example.com"))
     }
+
+    @Test("a preview never captures a hostname an explicit branch owns")
+    func previewCannotHijack() throws {
+        let site = try parse(
+            """
+            repository: r
+            branches:
+              main:
+                domains: [www.example.com]
+            previews:
+              - branches: "*"
+                domain: "{branch}.example.com"
+            """)
+        #expect(SitesSpec.environment(for: "www", commit: nil, in: site) == nil)
+        #expect(SitesSpec.environment(for: "wip", commit: nil, in: site)?.domains == ["wip.example.com"])
+    }
 }
