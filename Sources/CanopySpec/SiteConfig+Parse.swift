@@ -48,7 +48,7 @@ extension SitesSpec {
                 case "notify": site.notifyURL = try url(entry.value, "notify")
                 case "commitDomain":
                     site.commitDomain = try template(
-                        entry.value, "commitDomain", required: "{commit}", allowed: ["commit", "site", "branch"])
+                        entry.value, "commitDomain", required: "{commit}", allowed: ["commit", "site"])
                 case "redirects": site.redirects = try RulesSpec.amplifyRedirects(entry.value)
                 case "customHeaders": site.headers = try RulesSpec.headerRules(entry.value)
                 case "branches":

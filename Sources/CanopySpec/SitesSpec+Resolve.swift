@@ -41,7 +41,11 @@ extension SitesSpec {
         out = out.replacingOccurrences(of: "{site}", with: DNSLabel.make(site))
         out = out.replacingOccurrences(of: "{commit}", with: String((commit ?? "0000000").prefix(7)).lowercased())
         if let number { out = out.replacingOccurrences(of: "{number}", with: String(number)) }
-        return out
+        // `{branch}-{site}` can make one label longer than DNS allows: cut it (keeping a hash) as
+        // DNSLabel does for a single name, so the hostname stays valid and distinct.
+        return out.split(separator: ".", omittingEmptySubsequences: false)
+            .map { $0.count > 63 ? DNSLabel.make(String($0)) : String($0) }
+            .joined(separator: ".")
     }
 
     /// Two sites claiming one explicit hostname is an error naming both.

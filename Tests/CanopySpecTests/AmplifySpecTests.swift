@@ -288,4 +288,12 @@ struct AmplifySpecTests {
         #expect(failure.diagnostics.map(\.location.line) == [3])
         #expect(failure.description.contains("merge conflict"))
     }
+
+    @Test("empty sections and empty command lists are allowed")
+    func nulls() throws {
+        let plan = try parse(
+            "version: 1\nbackend:\nfrontend:\n  phases:\n    build:\n      commands:\n  artifacts:\n  cache:\n")
+        #expect(plan.stages.isEmpty)
+        #expect(plan.artifacts == .everything)
+    }
 }

@@ -292,4 +292,26 @@ struct SitesSpecTests {
         #expect(SitesSpec.environment(for: "www", commit: nil, in: site) == nil)
         #expect(SitesSpec.environment(for: "wip", commit: nil, in: site)?.domains == ["wip.example.com"])
     }
+
+    @Test("a filled-in label longer than 63 characters is cut to a valid, distinct label")
+    func longFilledLabel() throws {
+        let site = try parse(
+            "repository: r\npreviews:\n  - branches: '**'\n    domain: '{branch}-{site}.example.com'\n",
+            site: "a-rather-long-site-name")
+        let prefix = "feature/" + String(repeating: "long-", count: 7)
+        let a = try #require(SitesSpec.environment(for: prefix + "one", commit: nil, in: site)?.domains.first)
+        let b = try #require(SitesSpec.environment(for: prefix + "two", commit: nil, in: site)?.domains.first)
+        #expect(a != b)
+        for host in [a, b] {
+            #expect(SitesSpec.hostnameProblem(host) == nil, "\(host)")
+            #expect(host.hasSuffix(".example.com"))
+        }
+    }
+
+    @Test("commitDomain cannot use {branch}: a commit's hostname does not depend on a branch")
+    func commitDomainPlaceholders() throws {
+        let failure = try error("repository: r\ncommitDomain: '{commit}.{branch}.example.com'\n")
+        #expect(failure.diagnostics.map(\.location.line) == [2])
+        #expect(failure.description.contains("{branch}"))
+    }
 }
