@@ -94,18 +94,22 @@ extension SitesSpec {
                     }
                 case "pullRequests":
                     var rule = PullRequestRule(domain: "")
+                    var enabled = true
                     for field in try entry.value.mapping("pullRequests") {
                         if field.key == "domain" {
                             rule.domain = try template(
                                 field.value, "pullRequests.domain", required: "{number}",
                                 allowed: ["number", "site", "branch"])
                         } else if field.key == "enabled" {
-                            if !(try field.value.bool("pullRequests.enabled")) { rule.domain = "" }
+                            enabled = try field.value.bool("pullRequests.enabled")
                         } else {
                             try settings(&rule.settings, field, "pullRequests", &findings)
                         }
                     }
-                    if !rule.domain.isEmpty { site.pullRequests = rule }
+                    if enabled && rule.domain.isEmpty {
+                        throw entry.value.error("pullRequests needs domain: \"pr-{number}.preview.example.com\"")
+                    }
+                    if enabled { site.pullRequests = rule }
                 default:
                     findings.warn(entry.keyLocation, "unknown key '\(entry.key)' is ignored")
                 }

@@ -314,4 +314,15 @@ struct SitesSpecTests {
         #expect(failure.diagnostics.map(\.location.line) == [2])
         #expect(failure.description.contains("{branch}"))
     }
+
+    @Test("pullRequests: enabled: false wins wherever it is written; a missing domain is an error")
+    func pullRequestsEnabled() throws {
+        let first = try parse("repository: r\npullRequests:\n  enabled: false\n  domain: 'pr-{number}.example.com'\n")
+        #expect(first.pullRequests == nil)
+        let on = try parse(
+            "repository: r\npullRequests:\n  enabled: true\n  domain: 'pr-{number}.example.com'\n  noindex: false\n")
+        #expect(on.pullRequests?.settings.noindex == false)
+        let noDomain = try error("repository: r\npullRequests:\n  enabled: true\n")
+        #expect(noDomain.diagnostics.map(\.location.line) == [3])
+    }
 }
