@@ -19,7 +19,9 @@ extension AmplifySpec {
             case "version":
                 let version = (try? entry.value.string("version")) ?? ""
                 if !["1", "1.0", "0.1"].contains(version) {
-                    findings.warn(entry.value.location, "version \(version) is not one Canopy knows (1, 1.0 or 0.1); reading it as version 1")
+                    findings.warn(
+                        entry.value.location,
+                        "version \(version) is not one Canopy knows (1, 1.0 or 0.1); reading it as version 1")
                 }
             case "env":
                 findings.attempt { findings in variables = try parseEnv(entry.value, &findings) }
@@ -41,8 +43,12 @@ extension AmplifySpec {
                 for entry in try item.mapping("an application") {
                     switch entry.key {
                     case "appRoot": itemRoot = normalise(try entry.value.string("appRoot"))
-                    case "frontend", "backend", "test", "customHeaders": found[entry.key] = (entry.keyLocation, entry.value)
-                    case "env": findings.attempt { findings in variables.merge(try parseEnv(entry.value, &findings)) { _, app in app } }
+                    case "frontend", "backend", "test", "customHeaders":
+                        found[entry.key] = (entry.keyLocation, entry.value)
+                    case "env":
+                        findings.attempt { findings in
+                            variables.merge(try parseEnv(entry.value, &findings)) { _, app in app }
+                        }
                     default: findings.warn(entry.keyLocation, "unknown key '\(entry.key)' in an application is ignored")
                     }
                 }
@@ -69,7 +75,8 @@ extension AmplifySpec {
             app = chosen.sections
             plan.appRoot = chosen.root
             if app["frontend"] == nil && app["backend"] == nil && app["test"] == nil {
-                findings.warn(chosen.value.location, "application '\(chosen.root)' has no frontend, backend or test section")
+                findings.warn(
+                    chosen.value.location, "application '\(chosen.root)' has no frontend, backend or test section")
             }
         } else if let wanted = appRoot.map(normalise), !wanted.isEmpty {
             plan.appRoot = wanted
@@ -80,7 +87,9 @@ extension AmplifySpec {
             findings.attempt { findings in
                 let section = try parseSection(backend, kind: .backend, &findings)
                 if !section.phases.isEmpty { stages.append(BuildStage(kind: .backend, phases: section.phases)) }
-                if let artifacts = section.artifacts { findings.warn(artifacts.1, "backend artifacts are not deployed by Canopy") }
+                if let artifacts = section.artifacts {
+                    findings.warn(artifacts.1, "backend artifacts are not deployed by Canopy")
+                }
             }
         }
         var sawArtifacts = false
@@ -94,6 +103,9 @@ extension AmplifySpec {
                 }
                 plan.cachePaths = section.cachePaths
                 plan.customHeaders += section.customHeaders
+                // Amplify runs the commands of a monorepo app in its buildPath (often the repository
+                // root, '/') and resolves artifacts and cache paths from there.
+                if let buildPath = section.buildPath { plan.appRoot = buildPath }
             }
         }
         if let (location, test) = app["test"] {
@@ -111,7 +123,10 @@ extension AmplifySpec {
             findings.attempt { findings in plan.customHeaders += try RulesSpec.headerRules(headers) }
         }
         if app["frontend"] != nil && !sawArtifacts {
-            findings.warn(app["frontend"]!.0, "frontend has no artifacts section: deploying the whole application folder (baseDirectory '.', files '**/*')")
+            findings.warn(
+                app["frontend"]!.0,
+                "frontend has no artifacts section: deploying the whole application folder (baseDirectory '.', files '**/*')"
+            )
         }
         try findings.throwIfErrors()
         plan.variables = variables
@@ -135,7 +150,10 @@ extension AmplifySpec {
             switch entry.key {
             case "variables": variables = try entry.value.stringMap("env.variables")
             case "secrets", "parameter-store":
-                findings.warn(entry.keyLocation, "env.\(entry.key) (AWS Parameter Store) is not available here; set the values in the Sites file's env instead")
+                findings.warn(
+                    entry.keyLocation,
+                    "env.\(entry.key) (AWS Parameter Store) is not available here; set the values in the Sites file's env instead"
+                )
             default: findings.warn(entry.keyLocation, "unknown key 'env.\(entry.key)' is ignored")
             }
         }
@@ -147,6 +165,8 @@ extension AmplifySpec {
         var artifacts: (ArtifactSelection, SourceLocation)?
         var cachePaths: [String] = []
         var customHeaders: [HeaderRule] = []
+        /// `buildPath`: the folder (from the repository root) where a monorepo app builds.
+        var buildPath: String?
     }
 
     static let phaseNames: [BuildStage.Kind: [String]] = [
@@ -155,7 +175,9 @@ extension AmplifySpec {
         .test: ["preTest", "test", "postTest"],
     ]
 
-    static func parseSection(_ value: YAMLValue, kind: BuildStage.Kind, _ findings: inout DiagnosticCollector) throws -> Section {
+    static func parseSection(
+        _ value: YAMLValue, kind: BuildStage.Kind, _ findings: inout DiagnosticCollector
+    ) throws -> Section {
         var section = Section()
         if value.isNull { return section }
         let what = kind.rawValue
@@ -168,10 +190,13 @@ extension AmplifySpec {
                     guard phaseNames[kind]!.contains(phase.key) else {
                         findings.warn(
                             phase.keyLocation,
-                            "unknown phase '\(phase.key)' in \(what) is ignored (phases are \(phaseNames[kind]!.joined(separator: ", ")))")
+                            "unknown phase '\(phase.key)' in \(what) is ignored (phases are \(phaseNames[kind]!.joined(separator: ", ")))"
+                        )
                         continue
                     }
-                    byName[phase.key] = BuildPhase(name: phase.key, commands: try parseCommands(phase.value, "\(what).phases.\(phase.key)", &findings))
+                    byName[phase.key] = BuildPhase(
+                        name: phase.key,
+                        commands: try parseCommands(phase.value, "\(what).phases.\(phase.key)", &findings))
                 }
                 section.phases = phaseNames[kind]!.compactMap { byName[$0] }.filter { !$0.commands.isEmpty }
             case "artifacts":
@@ -182,6 +207,8 @@ extension AmplifySpec {
                     switch field.key {
                     case "baseDirectory":
                         base = field.value.isNull ? "." : try field.value.string("artifacts.baseDirectory")
+                        // Amplify reads '/' (and '/dist') from the application root, never the disk root.
+                        while base.hasPrefix("/") { base.removeFirst() }
                         if base.isEmpty { base = "." }
                     case "files":
                         files = try field.value.strings("artifacts.files").map(\.0)
@@ -204,8 +231,14 @@ extension AmplifySpec {
                 }
             case "customHeaders":
                 section.customHeaders = try RulesSpec.headerRules(entry.value)
-            case "buildPath", "runtime-versions":
-                findings.warn(entry.keyLocation, "\(what).\(entry.key) is not used by Canopy: commands run in the application root")
+            case "buildPath":
+                var path = try entry.value.string("\(what).buildPath")
+                while path.hasPrefix("/") { path.removeFirst() }
+                section.buildPath = normalise(path)
+            case "runtime-versions":
+                findings.warn(
+                    entry.keyLocation,
+                    "\(what).\(entry.key) is not used by Canopy: commands run in the application root")
             default:
                 findings.warn(entry.keyLocation, "unknown key '\(what).\(entry.key)' is ignored")
             }
@@ -213,7 +246,9 @@ extension AmplifySpec {
         return section
     }
 
-    static func parseCommands(_ value: YAMLValue, _ what: String, _ findings: inout DiagnosticCollector) throws -> [BuildCommand] {
+    static func parseCommands(
+        _ value: YAMLValue, _ what: String, _ findings: inout DiagnosticCollector
+    ) throws -> [BuildCommand] {
         if value.isNull { return [] }
         var commands: [BuildCommand] = []
         for entry in try value.mapping(what) {
@@ -234,7 +269,8 @@ extension AmplifySpec {
                     }
                 case .mapping:
                     throw item.error(
-                        "this command reads as a key: value pair, not a command; quote it (- 'echo \"a: b\"') when it contains ': '")
+                        "this command reads as a key: value pair, not a command; quote it (- 'echo \"a: b\"') when it contains ': '"
+                    )
                 default:
                     throw item.error("each command must be a single line of shell, not \(item.kind)")
                 }

@@ -9,7 +9,8 @@ public struct Glob: Sendable, Hashable {
         case literal(Character)
         case any  // ?
         case star  // *
-        case globstar  // ** (with its slash)
+        case globstar  // ** (with its slash, or at the end)
+        case deepStar  // ** inside a segment (`**.js`): any characters, slashes too
         case set(Set<Character>, negated: Bool)
     }
 
@@ -23,12 +24,33 @@ public struct Glob: Sendable, Hashable {
         return alternatives.contains { Self.match($0[...], chars[...]) }
     }
 
+    /// `{a,b}` alternatives, nested ones too (`{a,{b,c}}`); an unclosed `{` is a literal.
     static func expandBraces(_ pattern: String) -> [String] {
-        guard let open = pattern.firstIndex(of: "{"), let close = pattern[open...].firstIndex(of: "}") else { return [pattern] }
-        let head = pattern[..<open]
-        let tail = pattern[pattern.index(after: close)...]
-        let options = pattern[pattern.index(after: open)..<close].split(separator: ",", omittingEmptySubsequences: false)
-        return options.flatMap { expandBraces(String(head) + $0 + tail) }
+        let chars = Array(pattern)
+        guard let open = chars.firstIndex(of: "{") else { return [pattern] }
+        var depth = 0
+        var close: Int?
+        var commas: [Int] = []
+        for i in open..<chars.count {
+            switch chars[i] {
+            case "{": depth += 1
+            case "}":
+                depth -= 1
+                if depth == 0 { close = i }
+            case "," where depth == 1: commas.append(i)
+            default: break
+            }
+            if close != nil { break }
+        }
+        guard let close else { return [pattern] }
+        let head = String(chars[..<open])
+        let tail = String(chars[(close + 1)...])
+        let bounds = [open] + commas + [close]
+        var options: [String] = []
+        for k in 0..<(bounds.count - 1) {
+            options.append(String(chars[(bounds[k] + 1)..<bounds[k + 1]]))
+        }
+        return options.flatMap { expandBraces(head + $0 + tail) }
     }
 
     static func tokenize(_ pattern: String) -> [Token] {
@@ -40,8 +62,14 @@ public struct Glob: Sendable, Hashable {
             if c == "*" {
                 if i + 1 < chars.count && chars[i + 1] == "*" {
                     i += 2
-                    if i < chars.count && chars[i] == "/" { i += 1 }
-                    tokens.append(.globstar)
+                    if i < chars.count && chars[i] == "/" {
+                        i += 1
+                        tokens.append(.globstar)
+                    } else if i == chars.count {
+                        tokens.append(.globstar)
+                    } else {
+                        tokens.append(.deepStar)
+                    }
                     continue
                 }
                 tokens.append(.star)
@@ -54,7 +82,9 @@ public struct Glob: Sendable, Hashable {
                 var set = Set<Character>()
                 var j = members.startIndex
                 while j < members.endIndex {
-                    if j + 2 < members.endIndex, members[j + 1] == "-", let lo = members[j].asciiValue, let hi = members[j + 2].asciiValue, lo <= hi {
+                    if j + 2 < members.endIndex, members[j + 1] == "-", let lo = members[j].asciiValue,
+                        let hi = members[j + 2].asciiValue, lo <= hi
+                    {
                         for v in lo...hi { set.insert(Character(UnicodeScalar(v))) }
                         j += 3
                     } else {
@@ -89,6 +119,13 @@ public struct Glob: Sendable, Hashable {
             while true {
                 if match(rest, s[i...]) { return true }
                 if i == s.endIndex || s[i] == "/" { return false }
+                i += 1
+            }
+        case .deepStar:
+            var i = s.startIndex
+            while true {
+                if match(rest, s[i...]) { return true }
+                if i == s.endIndex { return false }
                 i += 1
             }
         case .globstar:

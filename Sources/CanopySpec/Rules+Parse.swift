@@ -28,19 +28,22 @@ extension RulesSpec {
                     case "target": target = try field.value.string("target")
                     case "status": status = try field.value.string("status")
                     case "condition": condition = field.value.isNull ? nil : try field.value.string("condition")
-                    default: findings.warn(field.keyLocation, "unknown key '\(field.key)' in a redirect rule is ignored")
+                    default:
+                        findings.warn(field.keyLocation, "unknown key '\(field.key)' in a redirect rule is ignored")
                     }
                 }
                 guard let source, !source.isEmpty else { throw item.error("a redirect rule needs a source") }
                 guard let target, !target.isEmpty else { throw item.error("a redirect rule needs a target") }
                 let parsedStatus: RedirectRule.Status
-                switch status.trimmingCharacters(in: .whitespaces) {
+                let code = status.trimmingCharacters(in: .whitespaces)
+                switch code {
                 case "200": parsedStatus = .rewrite
-                case "301", "302", "307", "308": parsedStatus = .redirect(Int(status)!)
+                case "301", "302", "307", "308": parsedStatus = .redirect(Int(code)!)
                 case "404": parsedStatus = .notFound
                 case "404-200": parsedStatus = .notFoundRewrite
                 default:
-                    throw item.error("status '\(status)' is not one Amplify knows: 200, 301, 302, 307, 308, 404 or 404-200")
+                    throw item.error(
+                        "status '\(status)' is not one Amplify knows: 200, 301, 302, 307, 308, 404 or 404-200")
                 }
                 var syntax = RedirectRule.Syntax.amplify
                 var pattern = source
@@ -50,10 +53,12 @@ extension RulesSpec {
                     do {
                         _ = try NSRegularExpression(pattern: pattern)
                     } catch {
-                        throw item.error("the regular expression \(source) does not compile: \(error.localizedDescription)")
+                        throw item.error(
+                            "the regular expression \(source) does not compile: \(error.localizedDescription)")
                     }
                 } else if !source.hasPrefix("/") && !source.hasPrefix("http://") && !source.hasPrefix("https://") {
-                    throw item.error("a source is a path (/old), a domain (https://example.com) or a regex (</…/>), not '\(source)'")
+                    throw item.error(
+                        "a source is a path (/old), a domain (https://example.com) or a regex (</…/>), not '\(source)'")
                 }
                 rules.append(
                     RedirectRule(
@@ -98,12 +103,18 @@ extension RulesSpec {
                             default: throw SpecError(at: kv.keyLocation, "a header has key and value, not '\(kv.key)'")
                             }
                         }
-                        guard let key, !key.isEmpty, let value else { throw header.error("a header needs key and value") }
+                        guard let key, !key.isEmpty, let value else {
+                            throw header.error("a header needs key and value")
+                        }
                         guard isToken(key) else { throw header.error("'\(key)' is not a valid header name") }
-                        guard !value.contains("\n") && !value.contains("\r") else { throw header.error("a header value cannot span lines") }
+                        guard !value.contains("\n") && !value.contains("\r") else {
+                            throw header.error("a header value cannot span lines")
+                        }
                         headers.append(HeaderField(name: key, value: value))
                     }
-                default: throw SpecError(at: field.keyLocation, "a customHeaders rule has pattern and headers, not '\(field.key)'")
+                default:
+                    throw SpecError(
+                        at: field.keyLocation, "a customHeaders rule has pattern and headers, not '\(field.key)'")
                 }
             }
             guard let pattern, !pattern.isEmpty else { throw item.error("a customHeaders rule needs a pattern") }
@@ -112,7 +123,10 @@ extension RulesSpec {
     }
 
     static func isToken(_ name: String) -> Bool {
-        !name.isEmpty && name.unicodeScalars.allSatisfy { $0.isASCII && $0.value > 32 && $0.value < 127 && !"()<>@,;:\\\"/[]?={}".unicodeScalars.contains($0) }
+        !name.isEmpty
+            && name.unicodeScalars.allSatisfy {
+                $0.isASCII && $0.value > 32 && $0.value < 127 && !"()<>@,;:\\\"/[]?={}".unicodeScalars.contains($0)
+            }
     }
 
     // MARK: Netlify
@@ -121,13 +135,15 @@ extension RulesSpec {
     public static func parseNetlifyRedirects(_ text: String, file: String) throws -> [RedirectRule] {
         var rules: [RedirectRule] = []
         var errors: [SpecDiagnostic] = []
-        for (index, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let line = raw.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? ""
+        for (index, raw) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
+            let line =
+                Self.strippingComment(String(raw))
             let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
             guard !fields.isEmpty else { continue }
             let location = SourceLocation(file: file, line: index + 1, column: 1)
             guard fields.count >= 2 else {
-                errors.append(SpecDiagnostic(.error, at: location, "a rule needs a source and a target: /from /to [status]"))
+                errors.append(
+                    SpecDiagnostic(.error, at: location, "a rule needs a source and a target: /from /to [status]"))
                 continue
             }
             var status = RedirectRule.Status.redirect(301)
@@ -140,7 +156,8 @@ extension RulesSpec {
             var target = fields[1]
             var middle: [String] = []
             var i = 1
-            while i < fields.count && fields[i].contains("=") && !fields[i].hasPrefix("/") && !fields[i].contains("://") {
+            while i < fields.count && fields[i].contains("=") && !fields[i].hasPrefix("/") && !fields[i].contains("://")
+            {
                 middle.append(fields[i])
                 i += 1
             }
@@ -167,27 +184,49 @@ extension RulesSpec {
                 case "301", "302", "303", "307", "308": status = .redirect(Int(digits)!)
                 case "404": status = .notFound
                 default:
-                    errors.append(SpecDiagnostic(.error, at: SourceLocation(file: file, line: index + 1, column: (line.range(of: code).map { line.distance(from: line.startIndex, to: $0.lowerBound) } ?? 0) + 1), "status '\(code)' is not one of 200, 301, 302, 404 (add ! to force)"))
+                    errors.append(
+                        SpecDiagnostic(
+                            .error,
+                            at: SourceLocation(
+                                file: file, line: index + 1,
+                                column: (line.range(of: code).map {
+                                    line.distance(from: line.startIndex, to: $0.lowerBound)
+                                } ?? 0) + 1), "status '\(code)' is not one of 200, 301, 302, 404 (add ! to force)"))
                     continue
                 }
             }
             if !source.hasPrefix("/") && !source.hasPrefix("http") {
-                errors.append(SpecDiagnostic(.error, at: location, "a source is a path starting with / or a URL, not '\(source)'"))
+                errors.append(
+                    SpecDiagnostic(.error, at: location, "a source is a path starting with / or a URL, not '\(source)'")
+                )
                 continue
             }
             if source.count > 1 && source.hasSuffix("/") && !source.hasSuffix("*/") { source.removeLast() }
             rules.append(
-                RedirectRule(source: source, target: target, status: status, syntax: .netlify, force: force, queryMatches: query, location: location))
+                RedirectRule(
+                    source: source, target: target, status: status, syntax: .netlify, force: force, queryMatches: query,
+                    location: location))
         }
         if !errors.isEmpty { throw SpecError(errors) }
         return rules
+    }
+
+    /// A line without its `#` comment. A `#` starts a comment only at the start of the line or after
+    /// whitespace, so a target such as `https://example.com/#/app` keeps its fragment.
+    static func strippingComment(_ line: String) -> String {
+        var previous: Character = " "
+        for index in line.indices {
+            if line[index] == "#" && (previous == " " || previous == "\t") { return String(line[..<index]) }
+            previous = line[index]
+        }
+        return line
     }
 
     /// Netlify's `_headers`: a path line, then indented `Name: value` lines.
     public static func parseNetlifyHeaders(_ text: String, file: String) throws -> [HeaderRule] {
         var rules: [HeaderRule] = []
         var errors: [SpecDiagnostic] = []
-        for (index, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        for (index, raw) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
             let line = String(raw)
             let trimmed = line.trimmingCharacters(in: .whitespaces)
             if trimmed.isEmpty || trimmed.hasPrefix("#") { continue }
@@ -207,10 +246,14 @@ extension RulesSpec {
                     continue
                 }
                 rules[rules.count - 1].headers.append(
-                    HeaderField(name: name, value: String(trimmed[trimmed.index(after: colon)...]).trimmingCharacters(in: .whitespaces)))
+                    HeaderField(
+                        name: name,
+                        value: String(trimmed[trimmed.index(after: colon)...]).trimmingCharacters(in: .whitespaces)))
             } else {
                 guard trimmed.hasPrefix("/") || trimmed.hasPrefix("http") else {
-                    errors.append(SpecDiagnostic(.error, at: location, "a path line starts with /, not '\(trimmed)'; indent header lines"))
+                    errors.append(
+                        SpecDiagnostic(
+                            .error, at: location, "a path line starts with /, not '\(trimmed)'; indent header lines"))
                     continue
                 }
                 rules.append(HeaderRule(pattern: trimmed, headers: [], location: location))

@@ -3,7 +3,8 @@ import Foundation
 extension SitesSpec {
     /// Parses a Sites file. `baseDirectory` (the file's folder) resolves a relative `repository:` path.
     /// Errors carry file:line:column; unknown keys are warnings in `SiteConfig.warnings`.
-    public static func parse(_ yaml: String, file: String, siteName: String, baseDirectory: String) throws -> SiteConfig {
+    public static func parse(_ yaml: String, file: String, siteName: String, baseDirectory: String) throws -> SiteConfig
+    {
         let root = try YAMLValue.parse(yaml, file: file)
         var findings = DiagnosticCollector()
         var site = SiteConfig(name: siteName, file: file, repository: "", repositoryLocation: "")
@@ -29,7 +30,8 @@ extension SitesSpec {
                     for field in try entry.value.mapping("credentials") {
                         switch field.key {
                         case "username": credentials.username = try field.value.string("credentials.username")
-                        case "password", "token": credentials.password = try field.value.string("credentials.\(field.key)")
+                        case "password", "token":
+                            credentials.password = try field.value.string("credentials.\(field.key)")
                         case "sshKey": credentials.sshKey = try field.value.string("credentials.sshKey")
                         default: findings.warn(field.keyLocation, "unknown key 'credentials.\(field.key)' is ignored")
                         }
@@ -40,11 +42,13 @@ extension SitesSpec {
                 case "productionBranch": site.productionBranch = try entry.value.string("productionBranch")
                 case "buildTimeout": site.buildTimeoutSeconds = try duration(entry.value, "buildTimeout")
                 case "retention": site.retention = try positive(entry.value, "retention")
-                case "cleanupAfter": site.deletedBranchRetentionSeconds = try duration(entry.value, "cleanupAfter", allowZero: true)
+                case "cleanupAfter":
+                    site.deletedBranchRetentionSeconds = try duration(entry.value, "cleanupAfter", allowZero: true)
                 case "webhookToken": site.webhookToken = try entry.value.string("webhookToken")
                 case "notify": site.notifyURL = try url(entry.value, "notify")
                 case "commitDomain":
-                    site.commitDomain = try template(entry.value, "commitDomain", required: "{commit}", allowed: ["commit", "site", "branch"])
+                    site.commitDomain = try template(
+                        entry.value, "commitDomain", required: "{commit}", allowed: ["commit", "site"])
                 case "redirects": site.redirects = try RulesSpec.amplifyRedirects(entry.value)
                 case "customHeaders": site.headers = try RulesSpec.headerRules(entry.value)
                 case "branches":
@@ -64,7 +68,8 @@ extension SitesSpec {
                             }
                         }
                         if rule.domains.isEmpty {
-                            findings.warn(branch.keyLocation, "branch \(branch.key) has no domains: it builds but is not served")
+                            findings.warn(
+                                branch.keyLocation, "branch \(branch.key) has no domains: it builds but is not served")
                         }
                         site.branches.append(rule)
                     }
@@ -75,33 +80,44 @@ extension SitesSpec {
                             switch field.key {
                             case "branches", "pattern": rule.pattern = try field.value.string("previews.branches")
                             case "domain":
-                                rule.domain = try template(field.value, "previews.domain", required: "{branch}", allowed: ["branch", "site", "commit"])
+                                rule.domain = try template(
+                                    field.value, "previews.domain", required: "{branch}",
+                                    allowed: ["branch", "site", "commit"])
                             default: try settings(&rule.settings, field, "previews", &findings)
                             }
                         }
                         if rule.pattern.isEmpty { throw item.error("a preview needs branches: \"pattern/*\"") }
-                        if rule.domain.isEmpty { throw item.error("a preview needs domain: \"{branch}.preview.example.com\"") }
+                        if rule.domain.isEmpty {
+                            throw item.error("a preview needs domain: \"{branch}.preview.example.com\"")
+                        }
                         site.previews.append(rule)
                     }
                 case "pullRequests":
                     var rule = PullRequestRule(domain: "")
+                    var enabled = true
                     for field in try entry.value.mapping("pullRequests") {
                         if field.key == "domain" {
-                            rule.domain = try template(field.value, "pullRequests.domain", required: "{number}", allowed: ["number", "site", "branch"])
+                            rule.domain = try template(
+                                field.value, "pullRequests.domain", required: "{number}",
+                                allowed: ["number", "site", "branch"])
                         } else if field.key == "enabled" {
-                            if !(try field.value.bool("pullRequests.enabled")) { rule.domain = "" }
+                            enabled = try field.value.bool("pullRequests.enabled")
                         } else {
                             try settings(&rule.settings, field, "pullRequests", &findings)
                         }
                     }
-                    if !rule.domain.isEmpty { site.pullRequests = rule }
+                    if enabled && rule.domain.isEmpty {
+                        throw entry.value.error("pullRequests needs domain: \"pr-{number}.preview.example.com\"")
+                    }
+                    if enabled { site.pullRequests = rule }
                 default:
                     findings.warn(entry.keyLocation, "unknown key '\(entry.key)' is ignored")
                 }
             }
         }
         if site.repository.isEmpty {
-            findings.error(SourceLocation(file: file, line: 1, column: 1), "a Sites file needs repository: (a path or a URL)")
+            findings.error(
+                SourceLocation(file: file, line: 1, column: 1), "a Sites file needs repository: (a path or a URL)")
         }
         _ = repositoryLocation
         try findings.throwIfErrors()
@@ -120,17 +136,21 @@ extension SitesSpec {
 
     /// Settings shared by branches, previews and pull requests.
     static func settings(
-        _ settings: inout EnvironmentSettings, _ field: (key: String, keyLocation: SourceLocation, value: YAMLValue), _ what: String,
+        _ settings: inout EnvironmentSettings, _ field: (key: String, keyLocation: SourceLocation, value: YAMLValue),
+        _ what: String,
         _ findings: inout DiagnosticCollector
     ) throws {
         switch field.key {
         case "env": settings.env = try field.value.stringMap("\(what).env")
         case "password":
             let text = try field.value.string("\(what).password")
-            guard let colon = text.firstIndex(of: ":"), colon != text.startIndex, text.index(after: colon) != text.endIndex else {
+            guard let colon = text.firstIndex(of: ":"), colon != text.startIndex,
+                text.index(after: colon) != text.endIndex
+            else {
                 throw field.value.error("password must be user:secret")
             }
-            settings.password = BasicCredential(user: String(text[..<colon]), password: String(text[text.index(after: colon)...]))
+            settings.password = BasicCredential(
+                user: String(text[..<colon]), password: String(text[text.index(after: colon)...]))
         case "rollout":
             guard let strategy = RolloutStrategy.parse(try field.value.string("\(what).rollout")) else {
                 throw field.value.error(
@@ -140,14 +160,20 @@ extension SitesSpec {
             settings.rollout = strategy
         case "health":
             settings.health = try field.value.strings("\(what).health").map { path, location in
-                guard path.hasPrefix("/") else { throw SpecError(at: location, "health paths start with /, not '\(path)'") }
+                guard path.hasPrefix("/") else {
+                    throw SpecError(at: location, "health paths start with /, not '\(path)'")
+                }
                 return path
             }
         case "maxErrorRate":
             let text = try field.value.string("\(what).maxErrorRate")
             let number = Double(text.hasSuffix("%") ? String(text.dropLast()) : text)
             guard let number, number >= 0 else { throw field.value.error("maxErrorRate is a share such as 5% or 0.05") }
-            settings.maxErrorRate = text.hasSuffix("%") || number > 1 ? number / 100 : number
+            let share = text.hasSuffix("%") || number > 1 ? number / 100 : number
+            guard share <= 1 else {
+                throw field.value.error("maxErrorRate \(text) is more than 100%; use a share such as 5% or 0.05")
+            }
+            settings.maxErrorRate = share
         case "retention": settings.retention = try positive(field.value, "\(what).retention")
         case "noindex": settings.noindex = try field.value.bool("\(what).noindex")
         default: findings.warn(field.keyLocation, "unknown key '\(what).\(field.key)' is ignored")
@@ -214,12 +240,15 @@ extension SitesSpec {
         for match in text.matches(of: /\{([a-z]+)\}/) {
             let name = String(match.output.1)
             guard allowed.contains(name) else {
-                throw value.error("\(what) uses {\(name)}; it may use \(allowed.sorted().map { "{\($0)}" }.joined(separator: ", "))")
+                throw value.error(
+                    "\(what) uses {\(name)}; it may use \(allowed.sorted().map { "{\($0)}" }.joined(separator: ", "))")
             }
             sample = sample.replacingOccurrences(of: "{\(name)}", with: "x")
         }
         guard text.contains(required) else { throw value.error("\(what) must contain \(required)") }
-        if let problem = hostnameProblem(sample) { throw value.error("\(what) does not make valid hostnames: \(problem)") }
+        if let problem = hostnameProblem(sample) {
+            throw value.error("\(what) does not make valid hostnames: \(problem)")
+        }
         return text
     }
 }
@@ -242,7 +271,8 @@ extension RolloutStrategy {
         {
             return .canary(percent: p, seconds: s)
         }
-        if let m = lower.wholeMatch(of: /linear\s+(\d+)%\s+every\s+(\S+)/), let s = SitesSpec.parseDuration(String(m.output.2)),
+        if let m = lower.wholeMatch(of: /linear\s+(\d+)%\s+every\s+(\S+)/),
+            let s = SitesSpec.parseDuration(String(m.output.2)),
             let p = Int(m.output.1), (1...100).contains(p), s > 0
         {
             return .linear(percent: p, seconds: s)

@@ -150,7 +150,9 @@ public struct BranchRule: Sendable, Hashable {
     public var settings: EnvironmentSettings
     public var location: SourceLocation?
 
-    public init(branch: String, domains: [String], settings: EnvironmentSettings = .init(), location: SourceLocation? = nil) {
+    public init(
+        branch: String, domains: [String], settings: EnvironmentSettings = .init(), location: SourceLocation? = nil
+    ) {
         self.branch = branch
         self.domains = domains
         self.settings = settings
@@ -167,7 +169,10 @@ public struct PreviewRule: Sendable, Hashable {
     public var settings: EnvironmentSettings
     public var location: SourceLocation?
 
-    public init(pattern: String, domain: String, settings: EnvironmentSettings = .init(noindex: true), location: SourceLocation? = nil) {
+    public init(
+        pattern: String, domain: String, settings: EnvironmentSettings = .init(noindex: true),
+        location: SourceLocation? = nil
+    ) {
         self.pattern = pattern
         self.domain = domain
         self.settings = settings

@@ -1,13 +1,21 @@
 extension SitesSpec {
     /// What the Sites file says about a branch: an explicit `branches:` entry wins; otherwise the first
-    /// matching preview pattern (its domain template filled in); nil when the branch is not connected.
-    public static func environment(for branch: String, commit: String?, in site: SiteConfig) -> BranchEnvironmentConfig? {
+    /// matching preview pattern whose filled-in domain no explicit branch owns; nil when the branch is
+    /// not connected.
+    public static func environment(for branch: String, commit: String?, in site: SiteConfig) -> BranchEnvironmentConfig?
+    {
         if let rule = site.branches.first(where: { $0.branch == branch }) {
-            return BranchEnvironmentConfig(site: site.name, branch: branch, kind: .branch, domains: rule.domains, settings: rule.settings)
+            return BranchEnvironmentConfig(
+                site: site.name, branch: branch, kind: .branch, domains: rule.domains, settings: rule.settings)
         }
+        // A preview never takes a hostname an explicit branch owns: branch `www` with the preview
+        // domain `{branch}.example.com` must not capture production's www.example.com.
+        let claimed = Set(site.branches.flatMap(\.domains))
         for preview in site.previews where Glob(preview.pattern).matches(branch) {
             let domain = fill(preview.domain, branch: branch, site: site.name, commit: commit, number: nil)
-            return BranchEnvironmentConfig(site: site.name, branch: branch, kind: .preview, domains: [domain], settings: preview.settings)
+            if claimed.contains(domain) { continue }
+            return BranchEnvironmentConfig(
+                site: site.name, branch: branch, kind: .preview, domains: [domain], settings: preview.settings)
         }
         return nil
     }
@@ -17,7 +25,8 @@ extension SitesSpec {
         guard let rule = site.pullRequests else { return nil }
         let branch = "pr-\(number)"
         let domain = fill(rule.domain, branch: branch, site: site.name, commit: nil, number: number)
-        return BranchEnvironmentConfig(site: site.name, branch: branch, kind: .pullRequest, domains: [domain], settings: rule.settings)
+        return BranchEnvironmentConfig(
+            site: site.name, branch: branch, kind: .pullRequest, domains: [domain], settings: rule.settings)
     }
 
     /// The immutable per-commit hostname of a deployment, from `commitDomain`.
@@ -32,7 +41,11 @@ extension SitesSpec {
         out = out.replacingOccurrences(of: "{site}", with: DNSLabel.make(site))
         out = out.replacingOccurrences(of: "{commit}", with: String((commit ?? "0000000").prefix(7)).lowercased())
         if let number { out = out.replacingOccurrences(of: "{number}", with: String(number)) }
-        return out
+        // `{branch}-{site}` can make one label longer than DNS allows: cut it (keeping a hash) as
+        // DNSLabel does for a single name, so the hostname stays valid and distinct.
+        return out.split(separator: ".", omittingEmptySubsequences: false)
+            .map { $0.count > 63 ? DNSLabel.make(String($0)) : String($0) }
+            .joined(separator: ".")
     }
 
     /// Two sites claiming one explicit hostname is an error naming both.

@@ -11,6 +11,14 @@ struct YAMLValue {
 
     /// Parses `text` into its root node; a YAML syntax error becomes a SpecError with its line.
     static func parse(_ text: String, file: String) throws -> YAMLValue {
+        // A committed merge conflict otherwise reads as a puzzling YAML error a few lines further on.
+        for (index, line) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated()
+        where line.hasPrefix("<<<<<<< ") || line.hasPrefix(">>>>>>> ") || line == "<<<<<<<" || line == ">>>>>>>" {
+            throw SpecError(
+                at: SourceLocation(file: file, line: index + 1, column: 1),
+                "unresolved merge conflict marker '\(line.prefix(7))': resolve the conflict in this file and commit again"
+            )
+        }
         do {
             guard let root = try Yams.compose(yaml: text) else {
                 throw SpecError(at: SourceLocation(file: file, line: 1, column: 1), "the file is empty")
@@ -27,13 +35,15 @@ struct YAMLValue {
             .composer(let context, let problem, let mark, _):
             let where_ = context.map { " (\($0.text) at line \($0.mark.line))" } ?? ""
             return SpecDiagnostic(
-                .error, at: SourceLocation(file: file, line: mark.line, column: mark.column), "invalid YAML: \(problem)\(where_)")
+                .error, at: SourceLocation(file: file, line: mark.line, column: mark.column),
+                "invalid YAML: \(problem)\(where_)")
         case .duplicatedKeysInMapping(let duplicates, let context):
             return SpecDiagnostic(
                 .error, at: SourceLocation(file: file, line: context.mark.line, column: context.mark.column),
                 "duplicated keys: \(duplicates.joined(separator: ", "))")
         case .reader(let problem, _, _, _):
-            return SpecDiagnostic(.error, at: SourceLocation(file: file, line: 1, column: 1), "cannot read the file: \(problem)")
+            return SpecDiagnostic(
+                .error, at: SourceLocation(file: file, line: 1, column: 1), "cannot read the file: \(problem)")
         default:
             return SpecDiagnostic(.error, at: SourceLocation(file: file, line: 1, column: 1), "invalid YAML: \(error)")
         }
@@ -42,13 +52,17 @@ struct YAMLValue {
     func error(_ message: String) -> SpecError { SpecError(at: location, message) }
 
     var isNull: Bool {
-        if case .scalar(let s) = node { return s.tag == .implicit && (s.string == "" || s.string == "~" || s.string == "null") && s.style == .plain }
+        if case .scalar(let s) = node {
+            return s.tag == .implicit && (s.string == "" || s.string == "~" || s.string == "null") && s.style == .plain
+        }
         return false
     }
 
     /// The entries of a mapping, in file order, with string keys.
     func mapping(_ what: String) throws -> [(key: String, keyLocation: SourceLocation, value: YAMLValue)] {
-        guard case .mapping(let mapping) = node else { throw error("\(what) must be a mapping (key: value), not \(kind)") }
+        guard case .mapping(let mapping) = node else {
+            throw error("\(what) must be a mapping (key: value), not \(kind)")
+        }
         return try mapping.map { key, value in
             guard case .scalar(let scalar) = key else {
                 throw YAMLValue(node: key, file: file).error("keys of \(what) must be plain names")
