@@ -101,7 +101,10 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
-        .testTarget(name: "CanopyControlTests", dependencies: ["CanopyControl"]),
+        .testTarget(
+            name: "CanopyControlTests",
+            dependencies: ["CanopyControl", .product(name: "Yams", package: "Yams")]
+        ),
         .testTarget(name: "EndToEndTests"),
     ],
     swiftLanguageModes: [.v6]

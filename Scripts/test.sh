@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Sets up what is missing and runs Canopy's whole test suite: formatting, build, unit, end-to-end.
+# Sets up what is missing and runs Canopy's whole test suite: formatting, build, unit and
+# end-to-end tests (real git repositories, real pushes, real HTTP, a real browser).
+# Extra arguments go to `swift test` (e.g. --filter PushToDeployTests).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash Scripts/setup.sh chromium chromium-driver python3
@@ -8,8 +10,7 @@ echo "==> swift format lint"
 swift format lint --strict --recursive Package.swift Sources Tests
 
 echo "==> swift build --build-tests"
-swift build --build-tests 2>&1 | grep -v '^\[' || true
-swift build --build-tests >/dev/null
+swift build --build-tests
 
 echo "==> swift test"
 export CANOPY_BIN="$PWD/.build/debug/canopy"

@@ -77,10 +77,7 @@ public struct AdminResponse: Sendable {
     }
 
     public static func json<T: Encodable>(_ value: T, status: HTTPResponseStatus = .ok) -> AdminResponse {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        encoder.dateEncodingStrategy = .iso8601
-        let data = (try? encoder.encode(value)) ?? Data("{}".utf8)
+        let data = (try? CanopyJSON.encoder().encode(value)) ?? Data("{}".utf8)
         return AdminResponse(
             status: status, headers: ["Content-Type": "application/json"],
             body: .bytes(ByteBuffer(bytes: data + Data("\n".utf8))))

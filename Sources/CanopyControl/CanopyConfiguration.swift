@@ -22,6 +22,8 @@ public struct CanopyConfiguration: Sendable {
     public var edgeThreads: Int
     /// Admin token; nil reads or creates `admin.token` in the data folder.
     public var adminToken: String?
+    /// Access log file (`-` for standard output); nil for none.
+    public var accessLog: String?
 
     public init(
         sitesDirectory: String, dataDirectory: String, listenHost: String = "0.0.0.0", listenPort: Int = 8080,

@@ -12,6 +12,17 @@ actor CanopyMetrics {
     private var last: [EdgeCounterKey: EdgeCounterValues] = [:]
     private let edge: EdgeServer
 
+    static var requestsTotal: MetricNameDescriptor {
+        MetricNameDescriptor(
+            namespace: "canopy", subsystem: "http", metricName: "requests", unitName: "total",
+            helpText: "Requests answered by the edge, by hostname, deployment and status class.")
+    }
+    static var bytesTotal: MetricNameDescriptor {
+        MetricNameDescriptor(
+            namespace: "canopy", subsystem: "http", metricName: "response_bytes", unitName: "total",
+            helpText: "Bytes sent by the edge, by hostname, deployment and status class.")
+    }
+
     init(registry: PrometheusCollectorRegistry, edge: EdgeServer) {
         self.registry = registry
         self.edge = edge

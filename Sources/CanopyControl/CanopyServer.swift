@@ -25,7 +25,7 @@ public enum CanopyServer {
         let edge = EdgeServer(
             configuration: EdgeConfiguration(
                 host: config.listenHost, port: config.listenPort, eventLoopThreads: config.edgeThreads,
-                storeRoot: data.store),
+                storeRoot: data.store, accessLog: config.accessLog),
             logger: logger)
         let orchestrator = Orchestrator(
             config: config, data: data, state: state, store: store, edge: edge, blocking: blocking, logger: logger)

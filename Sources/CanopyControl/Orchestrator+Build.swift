@@ -33,8 +33,10 @@ extension Orchestrator {
         let outcome: BuildOutcome
         do {
             outcome = try await runPipeline(job, site: site, envConfig: envConfig, buildDir: buildDir, log: log, logger)
+        } catch is CancellationError {
+            outcome = .cancelled
         } catch {
-            outcome = .failed("\(error)")
+            outcome = Task.isCancelled ? .cancelled : .failed("\(error)")
         }
         // A superseded build's task is cancelled, and GRDB refuses writes from a cancelled task:
         // the outcome is recorded from a task of its own so that it is never lost.
@@ -115,7 +117,8 @@ extension Orchestrator {
             seedCacheDirectory: job.key.branch == site.productionBranch
                 ? nil : cacheDirectory(site: site.name, branch: site.productionBranch),
             logFile: log.path, artifactDirectory: artifacts,
-            testArtifactDirectory: plan.testArtifacts == nil ? nil : buildDir + "/test-artifacts")
+            testArtifactDirectory: plan.testArtifacts == nil ? nil : buildDir + "/test-artifacts",
+            maxLogBytes: 50 << 20, cpuSeconds: site.buildTimeoutSeconds)
         let emitLine: @Sendable (String) -> Void = { [weak self] line in
             guard let self else { return }
             Task { await self.emit(.buildLog(buildID: job.id, line: line)) }
@@ -199,6 +202,11 @@ extension Orchestrator {
                 log.append("Deployment \(manifest.id) is live.")
                 logger.info("deployment \(manifest.id) activated", metadata: ["deployment": "\(manifest.id)"])
                 emit(.deploymentActivated(site: site.name, branch: job.key.branch, deployment: manifest.id))
+                do {
+                    try await applyRetention()
+                } catch {
+                    logger.error("retention failed: \(error)")
+                }
             } else if !current {
                 log.append("A newer commit arrived: deployment \(manifest.id) is kept but not activated.")
             } else {
@@ -261,7 +269,7 @@ struct BuildLogFile: Sendable {
             handle.write(data)
             try? handle.close()
         } else {
-            FileManager.default.createFile(atPath: path, contents: data)
+            _ = FileManager.default.createFile(atPath: path, contents: data)
         }
     }
 }

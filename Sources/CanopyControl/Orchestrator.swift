@@ -168,6 +168,7 @@ public actor Orchestrator {
             logger.info("branch deleted: it no longer serves", metadata: ["site": "\(site)", "branch": "\(branch)"])
             emit(.branchDeleted(site: site, branch: branch))
             try await publishRoutes()
+            try await applyRetention()
         } catch {
             logger.error(
                 "cannot record branch deletion: \(error)", metadata: ["site": "\(site)", "branch": "\(branch)"])

@@ -6,8 +6,11 @@ public struct EdgeConfiguration: Sendable {
     public var eventLoopThreads: Int
     /// The deployment store's root (blobs live under it).
     public var storeRoot: String
+    /// Where the access log goes (a file, or `-` for standard output); nil for none.
+    public var accessLog: String?
 
-    public init(host: String, port: Int, eventLoopThreads: Int, storeRoot: String) {
+    public init(host: String, port: Int, eventLoopThreads: Int, storeRoot: String, accessLog: String? = nil) {
+        self.accessLog = accessLog
         self.host = host
         self.port = port
         self.eventLoopThreads = max(1, eventLoopThreads)

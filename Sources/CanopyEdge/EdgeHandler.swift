@@ -44,6 +44,12 @@ final class EdgeHandler: ChannelInboundHandler {
                 target.deploymentCounters.record(status: response.status, bytes: sent)
             }
             server.latency.record(nanoseconds: DispatchTimeNanos.now() - start)
+            if let log = server.accessLog {
+                log.record(
+                    host: h.headers.first(name: "host") ?? "-", remote: context.remoteAddress?.ipAddress ?? "-",
+                    method: h.method.rawValue, uri: h.uri, version: "\(h.version)", status: response.status,
+                    bytes: response.bodyBytes, referer: h.headers.first(name: "referer"), agent: h.headers.first(name: "user-agent"))
+            }
         }
     }
 
@@ -62,8 +68,9 @@ final class EdgeHandler: ChannelInboundHandler {
         if response.close {
             closing = true
             pendingFlush = false
-            context.writeAndFlush(wrapOutboundOut(.byteBuffer(context.channel.allocator.buffer(capacity: 0)))).whenComplete { _ in
-                context.close(promise: nil)
+            let channel = context.channel
+            context.writeAndFlush(wrapOutboundOut(.byteBuffer(channel.allocator.buffer(capacity: 0)))).whenComplete { _ in
+                channel.close(promise: nil)
             }
         }
     }
@@ -82,7 +89,8 @@ final class EdgeHandler: ChannelInboundHandler {
             closing = true
             var buffer = context.channel.allocator.buffer(capacity: 128)
             buffer.writeString("HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
-            context.writeAndFlush(wrapOutboundOut(.byteBuffer(buffer))).whenComplete { _ in context.close(promise: nil) }
+            let channel = context.channel
+            context.writeAndFlush(wrapOutboundOut(.byteBuffer(buffer))).whenComplete { _ in channel.close(promise: nil) }
             return
         }
         context.close(promise: nil)

@@ -14,6 +14,7 @@ public final class EdgeServer: Sendable {
     let group: MultiThreadedEventLoopGroup
     let snapshot: ManagedAtomic<EdgeSnapshot>
     let latency = LatencyHistogram()
+    let accessLog: AccessLog?
     private let channel = NIOLockedValueBox<(any Channel)?>(nil)
     /// Counters per (hostname, deployment) and per deployment; only touched when a table is installed
     /// and when metrics are read, never per request.
@@ -21,6 +22,12 @@ public final class EdgeServer: Sendable {
 
     public init(configuration: EdgeConfiguration, logger: Logger) {
         self.configuration = configuration
+        do {
+            accessLog = try configuration.accessLog.map(AccessLog.init(path:))
+        } catch {
+            logger.error("cannot open the access log \(configuration.accessLog ?? ""): \(error)")
+            accessLog = nil
+        }
         self.logger = logger
         self.group = MultiThreadedEventLoopGroup(numberOfThreads: configuration.eventLoopThreads)
         self.snapshot = ManagedAtomic(EdgeSnapshot(table: .empty, counters: { _, _ in (TrafficCounters(), TrafficCounters()) }))
@@ -70,6 +77,7 @@ public final class EdgeServer: Sendable {
         }
         try? await bound?.close()
         try await group.shutdownGracefully()
+        accessLog?.close()
     }
 
     // MARK: Observing

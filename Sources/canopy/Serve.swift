@@ -24,6 +24,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Seconds between repository polls (the post-receive hook makes deploys immediate).")
     var poll: Double = 5
 
+    @Option(help: "Write an access log (combined format with the host first) to this file, or - for standard output.")
+    var accessLog: String?
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error.")
     var logLevel: Logger.Level = .info
 
@@ -34,6 +37,7 @@ struct Serve: AsyncParsableCommand {
             sitesDirectory: sites, dataDirectory: data, listenHost: host, listenPort: port, adminHost: adminHost,
             adminPort: adminPort, pollInterval: .milliseconds(Int(poll * 1000)))
         if let builds { config.buildConcurrency = max(1, builds) }
+        config.accessLog = accessLog
         let level = logLevel
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)

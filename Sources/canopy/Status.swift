@@ -34,9 +34,7 @@ enum CLI {
     }
 
     static func decode<T: Decodable>(_ type: T.Type, _ response: AdminClient.Response) throws -> T {
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .iso8601
-        return try decoder.decode(T.self, from: response.body)
+        try CanopyJSON.decoder().decode(T.self, from: response.body)
     }
 }
 

@@ -107,6 +107,47 @@ struct PreviewTests {
         #expect(try canopy.get("site.test").text.contains("Push 3 on"))
     }
 
+    @Test func aDeletedBranchsDeploymentsAreCollectedAndSharedBlobsStay() async throws {
+        let sites = Self.sitesFile.replacingOccurrences(
+            of: "repository: ../repos/site.git", with: "repository: ../repos/site.git\ncleanupAfter: 0s\nretention: 2")
+        let (canopy, repo) = try await Self.started("gc", sites: sites)
+        try repo.checkout("feature/gone", create: true)
+        try repo.write("src/only-here.txt", "unique to the preview\n")
+        let commit = try repo.commit("preview with its own file")
+        try repo.push("feature/gone")
+        let commitHost = "\(commit.prefix(7)).site.commits.site.test"
+        try await canopy.waitForContent(commitHost, "unique to the preview", path: "/only-here.txt")
+        let blobs = canopy.data + "/store/blobs"
+        func blobCount() -> Int { (FileManager.default.enumerator(atPath: blobs)?.allObjects.count) ?? 0 }
+        let before = blobCount()
+
+        try repo.deleteRemoteBranch("feature/gone")
+        try await waitUntil("the preview's per-commit URL to stop serving") { try canopy.get(commitHost).status == 404 }
+        let deployments =
+            try JSONSerialization.jsonObject(
+                with: canopy.admin("/api/v1/sites/site/branches/feature%2Fgone/deployments").body) as? [[String: Any]]
+        #expect(deployments?.isEmpty == true)
+        #expect(blobCount() < before)
+        // main shares most blobs with the preview: it still serves every file.
+        let main = try canopy.get("site.test")
+        #expect(main.status == 200)
+        let css = main.text.firstMatch(of: /href="(\/assets\/style\.[0-9a-f]+\.css)"/)?.1
+        #expect(try canopy.get("site.test", String(css ?? "/missing")).status == 200)
+
+        // Retention keeps the last two deployments of a branch.
+        try repo.checkout("main")
+        for n in 1...3 {
+            try repo.write("src/n.txt", "\(n)\n")
+            try repo.commit("main \(n)")
+            try repo.push("main")
+            try await canopy.waitForContent("site.test", "\(n)", path: "/n.txt")
+        }
+        let kept =
+            try JSONSerialization.jsonObject(with: canopy.admin("/api/v1/sites/site/branches/main/deployments").body)
+            as? [[String: Any]]
+        #expect(kept?.count == 2)
+    }
+
     @Test func aRemoteRepositoryIsFollowedAndTheWebhookChecksItsToken() async throws {
         let canopy = try CanopyInstance("remote")
         let remote = canopy.root + "/remote/site.git"

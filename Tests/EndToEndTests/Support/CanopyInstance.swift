@@ -36,7 +36,7 @@ final class CanopyInstance: @unchecked Sendable {
                 "--poll", "1", "--log-level", "debug",
             ] + extraArguments
         if !FileManager.default.fileExists(atPath: logPath) {
-            FileManager.default.createFile(atPath: logPath, contents: nil)
+            _ = FileManager.default.createFile(atPath: logPath, contents: nil)
         }
         let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
         log.seekToEndOfFile()
