@@ -40,9 +40,8 @@ actor CanopyMetrics {
             let requests = value.requests - previous.requests
             let bytes = value.bytes - previous.bytes
             if requests > 0 || last[key] == nil {
-                registry.makeCounter(name: "canopy_http_requests_total", labels: labels).increment(by: Int64(requests))
-                registry.makeCounter(name: "canopy_http_response_bytes_total", labels: labels).increment(
-                    by: Int64(bytes))
+                registry.makeCounter(descriptor: Self.requestsTotal, labels: labels).increment(by: Int64(requests))
+                registry.makeCounter(descriptor: Self.bytesTotal, labels: labels).increment(by: Int64(bytes))
             }
             last[key] = value
         }
