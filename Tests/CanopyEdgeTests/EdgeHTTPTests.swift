@@ -378,3 +378,72 @@ func withSite(
         try await fixture.server.shutdown()
     }
 }
+
+@Suite struct EdgeRuleKindTests {
+    @Test func moreRuleKinds() async throws {
+        let rules = SiteRules(redirects: [
+            RedirectRule(
+                source: "/q?id=<id>", target: "/item/<id>", status: .redirect(302), syntax: .amplify, force: true),
+            RedirectRule(
+                source: "https://old.test/<*>", target: "/moved/<*>", status: .redirect(301), syntax: .amplify,
+                force: true),
+            RedirectRule(source: "/r/(\\d+)$", target: "/num/$1", status: .redirect(302), syntax: .regex, force: true),
+            RedirectRule(source: "/shadow", target: "/logo.png", status: .rewrite, syntax: .netlify, force: false),
+            RedirectRule(source: "/logo.png", target: "/about", status: .redirect(302), syntax: .netlify, force: false),
+            RedirectRule(
+                source: "/fallback", target: "/about.html", status: .notFoundRewrite, syntax: .amplify, force: false),
+            RedirectRule(
+                source: "/n", target: "/n/:page", status: .redirect(301), syntax: .netlify, force: true,
+                queryMatches: ["page": ":page"]),
+        ])
+        try await withSite(rules: rules) { f in
+            let c = try f.client()
+            let q = try c.request("GET", "/q?id=7")
+            #expect(q.status == 302)
+            #expect(q.header("location")?.hasPrefix("/item/7") == true)
+            let domain = try c.request("GET", "/a/b", host: "old.test")
+            #expect(domain.status == 404)  // old.test is not routed: unknown host
+            let regex = try c.request("GET", "/r/42")
+            #expect(regex.status == 302)
+            #expect(regex.header("location") == "/num/42")
+            // Netlify rewrite 200 to an existing file.
+            #expect(try c.request("GET", "/shadow").text == "PNGDATA")
+            // Not forced: the existing file shadows the rule.
+            #expect(try c.request("GET", "/logo.png").status == 200)
+            let fallback = try c.request("GET", "/fallback")
+            #expect(fallback.status == 200)
+            #expect(fallback.text == "<h1>about</h1>")
+            let users = try c.request("GET", "/users/9")
+            #expect(users.status == 301)
+            #expect(users.header("location") == "/u/9.html")
+            let page = try c.request("GET", "/n?page=3")
+            #expect(page.status == 301)
+            #expect(page.header("location")?.hasPrefix("/n/3") == true)
+            #expect(try c.request("GET", "/n").status == 404)
+            let identity = try c.request("GET", "/big.txt", headers: ["Accept-Encoding": "gzip, identity;q=0"])
+            #expect(identity.header("content-encoding") == "gzip")
+        }
+    }
+
+    @Test func domainSourceMatchedOnHost() async throws {
+        let fixture = try EdgeFixture()
+        let rules = SiteRules(redirects: [
+            RedirectRule(
+                source: "https://old.test/<*>", target: "/moved/<*>", status: .redirect(301), syntax: .amplify,
+                force: true)
+        ])
+        let d = try fixture.deploy("d", ["index.html": "x"], rules: rules)
+        try await fixture.start(
+            ["old.test", "new.test"].map {
+                HostRoute(
+                    hostname: $0, site: "s", environment: "e",
+                    targets: [RouteTarget(label: "m", weight: 1, deployment: d)])
+            })
+        let c = try fixture.client()
+        let moved = try c.request("GET", "/a/b", host: "old.test")
+        #expect(moved.status == 301)
+        #expect(moved.header("location") == "/moved/a/b")
+        #expect(try c.request("GET", "/a/b", host: "new.test").status == 404)
+        try await fixture.server.shutdown()
+    }
+}
