@@ -447,3 +447,37 @@ func withSite(
         try await fixture.server.shutdown()
     }
 }
+
+@Suite struct EdgeConnectionTests {
+    @Test func headOnErrorsSendsNoBodyAndConnectionStaysUsable() async throws {
+        try await withSite { f in
+            let c = try f.client()
+            let missing = try c.request("HEAD", "/nope")
+            #expect(missing.status == 404)
+            let redirect = try c.request("HEAD", "/docs")
+            #expect(redirect.status == 301)
+            let notAllowed = try c.request("DELETE", "/")
+            #expect(notAllowed.status == 405)
+            #expect(notAllowed.header("allow") != nil)
+            let multi = try c.request(
+                "GET", "/big.txt", headers: ["Range": "bytes=0-0,-1", "Accept-Encoding": "gzip"])
+            #expect(multi.status == 206)
+            #expect(multi.header("content-encoding") == nil)
+            #expect(try c.request("GET", "/logo.png").text == "PNGDATA")
+        }
+    }
+
+    @Test func deploymentWithout404PageGetsCanopy404() async throws {
+        let fixture = try EdgeFixture()
+        let d = try fixture.deploy("plain", ["index.html": "x"])
+        try await fixture.start([
+            HostRoute(
+                hostname: "site.test", site: "s", environment: "e",
+                targets: [RouteTarget(label: "m", weight: 1, deployment: d)])
+        ])
+        let response = try fixture.client().request("GET", "/nope")
+        #expect(response.status == 404)
+        #expect(response.text != "x")
+        try await fixture.server.shutdown()
+    }
+}
