@@ -481,3 +481,16 @@ func withSite(
         try await fixture.server.shutdown()
     }
 }
+
+@Suite struct EdgeConditionalEdgeCases {
+    @Test func weakListAndStarEtags() async throws {
+        try await withSite { f in
+            let c = try f.client()
+            let etag = try #require(try c.request("GET", "/logo.png").header("etag"))
+            #expect(try c.request("GET", "/logo.png", headers: ["If-None-Match": "W/" + etag]).status == 304)
+            #expect(try c.request("GET", "/logo.png", headers: ["If-None-Match": "\"x\", " + etag]).status == 304)
+            #expect(try c.request("GET", "/logo.png", headers: ["If-None-Match": "*"]).status == 304)
+            #expect(try c.request("GET", "/logo.png", headers: ["If-None-Match": "\"x\""]).status == 200)
+        }
+    }
+}
