@@ -97,6 +97,9 @@ let package = Package(
             name: "CanopyEdgeTests",
             dependencies: [
                 "CanopyEdge",
+                "CanopyStore",
+                "CanopySpec",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]

@@ -2,7 +2,9 @@
 enum CachePolicy {
     /// HTML and JSON revalidate; fingerprinted assets are immutable for a year; the rest an hour.
     static func defaultCacheControl(path: String, contentType: String) -> String {
-        if contentType.hasPrefix("text/html") || contentType.hasPrefix("application/json") || contentType.hasPrefix("application/manifest+json") {
+        if contentType.hasPrefix("text/html") || contentType.hasPrefix("application/json")
+            || contentType.hasPrefix("application/manifest+json")
+        {
             return "no-cache"
         }
         if isFingerprinted(path) { return "public, max-age=31536000, immutable" }

@@ -11,16 +11,24 @@ struct CompiledRules: Sendable {
 
     var isEmpty: Bool { redirects.isEmpty }
 
-    static func load(manifest: DeploymentManifest, siteRules: SiteRules, read: (String) throws -> String) throws -> CompiledRules {
+    static func load(
+        manifest: DeploymentManifest, siteRules: SiteRules, read: (String) throws -> String
+    ) throws -> CompiledRules {
         var redirects = siteRules.redirects
         var headers = siteRules.headers
         func text(_ name: String) throws -> String? {
             guard let entry = manifest.files[name] else { return nil }
             return try read(entry.sha256)
         }
-        if let json = try text("redirects.json") { redirects += try RulesSpec.parseAmplifyRedirects(json: json, file: "redirects.json") }
-        if let netlify = try text("_redirects") { redirects += try RulesSpec.parseNetlifyRedirects(netlify, file: "_redirects") }
-        if let yaml = try text("customHttp.yml") { headers += try RulesSpec.parseCustomHTTP(yaml: yaml, file: "customHttp.yml") }
+        if let json = try text("redirects.json") {
+            redirects += try RulesSpec.parseAmplifyRedirects(json: json, file: "redirects.json")
+        }
+        if let netlify = try text("_redirects") {
+            redirects += try RulesSpec.parseNetlifyRedirects(netlify, file: "_redirects")
+        }
+        if let yaml = try text("customHttp.yml") {
+            headers += try RulesSpec.parseCustomHTTP(yaml: yaml, file: "customHttp.yml")
+        }
         if let netlify = try text("_headers") {
             headers += try RulesSpec.parseNetlifyHeaders(netlify, file: "_headers").map { rule in
                 var converted = rule
@@ -40,7 +48,9 @@ struct CompiledRules: Sendable {
         for rule in headerRules where rule.matches(path) {
             for field in rule.rule.headers {
                 let key = field.name.lowercased()
-                if let current = winners[key], (current.specificity, current.order) > (rule.specificity, rule.order) { continue }
+                if let current = winners[key], (current.specificity, current.order) > (rule.specificity, rule.order) {
+                    continue
+                }
                 winners[key] = (rule.specificity, rule.order, field)
             }
         }
@@ -65,7 +75,14 @@ struct CompiledRules: Sendable {
         var exists: Bool?
         for rule in redirects {
             guard let substituted = rule.match(path: path, query: query, host: host) else { continue }
-            if !rule.applies(whenFileExists: { exists ?? { exists = fileExists(); return exists! }() }) { continue }
+            if !rule.applies(whenFileExists: {
+                exists
+                    ?? {
+                        exists = fileExists(); return exists!
+                    }()
+            }) {
+                continue
+            }
             switch rule.rule.status {
             case .redirect(let code): return .redirect(status: code, location: substituted)
             case .rewrite, .notFoundRewrite:
@@ -225,7 +242,8 @@ struct CompiledRedirect: Sendable {
             target = target.replacingOccurrences(of: "<*>", with: splat).replacingOccurrences(of: ":splat", with: splat)
         }
         for (name, value) in values.sorted(by: { $0.key.count > $1.key.count }) {
-            target = target.replacingOccurrences(of: "<\(name)>", with: value).replacingOccurrences(of: ":\(name)", with: value)
+            target = target.replacingOccurrences(of: "<\(name)>", with: value).replacingOccurrences(
+                of: ":\(name)", with: value)
         }
         return target
     }

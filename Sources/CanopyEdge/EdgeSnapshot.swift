@@ -39,7 +39,8 @@ final class CompiledRoute: Sendable {
                 deploymentCounters: c.deployment)
         }
         if let password = route.password {
-            expectedAuthorization = Array(("Basic " + Data("\(password.user):\(password.password)".utf8).base64EncodedString()).utf8)
+            expectedAuthorization = Array(
+                ("Basic " + Data("\(password.user):\(password.password)".utf8).base64EncodedString()).utf8)
         } else {
             expectedAuthorization = nil
         }
@@ -50,7 +51,9 @@ final class CompiledRoute: Sendable {
     /// cookie's number in [0,1) against the cumulative weights; a new visitor draws a number.
     func select(forced: String?, cookie: Double?, newVisitor: inout Double?) -> CompiledTarget {
         if targets.count == 1 { return targets[0] }
-        if let forced, let match = targets.first(where: { $0.label == forced || $0.deployment.id == forced }) { return match }
+        if let forced, let match = targets.first(where: { $0.label == forced || $0.deployment.id == forced }) {
+            return match
+        }
         let r: Double
         if let cookie, cookie >= 0, cookie < 1 {
             r = cookie
@@ -70,7 +73,10 @@ final class CompiledTarget: Sendable {
     let hostCounters: TrafficCounters
     let deploymentCounters: TrafficCounters
 
-    init(label: String, upper: Double, deployment: ServedDeployment, hostCounters: TrafficCounters, deploymentCounters: TrafficCounters) {
+    init(
+        label: String, upper: Double, deployment: ServedDeployment, hostCounters: TrafficCounters,
+        deploymentCounters: TrafficCounters
+    ) {
         self.label = label
         self.upper = upper
         self.deployment = deployment

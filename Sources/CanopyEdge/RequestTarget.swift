@@ -57,7 +57,9 @@ struct RequestTarget: Equatable {
             }
             var value = b
             if b == UInt8(ascii: "%") {
-                guard i + 2 < utf8.count, let hi = hex(utf8[i + 1]), let lo = hex(utf8[i + 2]) else { throw .badEncoding }
+                guard i + 2 < utf8.count, let hi = hex(utf8[i + 1]), let lo = hex(utf8[i + 2]) else {
+                    throw .badEncoding
+                }
                 value = hi << 4 | lo
                 if value == UInt8(ascii: "/") || value == UInt8(ascii: "\\") { throw .encodedSeparator }
                 i += 2

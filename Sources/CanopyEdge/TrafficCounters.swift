@@ -62,7 +62,9 @@ public struct EdgeCounterValues: Sendable, Hashable {
 
 /// Request latency in fixed buckets (seconds), lock-free.
 public final class LatencyHistogram: Sendable {
-    public static let bounds: [Double] = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1]
+    public static let bounds: [Double] = [
+        0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1,
+    ]
     let buckets = (0...bounds.count).map { _ in ManagedAtomic<Int>(0) }
     let count = ManagedAtomic<Int>(0)
     let sumNanoseconds = ManagedAtomic<Int>(0)
@@ -90,6 +92,7 @@ public final class LatencyHistogram: Sendable {
     func snapshot() -> Snapshot {
         Snapshot(
             buckets: Self.bounds.enumerated().map { ($1, UInt64(buckets[$0].load(ordering: .relaxed))) },
-            count: UInt64(count.load(ordering: .relaxed)), sumSeconds: Double(sumNanoseconds.load(ordering: .relaxed)) / 1e9)
+            count: UInt64(count.load(ordering: .relaxed)),
+            sumSeconds: Double(sumNanoseconds.load(ordering: .relaxed)) / 1e9)
     }
 }
