@@ -62,9 +62,10 @@ final class EdgeHandler: ChannelInboundHandler {
         if response.close {
             closing = true
             pendingFlush = false
-            context.writeAndFlush(wrapOutboundOut(.byteBuffer(context.channel.allocator.buffer(capacity: 0)))).whenComplete { _ in
-                context.close(promise: nil)
-            }
+            context.writeAndFlush(wrapOutboundOut(.byteBuffer(context.channel.allocator.buffer(capacity: 0))))
+                .whenComplete { _ in
+                    context.close(promise: nil)
+                }
         }
     }
 
@@ -82,7 +83,8 @@ final class EdgeHandler: ChannelInboundHandler {
             closing = true
             var buffer = context.channel.allocator.buffer(capacity: 128)
             buffer.writeString("HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
-            context.writeAndFlush(wrapOutboundOut(.byteBuffer(buffer))).whenComplete { _ in context.close(promise: nil) }
+            context.writeAndFlush(wrapOutboundOut(.byteBuffer(buffer))).whenComplete { _ in context.close(promise: nil)
+            }
             return
         }
         context.close(promise: nil)

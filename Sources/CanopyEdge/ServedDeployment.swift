@@ -21,7 +21,10 @@ public final class ServedDeployment: Sendable {
     /// Rule files that configure serving and are never served themselves.
     static let ruleFileNames: Set<String> = ["_redirects", "_headers", "customHttp.yml", "redirects.json"]
 
-    init(id: String, manifest: DeploymentManifest, files: [String: ServedFile], notFoundPage: ServedFile?, rules: CompiledRules, openFiles: OpenFiles) {
+    init(
+        id: String, manifest: DeploymentManifest, files: [String: ServedFile], notFoundPage: ServedFile?,
+        rules: CompiledRules, openFiles: OpenFiles
+    ) {
         self.id = id
         self.manifest = manifest
         self.files = files
@@ -32,7 +35,9 @@ public final class ServedDeployment: Sendable {
 
     /// Loads a deployment for serving: reads its rule files, precomputes every file's headers, and
     /// reads small files into memory. Blocking: run it off the event loops.
-    public static func load(manifest: DeploymentManifest, storeRoot: String, siteRules: SiteRules) throws -> ServedDeployment {
+    public static func load(
+        manifest: DeploymentManifest, storeRoot: String, siteRules: SiteRules
+    ) throws -> ServedDeployment {
         let blobs = storeRoot + "/blobs/"
         func blobPath(_ hex: String) -> String { blobs + hex.prefix(2) + "/" + hex }
         let openFiles = OpenFiles()
@@ -52,35 +57,47 @@ public final class ServedDeployment: Sendable {
             cache[hex] = made
             return made
         }
-        let rules = try CompiledRules.load(manifest: manifest, siteRules: siteRules, read: { hex in
-            try String(contentsOfFile: blobPath(hex), encoding: .utf8)
-        })
+        let rules = try CompiledRules.load(
+            manifest: manifest, siteRules: siteRules,
+            read: { hex in
+                try String(contentsOfFile: blobPath(hex), encoding: .utf8)
+            })
         let lastModified = HTTPDate.format(Int(manifest.commitTime.timeIntervalSince1970))
         var files: [String: ServedFile] = [:]
         files.reserveCapacity(manifest.files.count)
         for (path, entry) in manifest.files where !ruleFileNames.contains(path) {
             var variants: [ContentCoding: ServedVariant] = [
-                .identity: ServedVariant(body: try body(entry.sha256, entry.size), size: entry.size, etag: "\"\(entry.sha256.prefix(32))\"")
+                .identity: ServedVariant(
+                    body: try body(entry.sha256, entry.size), size: entry.size, etag: "\"\(entry.sha256.prefix(32))\"")
             ]
             if let gzip = entry.gzip {
-                variants[.gzip] = ServedVariant(body: try body(gzip.sha256, gzip.size), size: gzip.size, etag: "\"\(entry.sha256.prefix(32))-gz\"")
+                variants[.gzip] = ServedVariant(
+                    body: try body(gzip.sha256, gzip.size), size: gzip.size, etag: "\"\(entry.sha256.prefix(32))-gz\"",
+                    coding: .gzip)
             }
             if let br = entry.brotli {
-                variants[.brotli] = ServedVariant(body: try body(br.sha256, br.size), size: br.size, etag: "\"\(entry.sha256.prefix(32))-br\"")
+                variants[.brotli] = ServedVariant(
+                    body: try body(br.sha256, br.size), size: br.size, etag: "\"\(entry.sha256.prefix(32))-br\"",
+                    coding: .brotli)
             }
             if let zstd = entry.zstd {
-                variants[.zstd] = ServedVariant(body: try body(zstd.sha256, zstd.size), size: zstd.size, etag: "\"\(entry.sha256.prefix(32))-zst\"")
+                variants[.zstd] = ServedVariant(
+                    body: try body(zstd.sha256, zstd.size), size: zstd.size, etag: "\"\(entry.sha256.prefix(32))-zst\"",
+                    coding: .zstd)
             }
             let custom = rules.headers(for: "/" + path)
             files[path] = ServedFile(
                 path: path, contentType: entry.contentType, lastModified: lastModified,
                 lastModifiedSeconds: Int(manifest.commitTime.timeIntervalSince1970),
-                cacheControl: custom.cacheControl ?? CachePolicy.defaultCacheControl(path: path, contentType: entry.contentType),
-                varyAcceptEncoding: variants.count > 1 || Compressibility.isCompressible(contentType: entry.contentType),
+                cacheControl: custom.cacheControl
+                    ?? CachePolicy.defaultCacheControl(path: path, contentType: entry.contentType),
+                varyAcceptEncoding: variants.count > 1
+                    || Compressibility.isCompressible(contentType: entry.contentType),
                 extraHeaders: custom.lines, variants: variants, deploymentID: manifest.id)
         }
         return ServedDeployment(
-            id: manifest.id, manifest: manifest, files: files, notFoundPage: files["404.html"], rules: rules, openFiles: openFiles)
+            id: manifest.id, manifest: manifest, files: files, notFoundPage: files["404.html"], rules: rules,
+            openFiles: openFiles)
     }
 }
 
@@ -103,6 +120,18 @@ struct ServedVariant: Sendable {
     let size: Int64
     /// Strong ETag from the content hash: the same bytes have the same ETag in every deployment.
     let etag: String
+    /// `Content-Length`, `ETag` and (unless identity) `Content-Encoding` lines of a full response
+    /// in this coding, built once so that no request formats them.
+    let fullHeaders: [UInt8]
+
+    init(body: ServedBody, size: Int64, etag: String, coding: ContentCoding = .identity) {
+        self.body = body
+        self.size = size
+        self.etag = etag
+        var lines = "Content-Length: \(size)\r\nETag: \(etag)\r\n"
+        if coding != .identity { lines += "Content-Encoding: \(coding.rawValue)\r\n" }
+        self.fullHeaders = Array(lines.utf8)
+    }
 }
 
 /// One served path with everything its responses need, computed at load.
@@ -119,6 +148,8 @@ final class ServedFile: Sendable {
     /// Header lines every 200 of this file carries, whatever the variant: Content-Type, Last-Modified,
     /// Vary, Accept-Ranges, X-Canopy-Deployment, Server, custom headers.
     let commonHeaders: [UInt8]
+    /// `Cache-Control: <cacheControl>\r\n`, for routes that do not rewrite it (no split, no password).
+    let cacheControlLine: [UInt8]
 
     init(
         path: String, contentType: String, lastModified: String, lastModifiedSeconds: Int, cacheControl: String,
@@ -136,6 +167,7 @@ final class ServedFile: Sendable {
         if varyAcceptEncoding { common += "Vary: Accept-Encoding\r\n" }
         common += "Accept-Ranges: bytes\r\nX-Canopy-Deployment: \(deploymentID)\r\nServer: canopy\r\n"
         self.commonHeaders = Array(common.utf8) + extraHeaders
+        self.cacheControlLine = Array("Cache-Control: \(cacheControl)\r\n".utf8)
     }
 }
 
