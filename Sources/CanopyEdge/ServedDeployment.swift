@@ -15,8 +15,9 @@ public final class ServedDeployment: Sendable {
     /// Keeps large blobs open while the deployment can be served; closes them when it goes.
     let openFiles: OpenFiles
 
-    /// Files up to this size are served from memory.
-    static let memoryLimit: Int64 = 1 << 20
+    /// Files up to this size are served from memory; larger ones with sendfile, which copies no
+    /// bytes through user space (a 1 MiB body written from memory cost ~40% of nginx's throughput).
+    static let memoryLimit: Int64 = 128 << 10
 
     /// Rule files that configure serving and are never served themselves.
     static let ruleFileNames: Set<String> = ["_redirects", "_headers", "customHttp.yml", "redirects.json"]
