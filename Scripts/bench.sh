@@ -8,13 +8,15 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash Scripts/setup.sh nginx-light wrk python3 curl
+# A port nothing listens on now (other tools on this machine may hold fixed ones).
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
 duration="${BENCH_DURATION:-5s}"
 connections="${BENCH_CONNECTIONS:-64}"
 cores="$(nproc)"
-nginx_port="${BENCH_NGINX_PORT:-18080}"
-canopy_port="${BENCH_CANOPY_PORT:-18081}"
-memory_port="${BENCH_MEMORY_PORT:-18082}"
+nginx_port="${BENCH_NGINX_PORT:-$(free_port)}"
+canopy_port="${BENCH_CANOPY_PORT:-$(free_port)}"
+memory_port="${BENCH_MEMORY_PORT:-$(free_port)}"
 
 echo "==> Building canopy-bench-serve (release)"
 swift build -c release --product canopy-bench-serve >/dev/null

@@ -6,9 +6,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash Scripts/setup.sh nginx-light python3 curl
+# A port nothing listens on now (other tools on this machine may hold fixed ones).
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 command -v redbot >/dev/null || python3 -m pip install -q redbot
-nginx_port="${REDBOT_NGINX_PORT:-18180}"
-canopy_port="${REDBOT_CANOPY_PORT:-18181}"
+nginx_port="${REDBOT_NGINX_PORT:-$(free_port)}"
+canopy_port="${REDBOT_CANOPY_PORT:-$(free_port)}"
 
 swift build -c release --product canopy-bench-serve >/dev/null
 bin="$(swift build -c release --show-bin-path)/canopy-bench-serve"
