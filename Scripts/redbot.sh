@@ -20,6 +20,7 @@ pids=()
 cleanup() {
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
   wait 2>/dev/null || true
+  for pid in "${pids[@]}"; do rm -rf "${TMPDIR:-/tmp}/canopy-bench-store-$pid"; done
   rm -rf "$work" 2>/dev/null || true
 }
 trap cleanup EXIT
