@@ -88,6 +88,14 @@ let package = Package(
             ]
         ),
 
+        .executableTarget(
+            name: "canopy-bench-serve",
+            dependencies: [
+                "CanopyEdge", "CanopyStore",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
         // MARK: Tests
         .testTarget(name: "CanopySpecTests", dependencies: ["CanopySpec"]),
         .testTarget(name: "CanopyGitTests", dependencies: ["CanopyGit"]),

@@ -1,14 +1,16 @@
 /// Cache-Control defaults like the best static hosts.
 enum CachePolicy {
     /// HTML and JSON revalidate; fingerprinted assets are immutable for a year; the rest an hour.
+    /// No `public`: these responses carry no Authorization, so shared caches may store them anyway
+    /// (REDbot: STORE_PUBLIC_UNNECESSARY); protected routes get `private, no-store` instead.
     static func defaultCacheControl(path: String, contentType: String) -> String {
         if contentType.hasPrefix("text/html") || contentType.hasPrefix("application/json")
             || contentType.hasPrefix("application/manifest+json")
         {
             return "no-cache"
         }
-        if isFingerprinted(path) { return "public, max-age=31536000, immutable" }
-        return "public, max-age=3600"
+        if isFingerprinted(path) { return "max-age=31536000, immutable" }
+        return "max-age=3600"
     }
 
     /// A name part of 8 or more characters that looks like a hash: hex (`app.3f2a9c1b.js`) or a

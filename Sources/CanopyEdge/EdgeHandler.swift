@@ -48,7 +48,8 @@ final class EdgeHandler: ChannelInboundHandler {
                 log.record(
                     host: h.headers.first(name: "host") ?? "-", remote: context.remoteAddress?.ipAddress ?? "-",
                     method: h.method.rawValue, uri: h.uri, version: "\(h.version)", status: response.status,
-                    bytes: response.bodyBytes, referer: h.headers.first(name: "referer"), agent: h.headers.first(name: "user-agent"))
+                    bytes: response.bodyBytes, referer: h.headers.first(name: "referer"),
+                    agent: h.headers.first(name: "user-agent"))
             }
         }
     }
@@ -69,7 +70,8 @@ final class EdgeHandler: ChannelInboundHandler {
             closing = true
             pendingFlush = false
             let channel = context.channel
-            context.writeAndFlush(wrapOutboundOut(.byteBuffer(channel.allocator.buffer(capacity: 0)))).whenComplete { _ in
+            context.writeAndFlush(wrapOutboundOut(.byteBuffer(channel.allocator.buffer(capacity: 0)))).whenComplete {
+                _ in
                 channel.close(promise: nil)
             }
         }
@@ -90,7 +92,8 @@ final class EdgeHandler: ChannelInboundHandler {
             var buffer = context.channel.allocator.buffer(capacity: 128)
             buffer.writeString("HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
             let channel = context.channel
-            context.writeAndFlush(wrapOutboundOut(.byteBuffer(buffer))).whenComplete { _ in channel.close(promise: nil) }
+            context.writeAndFlush(wrapOutboundOut(.byteBuffer(buffer))).whenComplete { _ in channel.close(promise: nil)
+            }
             return
         }
         context.close(promise: nil)

