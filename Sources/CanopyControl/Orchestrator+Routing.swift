@@ -99,9 +99,23 @@ extension Orchestrator {
         }
         edge.update(RoutingTable(routes: routes))
         hostnames = statuses
-        let live = Set(routes.flatMap { $0.targets.map(\.deployment.manifest.id) })
-        served = served.filter { live.contains($0.key) }
+        // Keep loaded what is routed and each branch's rollback target, so that a rollback (or an
+        // unpin after one) is a pointer move that never waits for a deployment to load.
+        var keep = Set(routes.flatMap { $0.targets.map(\.deployment.manifest.id) })
+        var warm: [String] = []
+        for env in try await state.environments() where env.activeDeployment != nil {
+            let history = try await state.activationHistory(site: env.site, branch: env.branch)
+            if let previous = history.first(where: { $0 != env.activeDeployment }) {
+                keep.insert(previous)
+                if served[previous] == nil { warm.append(previous) }
+            }
+        }
+        served = served.filter { keep.contains($0.key) }
         emit(.routesPublished(hostnames: routes.count))
+        for id in warm {
+            guard (try? await state.deployment(id: id))?.removedAt == nil else { continue }
+            _ = try? await servedDeployment(id)
+        }
     }
 
     struct RouteEntry {
