@@ -23,17 +23,20 @@ final class Fixture {
 
     deinit { try? FileManager.default.removeItem(atPath: root) }
 
+    /// Runs a command with a fixed author and committer; throws with its output when it fails.
     @discardableResult
     func run(_ args: String...) throws -> String {
+        try run(args)
+    }
+
+    func run(_ args: [String]) throws -> String {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         p.arguments = args
         var env = ProcessInfo.processInfo.environment
-        for (k, v) in [
-            ("GIT_AUTHOR_NAME", "T"), ("GIT_AUTHOR_EMAIL", "t@t.test"), ("GIT_COMMITTER_NAME", "T"),
-            ("GIT_COMMITTER_EMAIL", "t@t.test"),
-        ] {
-            env[k] = v
+        for name in ["GIT_AUTHOR", "GIT_COMMITTER"] {
+            env[name + "_NAME"] = "T"
+            env[name + "_EMAIL"] = "t@t.test"
         }
         p.environment = env
         let pipe = Pipe()
@@ -43,40 +46,15 @@ final class Fixture {
         let out = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         p.waitUntilExit()
         guard p.terminationStatus == 0 else {
-            throw GitError(operation: args.joined(separator: " "), repository: "", code: -1, message: out)
+            throw GitError(operation: args.joined(separator: " "), repository: work, code: -1, message: out)
         }
         return out.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
+    /// `git -C <work tree> …`.
     @discardableResult
     func git(_ args: String...) throws -> String {
-        let p = Process()
-        _ = p
-        return try runGit(args)
-    }
-
-    func runGit(_ args: [String]) throws -> String {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/git")
-        p.arguments = ["-C", work] + args
-        var env = ProcessInfo.processInfo.environment
-        for (k, v) in [
-            ("GIT_AUTHOR_NAME", "T"), ("GIT_AUTHOR_EMAIL", "t@t.test"), ("GIT_COMMITTER_NAME", "T"),
-            ("GIT_COMMITTER_EMAIL", "t@t.test"),
-        ] {
-            env[k] = v
-        }
-        p.environment = env
-        let pipe = Pipe()
-        p.standardOutput = pipe
-        p.standardError = pipe
-        try p.run()
-        let out = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        guard p.terminationStatus == 0 else {
-            throw GitError(operation: "git " + args.joined(separator: " "), repository: work, code: -1, message: out)
-        }
-        return out.trimmingCharacters(in: .whitespacesAndNewlines)
+        try run(["git", "-C", work] + args)
     }
 
     func write(_ path: String, _ text: String) throws {
