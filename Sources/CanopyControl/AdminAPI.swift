@@ -12,7 +12,6 @@ public struct AdminAPI: Sendable {
     let orchestrator: Orchestrator
     let token: String
     let watcher: RepositoryFollower
-    let data: DataFolder
     /// The edge's port, for links to hostnames in the dashboard.
     let edgePort: Int
     let metrics: CanopyMetrics

@@ -41,7 +41,7 @@ public enum CanopyServer {
         let edgePort = try await edge.start()
         let adminGroup = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let api = AdminAPI(
-            orchestrator: orchestrator, token: token, watcher: follower, data: data, edgePort: edgePort,
+            orchestrator: orchestrator, token: token, watcher: follower, edgePort: edgePort,
             metrics: metrics)
         let admin = AdminServer(group: adminGroup, logger: logger) { await api.handle($0) }
 

@@ -39,9 +39,7 @@ final class EdgeHandler: ChannelInboundHandler {
             let response = responder!.respond(h, snapshot: snapshot, date: dates.current())
             write(response, context: context)
             if let target = response.target {
-                let sent = response.head.readableBytes + response.bodyBytes
-                target.hostCounters.record(status: response.status, bytes: sent)
-                target.deploymentCounters.record(status: response.status, bytes: sent)
+                target.counters.record(status: response.status, bytes: response.head.readableBytes + response.bodyBytes)
             }
             server.latency.record(nanoseconds: DispatchTimeNanos.now() - start)
             if let log = server.accessLog {

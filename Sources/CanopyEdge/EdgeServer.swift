@@ -16,11 +16,9 @@ public final class EdgeServer: Sendable {
     let latency = LatencyHistogram()
     let accessLog: AccessLog?
     private let channel = NIOLockedValueBox<(any Channel)?>(nil)
-    /// Counters per (hostname, deployment) and per deployment; only touched when a table is installed
-    /// and when metrics are read, never per request.
-    private let counters = NIOLockedValueBox<
-        (hosts: [String: TrafficCounters], deployments: [String: TrafficCounters])
-    >(([:], [:]))
+    /// Counters per (hostname, deployment); the map is only touched when a table is installed and when
+    /// counters are read, never per request. Per-deployment totals are sums over it.
+    private let counters = NIOLockedValueBox<[HostDeployment: TrafficCounters]>([:])
 
     public init(configuration: EdgeConfiguration, logger: Logger) {
         self.configuration = configuration
@@ -33,7 +31,7 @@ public final class EdgeServer: Sendable {
         self.logger = logger
         self.group = MultiThreadedEventLoopGroup(numberOfThreads: configuration.eventLoopThreads)
         self.snapshot = ManagedAtomic(
-            EdgeSnapshot(table: .empty, counters: { _, _ in (TrafficCounters(), TrafficCounters()) }))
+            EdgeSnapshot(table: .empty, counters: { _, _ in TrafficCounters() }))
     }
 
     /// Binds the listener; returns the bound port (useful with port 0).
@@ -59,12 +57,10 @@ public final class EdgeServer: Sendable {
     public func update(_ table: RoutingTable) {
         let next = counters.withLockedValue { state in
             EdgeSnapshot(table: table) { host, deployment in
-                let hostKey = host + "\u{0}" + deployment
-                let h = state.hosts[hostKey] ?? TrafficCounters()
-                state.hosts[hostKey] = h
-                let d = state.deployments[deployment] ?? TrafficCounters()
-                state.deployments[deployment] = d
-                return (h, d)
+                let key = HostDeployment(host: host, deployment: deployment)
+                let counters = state[key] ?? TrafficCounters()
+                state[key] = counters
+                return counters
             }
         }
         snapshot.store(next, ordering: .releasing)
@@ -87,19 +83,21 @@ public final class EdgeServer: Sendable {
 
     /// A deployment's traffic since the edge started (for rollout error rates).
     public func stats(deployment: String) -> DeploymentTrafficStats {
-        guard let c = counters.withLockedValue({ $0.deployments[deployment] }) else { return DeploymentTrafficStats() }
-        return DeploymentTrafficStats(
-            requests: c.requests.load(ordering: .relaxed), serverErrors: c.serverErrors.load(ordering: .relaxed),
-            notFound: c.notFound.load(ordering: .relaxed))
+        let matching = counters.withLockedValue { $0.filter { $0.key.deployment == deployment }.map(\.value) }
+        var stats = DeploymentTrafficStats()
+        for c in matching {
+            stats.requests += c.requests.load(ordering: .relaxed)
+            stats.serverErrors += c.serverErrors.load(ordering: .relaxed)
+            stats.notFound += c.notFound.load(ordering: .relaxed)
+        }
+        return stats
     }
 
     /// Totals per hostname, deployment and status class, for `/metrics`.
     public func counterSnapshot() -> [EdgeCounterKey: EdgeCounterValues] {
-        let hosts = counters.withLockedValue { $0.hosts }
+        let hosts = counters.withLockedValue { $0 }
         var out: [EdgeCounterKey: EdgeCounterValues] = [:]
         for (key, c) in hosts {
-            let parts = key.split(separator: "\u{0}", maxSplits: 1).map(String.init)
-            guard parts.count == 2 else { continue }
             let total = c.requests.load(ordering: .relaxed)
             guard total > 0 else { continue }
             let bytes = c.bytes.load(ordering: .relaxed)
@@ -109,7 +107,7 @@ public final class EdgeServer: Sendable {
             ]
             for (name, count) in classes where count > 0 {
                 // Bytes are attributed to classes in proportion to their requests.
-                out[EdgeCounterKey(host: parts[0], deployment: parts[1], statusClass: name)] = EdgeCounterValues(
+                out[EdgeCounterKey(host: key.host, deployment: key.deployment, statusClass: name)] = EdgeCounterValues(
                     requests: count, bytes: bytes * count / total)
             }
         }
@@ -129,4 +127,10 @@ public final class EdgeServer: Sendable {
             date: [], isHead: true, route: nil, newVisitor: nil, host: "probe.canopy.internal")
         return responder.serve(head, target: target, deployment: deployment, context: &context).status
     }
+}
+
+/// Which hostname and deployment a set of counters belongs to.
+struct HostDeployment: Hashable {
+    var host: String
+    var deployment: String
 }

@@ -8,7 +8,7 @@ final class EdgeSnapshot: AtomicReference, Sendable {
     let table: RoutingTable
     let routes: [String: CompiledRoute]
 
-    init(table: RoutingTable, counters: (String, String) -> (host: TrafficCounters, deployment: TrafficCounters)) {
+    init(table: RoutingTable, counters: (String, String) -> TrafficCounters) {
         self.table = table
         var routes: [String: CompiledRoute] = [:]
         for (host, route) in table.routes {
@@ -27,16 +27,15 @@ final class CompiledRoute: Sendable {
 
     var isSplit: Bool { targets.count > 1 }
 
-    init(route: HostRoute, counters: (String, String) -> (host: TrafficCounters, deployment: TrafficCounters)) {
+    init(route: HostRoute, counters: (String, String) -> TrafficCounters) {
         self.route = route
         let total = route.targets.reduce(0) { $0 + max(0, $1.weight) }
         var cumulative = 0.0
         targets = route.targets.map { target in
             cumulative += total > 0 ? max(0, target.weight) / total : 0
-            let c = counters(route.hostname, target.deployment.id)
             return CompiledTarget(
-                label: target.label, upper: cumulative, deployment: target.deployment, hostCounters: c.host,
-                deploymentCounters: c.deployment)
+                label: target.label, upper: cumulative, deployment: target.deployment,
+                counters: counters(route.hostname, target.deployment.id))
         }
         if let password = route.password {
             expectedAuthorization = Array(
@@ -70,17 +69,15 @@ final class CompiledTarget: Sendable {
     /// Upper end of this target's slice of [0,1).
     let upper: Double
     let deployment: ServedDeployment
-    let hostCounters: TrafficCounters
-    let deploymentCounters: TrafficCounters
+    /// Requests this hostname sent to this deployment.
+    let counters: TrafficCounters
 
     init(
-        label: String, upper: Double, deployment: ServedDeployment, hostCounters: TrafficCounters,
-        deploymentCounters: TrafficCounters
+        label: String, upper: Double, deployment: ServedDeployment, counters: TrafficCounters
     ) {
         self.label = label
         self.upper = upper
         self.deployment = deployment
-        self.hostCounters = hostCounters
-        self.deploymentCounters = deploymentCounters
+        self.counters = counters
     }
 }

@@ -8,7 +8,6 @@ extension SitesSpec {
         let root = try YAMLValue.parse(yaml, file: file)
         var findings = DiagnosticCollector()
         var site = SiteConfig(name: siteName, file: file, repository: "", repositoryLocation: "")
-        var repositoryLocation: SourceLocation?
         var domainsSeen: [String: SourceLocation] = [:]
 
         func claim(_ host: String, _ location: SourceLocation, _ findings: inout DiagnosticCollector) {
@@ -24,7 +23,6 @@ extension SitesSpec {
                 switch entry.key {
                 case "repository":
                     site.repository = try entry.value.string("repository")
-                    repositoryLocation = entry.value.location
                 case "credentials":
                     var credentials = RepositoryCredentials()
                     for field in try entry.value.mapping("credentials") {
@@ -119,7 +117,6 @@ extension SitesSpec {
             findings.error(
                 SourceLocation(file: file, line: 1, column: 1), "a Sites file needs repository: (a path or a URL)")
         }
-        _ = repositoryLocation
         try findings.throwIfErrors()
         site.repositoryLocation = resolveRepository(site.repository, baseDirectory: baseDirectory)
         site.warnings = findings.warnings
