@@ -202,17 +202,20 @@ extension Orchestrator {
                 log.append("Deployment \(manifest.id) is live.")
                 logger.info("deployment \(manifest.id) activated", metadata: ["deployment": "\(manifest.id)"])
                 emit(.deploymentActivated(site: site.name, branch: job.key.branch, deployment: manifest.id))
-                do {
-                    try await applyRetention()
-                } catch {
-                    logger.error("retention failed: \(error)")
-                }
             } else if !current {
                 log.append("A newer commit arrived: deployment \(manifest.id) is kept but not activated.")
             } else {
                 log.append("The branch is pinned: deployment \(manifest.id) is kept but not activated.")
             }
             await finish(job, status: current ? .succeeded : .superseded, deploymentID: manifest.id, error: nil, logger)
+            // Retention after the build's result is recorded: it may take a while on big stores.
+            if activated {
+                do {
+                    try await applyRetention()
+                } catch {
+                    logger.error("retention failed: \(error)")
+                }
+            }
         } catch {
             logger.error("cannot record deployment \(manifest.id): \(error)")
             await finish(job, status: .failed, error: "cannot record the deployment: \(error)", logger)

@@ -213,6 +213,7 @@ struct PreviewTests {
         }
         for i in 1...20 {
             let branch = String(format: "load/b%02d", i)
+            try await waitForBuild(canopy, commit: newest[branch]!, status: "succeeded", timeout: .seconds(300))
             try await canopy.waitForContent(
                 String(format: "load-b%02d.load.site.test", i), "\(branch) round 2", path: "/round.txt",
                 timeout: .seconds(300))
