@@ -49,10 +49,11 @@ extension Orchestrator {
             manifest = try await blocking.run { [store] in try store.manifest(id: id) }
         }
         let rules = siteRules(manifest.site)
+        let lanes = edge.lanes
         let deployment = try await blocking.run {
             try ServedDeployment.load(
                 manifest: manifest, storeRoot: storeRoot,
-                siteRules: SiteRules(redirects: rules.redirects, headers: rules.headers))
+                siteRules: SiteRules(redirects: rules.redirects, headers: rules.headers), lanes: lanes)
         }
         served[id] = LoadedDeployment(deployment: deployment, rules: rules)
         return deployment

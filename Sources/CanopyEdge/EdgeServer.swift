@@ -13,7 +13,9 @@ public final class EdgeServer: Sendable {
     let logger: Logger
     let group: MultiThreadedEventLoopGroup
     let snapshot: ManagedAtomic<EdgeSnapshot>
-    let latency = LatencyHistogram()
+    let latency: LatencyHistogram
+    /// Each event loop's lane in the counters, by the loop's identity.
+    private let laneOfLoop: [ObjectIdentifier: Int]
     let accessLog: AccessLog?
     private let channel = NIOLockedValueBox<(any Channel)?>(nil)
     /// Counters per (hostname, deployment); the map is only touched when a table is installed and when
@@ -30,9 +32,18 @@ public final class EdgeServer: Sendable {
         }
         self.logger = logger
         self.group = MultiThreadedEventLoopGroup(numberOfThreads: configuration.eventLoopThreads)
+        var lanes: [ObjectIdentifier: Int] = [:]
+        for loop in group.makeIterator() { lanes[ObjectIdentifier(loop)] = lanes.count }
+        self.laneOfLoop = lanes
+        self.latency = LatencyHistogram(lanes: lanes.count)
         self.snapshot = ManagedAtomic(
-            EdgeSnapshot(table: .empty, counters: { _, _ in TrafficCounters() }))
+            EdgeSnapshot(table: .empty, counters: { [count = lanes.count] _, _ in TrafficCounters(lanes: count) }))
     }
+
+    /// How many event loops serve requests: load deployments with this many lanes.
+    public var lanes: Int { laneOfLoop.count }
+
+    func lane(of loop: any EventLoop) -> Int { laneOfLoop[ObjectIdentifier(loop)] ?? 0 }
 
     /// Binds the listener; returns the bound port (useful with port 0).
     public func start() async throws -> Int {
@@ -44,8 +55,7 @@ public final class EdgeServer: Sendable {
             .childChannelInitializer { [self] channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(
-                        ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes)))
-                    try channel.pipeline.syncOperations.addHandler(EdgeHandler(server: self))
+                        EdgeHandler(server: self, lane: self.lane(of: channel.eventLoop)))
                 }
             }
         let bound = try await bootstrap.bind(host: configuration.host, port: configuration.port).get()
@@ -58,7 +68,7 @@ public final class EdgeServer: Sendable {
         let next = counters.withLockedValue { state in
             EdgeSnapshot(table: table) { host, deployment in
                 let key = HostDeployment(host: host, deployment: deployment)
-                let counters = state[key] ?? TrafficCounters()
+                let counters = state[key] ?? TrafficCounters(lanes: laneOfLoop.count)
                 state[key] = counters
                 return counters
             }
@@ -86,9 +96,9 @@ public final class EdgeServer: Sendable {
         let matching = counters.withLockedValue { $0.filter { $0.key.deployment == deployment }.map(\.value) }
         var stats = DeploymentTrafficStats()
         for c in matching {
-            stats.requests += c.requests.load(ordering: .relaxed)
-            stats.serverErrors += c.serverErrors.load(ordering: .relaxed)
-            stats.notFound += c.notFound.load(ordering: .relaxed)
+            stats.requests += c.total(\.requests)
+            stats.serverErrors += c.total(\.serverErrors)
+            stats.notFound += c.total(\.notFound)
         }
         return stats
     }
@@ -98,12 +108,12 @@ public final class EdgeServer: Sendable {
         let hosts = counters.withLockedValue { $0 }
         var out: [EdgeCounterKey: EdgeCounterValues] = [:]
         for (key, c) in hosts {
-            let total = c.requests.load(ordering: .relaxed)
+            let total = c.total(\.requests)
             guard total > 0 else { continue }
-            let bytes = c.bytes.load(ordering: .relaxed)
+            let bytes = c.total(\.bytes)
             let classes = [
-                ("2xx", c.success.load(ordering: .relaxed)), ("3xx", c.redirects.load(ordering: .relaxed)),
-                ("4xx", c.clientErrors.load(ordering: .relaxed)), ("5xx", c.serverErrors.load(ordering: .relaxed)),
+                ("2xx", c.total(\.success)), ("3xx", c.total(\.redirects)),
+                ("4xx", c.total(\.clientErrors)), ("5xx", c.total(\.serverErrors)),
             ]
             for (name, count) in classes where count > 0 {
                 // Bytes are attributed to classes in proportion to their requests.
@@ -119,13 +129,13 @@ public final class EdgeServer: Sendable {
     /// The status a deployment answers for a path, computed exactly as a visitor's request would be
     /// (rules included), without the network: for health gates.
     public func probe(deployment: ServedDeployment, path: String) -> Int {
-        let responder = Responder(allocator: ByteBufferAllocator())
-        var head = HTTPRequestHead(version: .http1_1, method: .GET, uri: path)
-        head.headers.add(name: "Host", value: "probe.canopy.internal")
+        var request = EdgeRequest(method: .head, methodName: "HEAD", uri: path)
+        request.host = "probe.canopy.internal"
         guard let target = try? RequestTarget.parse(path) else { return 400 }
         var context = Responder.ResponseContext(
-            date: [], isHead: true, route: nil, newVisitor: nil, host: "probe.canopy.internal")
-        return responder.serve(head, target: target, deployment: deployment, context: &context).status
+            date: [], isHead: true, route: nil, newVisitor: nil, host: "probe.canopy.internal", connection: nil)
+        var out = ByteBuffer()
+        return Responder.serve(request, target: target, deployment: deployment, context: &context, out: &out).status
     }
 }
 

@@ -1,38 +1,64 @@
 /// `Accept-Encoding` with q-values: the best coding among those a file has.
 enum EncodingNegotiation {
-    /// `trimmingCharacters(in: .whitespaces)` without Foundation for ASCII text, where the set is
-    /// exactly space and tab (it ran on every request and cost ~7% of the CPU of a gzip response).
-    @inline(__always)
-    static func trimmingWhitespace(_ text: Substring) -> String {
-        guard text.utf8.allSatisfy({ $0 < 0x80 }) else { return text.trimmingCharacters(in: .whitespaces) }
-        let isBlank: (UInt8) -> Bool = { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") }
-        let bytes = text.utf8
-        guard let first = bytes.firstIndex(where: { !isBlank($0) }) else { return "" }
-        let last = bytes.lastIndex(where: { !isBlank($0) })!
-        return String(text[first...last])
-    }
-
     /// Preference when equally acceptable: br, zstd, gzip, identity.
     static let preference: [ContentCoding] = [.brotli, .zstd, .gzip, .identity]
 
+    /// Reads the header in one pass over its bytes, without allocating (it runs on every request
+    /// for a compressible file).
     static func choose(_ header: String?, available: [ContentCoding: ServedVariant]) -> ContentCoding {
-        guard let header, available.count > 1 else { return .identity }
-        var q: [String: Double] = [:]
-        for item in header.split(separator: ",") {
-            let parts = item.split(separator: ";")
-            let name = trimmingWhitespace(parts[0]).lowercased()
-            var quality = 1.0
-            for param in parts.dropFirst() {
-                let kv = trimmingWhitespace(param).split(separator: "=", maxSplits: 1)
-                if kv.count == 2, kv[0].lowercased() == "q" { quality = Double(kv[1]) ?? 0 }
+        guard var header, available.count > 1 else { return .identity }
+        // Quality per coding as listed; nil when the header does not name it. Later items win.
+        var br: Double?
+        var zstd: Double?
+        var gzip: Double?
+        var xGzip: Double?
+        var identity: Double?
+        var star: Double?
+        header.withUTF8 { bytes in
+            let n = bytes.count
+            var i = 0
+            while i < n {
+                while i < n, bytes[i] == 0x20 || bytes[i] == 0x09 || bytes[i] == 0x2C { i += 1 }
+                let nameStart = i
+                while i < n, bytes[i] != 0x2C, bytes[i] != 0x3B, bytes[i] != 0x20, bytes[i] != 0x09 { i += 1 }
+                let nameEnd = i
+                var quality = 1.0
+                while i < n, bytes[i] != 0x2C {
+                    guard bytes[i] == 0x3B else {
+                        i += 1
+                        continue
+                    }
+                    i += 1
+                    while i < n, bytes[i] == 0x20 || bytes[i] == 0x09 { i += 1 }
+                    guard i + 1 < n, bytes[i] | 0x20 == 0x71, bytes[i + 1] == 0x3D else { continue }  // q=
+                    i += 2
+                    let valueStart = i
+                    while i < n, bytes[i] != 0x2C, bytes[i] != 0x3B, bytes[i] != 0x20, bytes[i] != 0x09 { i += 1 }
+                    quality = qvalue(UnsafeBufferPointer(rebasing: bytes[valueStart..<i]))
+                }
+                let name = UnsafeBufferPointer(rebasing: bytes[nameStart..<nameEnd])
+                if equalsLowercase(name, "gzip") {
+                    gzip = quality
+                } else if equalsLowercase(name, "br") {
+                    br = quality
+                } else if equalsLowercase(name, "zstd") {
+                    zstd = quality
+                } else if equalsLowercase(name, "identity") {
+                    identity = quality
+                } else if equalsLowercase(name, "x-gzip") {
+                    xGzip = quality
+                } else if equalsLowercase(name, "*") {
+                    star = quality
+                }
             }
-            q[name] = quality
         }
         func quality(_ coding: ContentCoding) -> Double {
-            if let explicit = q[coding.rawValue] { return explicit }
-            if coding == .gzip, let x = q["x-gzip"] { return x }
-            if let star = q["*"] { return star }
-            return coding == .identity ? 1.0 : 0
+            switch coding {
+            case .brotli: return br ?? star ?? 0
+            case .zstd: return zstd ?? star ?? 0
+            case .gzip: return gzip ?? xGzip ?? star ?? 0
+            case .identity: return identity ?? star ?? 1
+            }
         }
         var best: ContentCoding = .identity
         var bestQ = -1.0
@@ -44,6 +70,30 @@ enum EncodingNegotiation {
             }
         }
         return best
+    }
+
+    /// `qvalue = ( "0" [ "." 0*3DIGIT ] ) / ( "1" [ "." 0*3("0") ] )`, read leniently; unreadable
+    /// values count as 0 (not acceptable).
+    static func qvalue(_ bytes: UnsafeBufferPointer<UInt8>) -> Double {
+        guard let first = bytes.first, first == 0x30 || first == 0x31 else { return 0 }
+        var value = Double(first - 0x30)
+        guard bytes.count > 1 else { return value }
+        guard bytes[1] == 0x2E else { return 0 }
+        var scale = 0.1
+        for b in bytes.dropFirst(2) {
+            guard b >= 0x30 && b <= 0x39 else { return 0 }
+            value += Double(b - 0x30) * scale
+            scale /= 10
+        }
+        return min(value, 1)
+    }
+
+    @inline(__always)
+    static func equalsLowercase(_ bytes: UnsafeBufferPointer<UInt8>, _ lower: StaticString) -> Bool {
+        guard bytes.count == lower.utf8CodeUnitCount else { return false }
+        let pointer = lower.utf8Start
+        for k in 0..<bytes.count where bytes[k] | 0x20 != pointer[k] { return false }
+        return true
     }
 }
 

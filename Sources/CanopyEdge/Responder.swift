@@ -2,26 +2,26 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 
-/// One response, ready to write: the head bytes and the body parts (memory or sendfile).
+/// One response: its head (and a small body) has been appended to the connection's output
+/// buffer; larger bodies follow as parts (a shared memory buffer or a sendfile region).
 struct EdgeResponse {
     enum Part {
         case buffer(ByteBuffer)
-        case file(NIOFileHandle, offset: Int64, length: Int64)
+        case file(SharedBlob, offset: Int64, length: Int64)
     }
 
     var status: Int
-    var head: ByteBuffer
     var body: [Part] = []
+    /// Body bytes sent, inline or in parts.
     var bodyBytes: Int = 0
     /// The target that answered, for its counters.
     var target: CompiledTarget?
-    var close = false
 }
 
 /// Turns a request into a response, synchronously, from one routing snapshot: no locks, no async
-/// hops, and no filesystem calls (files are looked up in the deployment's dictionary only).
+/// hops, and no filesystem calls (files are looked up in the deployment's dictionary only). Heads
+/// are appended to the caller's output buffer, so a batch of pipelined responses is one write.
 struct Responder {
-    let allocator: ByteBufferAllocator
 
     static let statusLines: [Int: [UInt8]] = {
         var lines: [Int: [UInt8]] = [:]
@@ -34,61 +34,69 @@ struct Responder {
 
     // MARK: Entry
 
-    func respond(_ head: HTTPRequestHead, snapshot: EdgeSnapshot, date: [UInt8]) -> EdgeResponse {
-        var response = route(head, snapshot: snapshot, date: date)
-        if !head.isKeepAlive { response.close = true }
-        return response
-    }
-
-    private func route(_ head: HTTPRequestHead, snapshot: EdgeSnapshot, date: [UInt8]) -> EdgeResponse {
-        let isHead = head.method == .HEAD
-        guard head.method == .GET || isHead else {
-            if head.method == .OPTIONS {
-                return simple(204, date: date, extra: "Allow: GET, HEAD, OPTIONS\r\n", body: nil, isHead: true)
+    /// Answers `request`; `out` receives the head (and small bodies).
+    static func respond(
+        _ request: EdgeRequest, snapshot: EdgeSnapshot, date: [UInt8], out: inout ByteBuffer
+    )
+        -> EdgeResponse
+    {
+        var context = ResponseContext(
+            date: date, isHead: request.method == .head, route: nil, newVisitor: nil, host: "",
+            connection: connectionLine(request))
+        let isHead = context.isHead
+        guard request.method == .get || isHead else {
+            if request.method == .options {
+                return simple(204, &out, context, extra: "Allow: GET, HEAD, OPTIONS\r\n", body: nil)
             }
             return simple(
-                405, date: date, extra: "Allow: GET, HEAD, OPTIONS\r\n",
-                body: "Method not allowed: this static host answers GET and HEAD.", isHead: isHead)
+                405, &out, context, extra: "Allow: GET, HEAD, OPTIONS\r\n",
+                body: "Method not allowed: this static host answers GET and HEAD.")
         }
         let target: RequestTarget
         do {
-            target = try RequestTarget.parse(head.uri)
+            target = try RequestTarget.parse(request.uri)
         } catch {
-            return simple(400, date: date, body: "Bad request path.", isHead: isHead)
+            return simple(400, &out, context, body: "Bad request path.")
         }
-        let hostHeader: Substring? = head.headers.first(name: "host").map { Substring($0) }
-        guard let rawHost = target.host ?? hostHeader else {
-            return simple(400, date: date, body: "A Host header is required.", isHead: isHead)
+        guard let rawHost = target.host ?? request.host else {
+            return simple(400, &out, context, body: "A Host header is required.")
         }
         let host = normaliseHost(rawHost)
+        context.host = host
         guard let route = snapshot.routes[host] else {
             return simple(
-                404, date: date, body: "No site is served at this hostname.", isHead: isHead,
-                title: "Canopy: unknown host")
+                404, &out, context, body: "No site is served at this hostname.", title: "Canopy: unknown host")
         }
         if let expected = route.expectedAuthorization {
-            let given = head.headers.first(name: "authorization").map { Array($0.utf8) } ?? []
+            let given = request.authorization.map { Array($0.utf8) } ?? []
             if !constantTimeEqual(given, expected) {
                 return simple(
-                    401, date: date,
+                    401, &out, context,
                     extra: route.authenticateHeader + "Cache-Control: private, no-store\r\nVary: Authorization\r\n",
-                    body: "This site is protected: sign in with its user name and password.", isHead: isHead)
+                    body: "This site is protected: sign in with its user name and password.")
             }
         }
         // Pick the visitor's deployment.
-        var forced = head.headers.first(name: "x-canopy-target")
+        var forced = request.canopyTarget
         var cookie: Double?
         if route.isSplit {
             if forced == nil, let q = queryValue(target.query, "canopy-target") { forced = q }
-            cookie = splitCookie(head.headers)
+            cookie = splitCookie(request.cookie)
         }
         var newVisitor: Double?
         let chosen = route.select(forced: forced, cookie: cookie, newVisitor: &newVisitor)
-        var context = ResponseContext(
-            date: date, isHead: isHead, route: route, newVisitor: forced == nil ? newVisitor : nil, host: host)
-        var response = serve(head, target: target, deployment: chosen.deployment, context: &context)
+        context.route = route
+        context.newVisitor = forced == nil ? newVisitor : nil
+        var response = serve(request, target: target, deployment: chosen.deployment, context: &context, out: &out)
         response.target = chosen
         return response
+    }
+
+    /// What a response says about the connection: nothing for HTTP/1.1 keep-alive (the default),
+    /// `keep-alive` for an HTTP/1.0 client that asked for it, `close` when it closes.
+    static func connectionLine(_ request: EdgeRequest) -> StaticString? {
+        if !request.keepAlive { return "Connection: close\r\n" }
+        return request.minorVersion == 0 ? "Connection: keep-alive\r\n" : nil
     }
 
     struct ResponseContext {
@@ -97,6 +105,7 @@ struct Responder {
         var route: CompiledRoute?
         var newVisitor: Double?
         var host: String
+        var connection: StaticString?
     }
 
     // MARK: Files
@@ -121,13 +130,14 @@ struct Responder {
         return .missing
     }
 
-    func serve(
-        _ head: HTTPRequestHead, target: RequestTarget, deployment: ServedDeployment, context: inout ResponseContext
+    static func serve(
+        _ request: EdgeRequest, target: RequestTarget, deployment: ServedDeployment, context: inout ResponseContext,
+        out: inout ByteBuffer
     ) -> EdgeResponse {
         if !deployment.rules.isEmpty {
             let requestPath = "/" + target.path + (target.trailingSlash ? "/" : "")
             let outcome = deployment.rules.evaluate(path: requestPath, query: target.query, host: context.host) {
-                if case .missing = Self.lookup(deployment, path: target.path, trailingSlash: target.trailingSlash) {
+                if case .missing = lookup(deployment, path: target.path, trailingSlash: target.trailingSlash) {
                     return false
                 }
                 return true
@@ -136,74 +146,71 @@ struct Responder {
             case .redirect(let status, let location)?:
                 var full = location
                 if !target.query.isEmpty && !location.contains("?") { full += "?" + target.query }
-                return redirect(status, to: full, deployment: deployment, context: context)
+                return redirect(status, to: full, deployment: deployment, context, &out)
             case .rewrite(let path)?:
-                return serveRewritten(head, path: path, status: 200, deployment: deployment, context: &context)
+                return serveRewritten(request, path: path, status: 200, deployment: deployment, context, &out)
             case .notFound(let path)?:
-                return serveRewritten(head, path: path, status: 404, deployment: deployment, context: &context)
+                return serveRewritten(request, path: path, status: 404, deployment: deployment, context, &out)
             case nil:
                 break
             }
         }
-        switch Self.lookup(deployment, path: target.path, trailingSlash: target.trailingSlash) {
+        switch lookup(deployment, path: target.path, trailingSlash: target.trailingSlash) {
         case .file(let file):
-            return serveFile(head, file: file, status: 200, deployment: deployment, context: &context)
+            return serveFile(request, file: file, status: 200, deployment: deployment, context, &out)
         case .slashRedirect(let location):
             return redirect(
-                301, to: location + (target.query.isEmpty ? "" : "?" + target.query), deployment: deployment,
-                context: context)
+                301, to: location + (target.query.isEmpty ? "" : "?" + target.query), deployment: deployment, context,
+                &out)
         case .missing:
-            return notFound(head, deployment: deployment, context: &context)
+            return notFound(request, deployment: deployment, context, &out)
         }
     }
 
-    private func serveRewritten(
-        _ head: HTTPRequestHead, path: String, status: Int, deployment: ServedDeployment, context: inout ResponseContext
+    private static func serveRewritten(
+        _ request: EdgeRequest, path: String, status: Int, deployment: ServedDeployment, _ context: ResponseContext,
+        _ out: inout ByteBuffer
     ) -> EdgeResponse {
         let parsed = (try? RequestTarget.parse(path.hasPrefix("/") ? path : "/" + path))
         if let parsed,
-            case .file(let file) = Self.lookup(deployment, path: parsed.path, trailingSlash: parsed.trailingSlash)
+            case .file(let file) = lookup(deployment, path: parsed.path, trailingSlash: parsed.trailingSlash)
         {
-            return serveFile(head, file: file, status: status, deployment: deployment, context: &context)
+            return serveFile(request, file: file, status: status, deployment: deployment, context, &out)
         }
-        return notFound(head, deployment: deployment, context: &context)
+        return notFound(request, deployment: deployment, context, &out)
     }
 
-    private func notFound(
-        _ head: HTTPRequestHead, deployment: ServedDeployment, context: inout ResponseContext
+    private static func notFound(
+        _ request: EdgeRequest, deployment: ServedDeployment, _ context: ResponseContext, _ out: inout ByteBuffer
     ) -> EdgeResponse {
         if let page = deployment.notFoundPage {
-            return serveFile(head, file: page, status: 404, deployment: deployment, context: &context)
+            return serveFile(request, file: page, status: 404, deployment: deployment, context, &out)
         }
         var extra = "X-Canopy-Deployment: \(deployment.id)\r\n"
         if context.route?.route.noindex == true { extra += "X-Robots-Tag: noindex\r\n" }
-        return simple(404, date: context.date, extra: extra, body: "Not found.", isHead: context.isHead)
+        return simple(404, &out, context, extra: extra, body: "Not found.")
     }
 
-    private func redirect(
-        _ status: Int, to location: String, deployment: ServedDeployment, context: ResponseContext
+    private static func redirect(
+        _ status: Int, to location: String, deployment: ServedDeployment, _ context: ResponseContext,
+        _ out: inout ByteBuffer
     ) -> EdgeResponse {
         var extra = "Location: \(location)\r\nX-Canopy-Deployment: \(deployment.id)\r\n"
         if context.route?.route.noindex == true { extra += "X-Robots-Tag: noindex\r\n" }
         extra += cookieLine(context)
-        return simple(
-            status, date: context.date, extra: extra, body: "Moved to \(location)", isHead: context.isHead,
-            cache: "no-cache")
+        return simple(status, &out, context, extra: extra, body: "Moved to \(location)", cache: "no-cache")
     }
 
     /// A file's response: conditionals (304/412), ranges (206/416), content coding, custom headers.
-    func serveFile(
-        _ head: HTTPRequestHead, file: ServedFile, status: Int, deployment: ServedDeployment,
-        context: inout ResponseContext
-    )
-        -> EdgeResponse
-    {
-        let headers = head.headers
-        let identity = file.variants[.identity]!
+    static func serveFile(
+        _ request: EdgeRequest, file: ServedFile, status: Int, deployment: ServedDeployment,
+        _ context: ResponseContext, _ out: inout ByteBuffer
+    ) -> EdgeResponse {
+        let identity = file.identity
         var ranges: ByteRanges.Result = .none
-        if status == 200, let rangeHeader = headers.first(name: "range") {
+        if status == 200, let rangeHeader = request.range {
             var honour = true
-            if let ifRange = headers.first(name: "if-range") {
+            if let ifRange = request.ifRange {
                 if ifRange.hasPrefix("\"") || ifRange.hasPrefix("W/") {
                     honour = ifRange == identity.etag
                 } else {
@@ -212,66 +219,60 @@ struct Responder {
             }
             if honour { ranges = ByteRanges.parse(rangeHeader, length: identity.size) }
         }
-        let coding: ContentCoding
+        let variant: ServedVariant
         if case .none = ranges {
-            coding = EncodingNegotiation.choose(headers.first(name: "accept-encoding"), available: file.variants)
+            variant = file.variant(for: request.acceptEncoding)
         } else {
-            coding = .identity  // ranges apply to the identity bytes; a 206 is never compressed
+            variant = identity  // ranges apply to the identity bytes; a 206 is never compressed
         }
-        let variant = file.variants[coding]!
 
         if status == 200 {
-            if let ifMatch = headers.first(name: "if-match"), !ETagMatch.strongMatch(ifMatch, variant.etag) {
-                return simple(
-                    412, date: context.date, extra: "ETag: \(variant.etag)\r\n", body: "Precondition failed.",
-                    isHead: context.isHead)
+            if let ifMatch = request.ifMatch, !ETagMatch.strongMatch(ifMatch, variant.etag) {
+                return simple(412, &out, context, extra: "ETag: \(variant.etag)\r\n", body: "Precondition failed.")
             }
-            if headers.first(name: "if-match") == nil, let ius = headers.first(name: "if-unmodified-since"),
-                let date = HTTPDate.parse(ius),
+            if request.ifMatch == nil, let ius = request.ifUnmodifiedSince, let date = HTTPDate.parse(ius),
                 file.lastModifiedSeconds > date
             {
-                return simple(412, date: context.date, body: "Precondition failed.", isHead: context.isHead)
+                return simple(412, &out, context, body: "Precondition failed.")
             }
             var notModified = false
-            if let inm = headers.first(name: "if-none-match") {
+            if let inm = request.ifNoneMatch {
                 notModified = ETagMatch.weakMatch(inm, variant.etag)
-            } else if let ims = headers.first(name: "if-modified-since"), let date = HTTPDate.parse(ims) {
+            } else if let ims = request.ifModifiedSince, let date = HTTPDate.parse(ims) {
                 notModified = file.lastModifiedSeconds <= date
             }
             if notModified {
-                var buffer = allocator.buffer(capacity: 320)
-                buffer.writeBytes(Self.statusLines[304]!)
-                buffer.writeBytes(context.date)
-                buffer.writeString("ETag: \(variant.etag)\r\n")
-                buffer.writeString("Cache-Control: \(cacheControl(file, context))\r\n")
-                writeCommon(&buffer, file: file, context: context)
-                buffer.writeString("\r\n")
-                return EdgeResponse(status: 304, head: buffer)
+                out.writeBytes(statusLines[304]!)
+                out.writeBytes(context.date)
+                out.writeString("ETag: \(variant.etag)\r\n")
+                out.writeString("Cache-Control: \(cacheControl(file, context))\r\n")
+                writeCommon(&out, file: file, context: context)
+                endHead(&out, context)
+                return EdgeResponse(status: 304)
             }
         }
 
-        var buffer = allocator.buffer(capacity: 384 + file.commonHeaders.count)
         switch ranges {
         case .unsatisfiable:
-            buffer.writeBytes(Self.statusLines[416]!)
-            buffer.writeBytes(context.date)
-            buffer.writeString(
+            out.writeBytes(statusLines[416]!)
+            out.writeBytes(context.date)
+            out.writeString(
                 "Content-Range: bytes */\(identity.size)\r\nContent-Length: 0\r\nX-Canopy-Deployment: \(deployment.id)\r\n"
             )
-            buffer.writeString("\r\n")
-            return EdgeResponse(status: 416, head: buffer)
+            endHead(&out, context)
+            return EdgeResponse(status: 416)
         case .ranges(let list) where list.count == 1:
             let r = list[0]
             let length = r.upperBound - r.lowerBound + 1
-            buffer.writeBytes(Self.statusLines[206]!)
-            buffer.writeBytes(context.date)
-            buffer.writeString(
+            out.writeBytes(statusLines[206]!)
+            out.writeBytes(context.date)
+            out.writeString(
                 "Content-Range: bytes \(r.lowerBound)-\(r.upperBound)/\(identity.size)\r\nContent-Length: \(length)\r\nETag: \(identity.etag)\r\n"
             )
-            buffer.writeString("Cache-Control: \(cacheControl(file, context))\r\n")
-            writeCommon(&buffer, file: file, context: context)
-            buffer.writeString("\r\n")
-            var response = EdgeResponse(status: 206, head: buffer)
+            out.writeString("Cache-Control: \(cacheControl(file, context))\r\n")
+            writeCommon(&out, file: file, context: context)
+            endHead(&out, context)
+            var response = EdgeResponse(status: 206)
             if !context.isHead {
                 response.body = [slice(identity.body, offset: r.lowerBound, length: length)]
                 response.bodyBytes = Int(length)
@@ -292,17 +293,17 @@ struct Responder {
             let closing = "\r\n--\(boundary)--\r\n"
             parts.append(.buffer(ByteBuffer(string: closing)))
             total += closing.utf8.count
-            buffer.writeBytes(Self.statusLines[206]!)
-            buffer.writeBytes(context.date)
-            buffer.writeString(
+            out.writeBytes(statusLines[206]!)
+            out.writeBytes(context.date)
+            out.writeString(
                 "Content-Type: multipart/byteranges; boundary=\(boundary)\r\nContent-Length: \(total)\r\nETag: \(identity.etag)\r\n"
             )
-            buffer.writeString(
+            out.writeString(
                 "Cache-Control: \(cacheControl(file, context))\r\nX-Canopy-Deployment: \(deployment.id)\r\nAccept-Ranges: bytes\r\n"
             )
-            buffer.writeString(cookieLine(context))
-            buffer.writeString("\r\n")
-            var response = EdgeResponse(status: 206, head: buffer)
+            out.writeString(cookieLine(context))
+            endHead(&out, context)
+            var response = EdgeResponse(status: 206)
             if !context.isHead {
                 response.body = parts
                 response.bodyBytes = total
@@ -311,49 +312,57 @@ struct Responder {
         case .none:
             break
         }
-        buffer.writeBytes(Self.statusLines[status]!)
-        buffer.writeBytes(context.date)
-        buffer.writeBytes(variant.fullHeaders)
-        writeCacheControl(&buffer, file: file, context: context, status: status)
-        writeCommon(&buffer, file: file, context: context)
-        var response = EdgeResponse(status: status, head: buffer)
+        out.writeBytes(statusLines[status]!)
+        out.writeBytes(context.date)
+        out.writeBytes(variant.fullHeaders)
+        writeCacheControl(&out, file: file, context: context, status: status)
+        writeCommon(&out, file: file, context: context)
+        endHead(&out, context)
+        var response = EdgeResponse(status: status)
         if !context.isHead {
             switch variant.body {
-            case .memory(let bytes) where bytes.readableBytes <= 8192:
-                response.head.writeString("\r\n")
-                var copy = bytes
-                response.head.writeBuffer(&copy)
-                response.bodyBytes = bytes.readableBytes
-                return response
+            case .memory(let bytes) where bytes.readableBytes <= inlineLimit:
+                out.writeImmutableBuffer(bytes)
             case .memory(let bytes):
                 response.body = [.buffer(bytes)]
-            case .file(let handle, let size):
-                response.body = [.file(handle, offset: 0, length: size)]
+            case .file(let blob):
+                response.body = [.file(blob, offset: 0, length: blob.size)]
             }
             response.bodyBytes = Int(variant.size)
         }
-        response.head.writeString("\r\n")
         return response
     }
 
-    private func slice(_ body: ServedBody, offset: Int64, length: Int64) -> EdgeResponse.Part {
+    /// Bodies up to this size are copied into the output buffer after the head (one write for
+    /// both); larger ones are written as their own shared buffer.
+    static let inlineLimit = 16 << 10
+
+    private static func slice(_ body: ServedBody, offset: Int64, length: Int64) -> EdgeResponse.Part {
         switch body {
         case .memory(let bytes):
             return .buffer(bytes.getSlice(at: bytes.readerIndex + Int(offset), length: Int(length))!)
-        case .file(let handle, _): return .file(handle, offset: offset, length: length)
+        case .file(let blob): return .file(blob, offset: offset, length: length)
         }
     }
 
-    private func writeCommon(_ buffer: inout ByteBuffer, file: ServedFile, context: ResponseContext) {
+    @inline(__always)
+    private static func endHead(_ out: inout ByteBuffer, _ context: ResponseContext) {
+        if let line = context.connection {
+            out.writeStaticString(line)
+        }
+        out.writeStaticString("\r\n")
+    }
+
+    private static func writeCommon(_ buffer: inout ByteBuffer, file: ServedFile, context: ResponseContext) {
         buffer.writeBytes(file.commonHeaders)
         if let route = context.route {
-            if route.route.noindex { buffer.writeString("X-Robots-Tag: noindex\r\n") }
-            if route.expectedAuthorization != nil { buffer.writeString("Vary: Authorization\r\n") }
+            if route.route.noindex { buffer.writeStaticString("X-Robots-Tag: noindex\r\n") }
+            if route.expectedAuthorization != nil { buffer.writeStaticString("Vary: Authorization\r\n") }
         }
-        buffer.writeString(cookieLine(context))
+        if context.newVisitor != nil { buffer.writeString(cookieLine(context)) }
     }
 
-    private func cookieLine(_ context: ResponseContext) -> String {
+    private static func cookieLine(_ context: ResponseContext) -> String {
         guard let r = context.newVisitor else { return "" }
         return
             "Set-Cookie: canopy-split=\(String(format: "%.6f", r)); Path=/; Max-Age=2592000; SameSite=Lax; HttpOnly\r\n"
@@ -362,10 +371,11 @@ struct Responder {
     /// The `Cache-Control` line of a full response: the file's own, precomputed, unless the route
     /// rewrites it (see `cacheControl`); `no-cache` for a page served with another status.
     @inline(__always)
-    private func writeCacheControl(_ buffer: inout ByteBuffer, file: ServedFile, context: ResponseContext, status: Int)
-    {
+    private static func writeCacheControl(
+        _ buffer: inout ByteBuffer, file: ServedFile, context: ResponseContext, status: Int
+    ) {
         if status != 200 {
-            buffer.writeBytes(Self.noCacheLine)
+            buffer.writeStaticString("Cache-Control: no-cache\r\n")
         } else if let route = context.route, route.expectedAuthorization != nil || route.isSplit {
             buffer.writeString("Cache-Control: \(cacheControl(file, context))\r\n")
         } else {
@@ -373,10 +383,8 @@ struct Responder {
         }
     }
 
-    static let noCacheLine: [UInt8] = Array("Cache-Control: no-cache\r\n".utf8)
-
     /// Protected responses are never stored by shared caches; a split's responses are per visitor.
-    private func cacheControl(_ file: ServedFile, _ context: ResponseContext) -> String {
+    private static func cacheControl(_ file: ServedFile, _ context: ResponseContext) -> String {
         guard let route = context.route else { return file.cacheControl }
         if route.expectedAuthorization != nil { return "private, no-store" }
         if route.isSplit {
@@ -388,39 +396,37 @@ struct Responder {
 
     // MARK: Small answers
 
-    func simple(
-        _ status: Int, date: [UInt8], extra: String = "", body: String?, isHead: Bool, title: String? = nil,
-        cache: String = "no-store"
+    static func simple(
+        _ status: Int, _ out: inout ByteBuffer, _ context: ResponseContext, extra: String = "", body: String?,
+        title: String? = nil, cache: String = "no-store"
     ) -> EdgeResponse {
-        var buffer = allocator.buffer(capacity: 512)
-        buffer.writeBytes(Self.statusLines[status] ?? Array("HTTP/1.1 \(status) Status\r\n".utf8))
-        buffer.writeBytes(date)
-        buffer.writeString("Server: canopy\r\nCache-Control: \(cache)\r\n")
-        buffer.writeString(extra)
+        out.writeBytes(statusLines[status] ?? Array("HTTP/1.1 \(status) Status\r\n".utf8))
+        out.writeBytes(context.date)
+        out.writeString("Server: canopy\r\nCache-Control: \(cache)\r\n")
+        out.writeString(extra)
         guard let body else {
-            buffer.writeString("\r\n")
-            return EdgeResponse(status: status, head: buffer)
+            endHead(&out, context)
+            return EdgeResponse(status: status)
         }
         let reason = HTTPResponseStatus(statusCode: status).reasonPhrase
         let html =
             "<!doctype html><html><head><meta charset=\"utf-8\"><title>\(title ?? "\(status) \(reason)")</title></head><body><h1>\(status) \(reason)</h1><p>\(body)</p><p><small>canopy</small></p></body></html>\n"
-        buffer.writeString("Content-Type: text/html; charset=utf-8\r\nContent-Length: \(html.utf8.count)\r\n\r\n")
-        if !isHead { buffer.writeString(html) }
-        return EdgeResponse(status: status, head: buffer, bodyBytes: isHead ? 0 : html.utf8.count)
+        out.writeString("Content-Type: text/html; charset=utf-8\r\nContent-Length: \(html.utf8.count)\r\n")
+        endHead(&out, context)
+        if context.isHead { return EdgeResponse(status: status) }
+        out.writeString(html)
+        return EdgeResponse(status: status, bodyBytes: html.utf8.count)
     }
 
     // MARK: Helpers
 
-    private func splitCookie(_ headers: HTTPHeaders) -> Double? {
-        for header in headers[canonicalForm: "cookie"] {
-            guard let range = header.range(of: "canopy-split=") else { continue }
-            let value = header[range.upperBound...].prefix { $0 != ";" && $0 != " " }
-            return Double(value)
-        }
-        return nil
+    private static func splitCookie(_ header: String?) -> Double? {
+        guard let header, let range = header.range(of: "canopy-split=") else { return nil }
+        let value = header[range.upperBound...].prefix { $0 != ";" && $0 != " " }
+        return Double(value)
     }
 
-    private func queryValue(_ query: String, _ name: String) -> String? {
+    private static func queryValue(_ query: String, _ name: String) -> String? {
         for pair in query.split(separator: "&") {
             let kv = pair.split(separator: "=", maxSplits: 1)
             if kv.count == 2 && kv[0] == name { return String(kv[1]).removingPercentEncoding }

@@ -12,8 +12,6 @@ public final class ServedDeployment: Sendable {
     /// The deployment's own `404.html`, if it has one.
     let notFoundPage: ServedFile?
     let rules: CompiledRules
-    /// Keeps large blobs open while the deployment can be served; closes them when it goes.
-    let openFiles: OpenFiles
 
     /// Files up to this size are served from memory; larger ones with sendfile, which copies no
     /// bytes through user space (a 1 MiB body written from memory cost ~40% of nginx's throughput).
@@ -24,24 +22,23 @@ public final class ServedDeployment: Sendable {
 
     init(
         id: String, manifest: DeploymentManifest, files: [String: ServedFile], notFoundPage: ServedFile?,
-        rules: CompiledRules, openFiles: OpenFiles
+        rules: CompiledRules
     ) {
         self.id = id
         self.manifest = manifest
         self.files = files
         self.notFoundPage = notFoundPage
         self.rules = rules
-        self.openFiles = openFiles
     }
 
     /// Loads a deployment for serving: reads its rule files, precomputes every file's headers, and
-    /// reads small files into memory. Blocking: run it off the event loops.
+    /// reads small files into memory. `lanes` is the edge's number of event loops: each large blob
+    /// is opened once per event loop (see `SharedBlob`). Blocking: run it off the event loops.
     public static func load(
-        manifest: DeploymentManifest, storeRoot: String, siteRules: SiteRules
+        manifest: DeploymentManifest, storeRoot: String, siteRules: SiteRules, lanes: Int
     ) throws -> ServedDeployment {
         let blobs = storeRoot + "/blobs/"
         func blobPath(_ hex: String) -> String { blobs + hex.prefix(2) + "/" + hex }
-        let openFiles = OpenFiles()
         var cache: [String: ServedBody] = [:]
         func body(_ hex: String, _ size: Int64) throws -> ServedBody {
             if let known = cache[hex] { return known }
@@ -53,7 +50,7 @@ public final class ServedDeployment: Sendable {
                 }
                 made = .memory(ByteBuffer(bytes: data))
             } else {
-                made = .file(try openFiles.open(blobPath(hex)), size)
+                made = .file(try SharedBlob(path: blobPath(hex), size: size, lanes: lanes))
             }
             cache[hex] = made
             return made
@@ -97,8 +94,7 @@ public final class ServedDeployment: Sendable {
                 extraHeaders: custom.lines, variants: variants, deploymentID: manifest.id)
         }
         return ServedDeployment(
-            id: manifest.id, manifest: manifest, files: files, notFoundPage: files["404.html"], rules: rules,
-            openFiles: openFiles)
+            id: manifest.id, manifest: manifest, files: files, notFoundPage: files["404.html"], rules: rules)
     }
 }
 
@@ -113,7 +109,34 @@ enum ContentCoding: String, Sendable, Hashable {
 /// Bytes of one variant: in memory, or an open blob for sendfile.
 enum ServedBody: Sendable {
     case memory(ByteBuffer)
-    case file(NIOFileHandle, Int64)
+    case file(SharedBlob)
+}
+
+/// A large blob, open for sendfile once per event loop. NIO lets one thread at a time use a
+/// NIOFileHandle (a second concurrent user gets an "in use" error and its connection fails), so
+/// each event loop writes from its own handle; the handles close when the last user lets go.
+final class SharedBlob: Sendable {
+    let handles: [NIOFileHandle]
+    let size: Int64
+
+    init(path: String, size: Int64, lanes: Int) throws {
+        var handles: [NIOFileHandle] = []
+        do {
+            for _ in 0..<max(1, lanes) { handles.append(try NIOFileHandle(_deprecatedPath: path)) }
+        } catch {
+            for handle in handles { try? handle.close() }
+            throw error
+        }
+        self.handles = handles
+        self.size = size
+    }
+
+    @inline(__always)
+    func handle(lane: Int) -> NIOFileHandle { handles[lane % handles.count] }
+
+    deinit {
+        for handle in handles { try? handle.close() }
+    }
 }
 
 struct ServedVariant: Sendable {
@@ -146,6 +169,7 @@ final class ServedFile: Sendable {
     /// `Name: value\r\n` lines from custom header rules (Cache-Control excluded: it is `cacheControl`).
     let extraHeaders: [UInt8]
     let variants: [ContentCoding: ServedVariant]
+    let identity: ServedVariant
     /// Header lines every 200 of this file carries, whatever the variant: Content-Type, Last-Modified,
     /// Vary, Accept-Ranges, X-Canopy-Deployment, Server, custom headers.
     let commonHeaders: [UInt8]
@@ -164,27 +188,18 @@ final class ServedFile: Sendable {
         self.varyAcceptEncoding = varyAcceptEncoding
         self.extraHeaders = extraHeaders
         self.variants = variants
+        self.identity = variants[.identity]!
         var common = "Content-Type: \(contentType)\r\nLast-Modified: \(lastModified)\r\n"
         if varyAcceptEncoding { common += "Vary: Accept-Encoding\r\n" }
         common += "Accept-Ranges: bytes\r\nX-Canopy-Deployment: \(deploymentID)\r\nServer: canopy\r\n"
         self.commonHeaders = Array(common.utf8) + extraHeaders
         self.cacheControlLine = Array("Cache-Control: \(cacheControl)\r\n".utf8)
     }
-}
 
-/// Open blobs of large files, closed when the deployment is no longer referenced.
-final class OpenFiles: @unchecked Sendable {
-    // @unchecked: `handles` is only appended to while the deployment loads (one thread), and read
-    // again only in deinit; while serving, handles are used through ServedBody values, never here.
-    private var handles: [NIOFileHandle] = []
-
-    func open(_ path: String) throws -> NIOFileHandle {
-        let handle = try NIOFileHandle(_deprecatedPath: path)
-        handles.append(handle)
-        return handle
-    }
-
-    deinit {
-        for handle in handles { try? handle.close() }
+    /// The variant `Accept-Encoding` asks for (identity when the file has no other).
+    @inline(__always)
+    func variant(for acceptEncoding: String?) -> ServedVariant {
+        guard variants.count > 1, let acceptEncoding else { return identity }
+        return variants[EncodingNegotiation.choose(acceptEncoding, available: variants)] ?? identity
     }
 }

@@ -24,7 +24,7 @@ let folder = arguments[1]
 let hostname = arguments.count > 4 ? arguments[4] : "bench.test"
 
 var logger = Logger(label: "canopy-bench-serve")
-logger.logLevel = .warning
+logger.logLevel = ProcessInfo.processInfo.environment["CANOPY_BENCH_DEBUG"] == nil ? .warning : .debug
 
 do {
     let storeRoot = NSTemporaryDirectory() + "canopy-bench-store-\(getpid())"
@@ -33,7 +33,8 @@ do {
     let manifest = try store.ingest(
         directory: folder, id: id, site: "bench", branch: "main", commit: String(repeating: "0", count: 40),
         commitTime: Date(timeIntervalSince1970: 1_750_000_000))
-    let deployment = try ServedDeployment.load(manifest: manifest, storeRoot: storeRoot, siteRules: SiteRules())
+    let deployment = try ServedDeployment.load(
+        manifest: manifest, storeRoot: storeRoot, siteRules: SiteRules(), lanes: loops)
     let server = EdgeServer(
         configuration: EdgeConfiguration(host: "127.0.0.1", port: port, eventLoopThreads: loops, storeRoot: storeRoot),
         logger: logger)

@@ -36,7 +36,8 @@ final class EdgeFixture {
         let manifest = try store.ingest(
             directory: dir, id: id, site: "site", branch: "main", commit: String(repeating: "a", count: 40),
             commitTime: Date(timeIntervalSince1970: 1_700_000_000))
-        return try ServedDeployment.load(manifest: manifest, storeRoot: root + "/store", siteRules: rules)
+        return try ServedDeployment.load(
+            manifest: manifest, storeRoot: root + "/store", siteRules: rules, lanes: server.lanes)
     }
 
     func start(_ routes: [HostRoute]) async throws {
