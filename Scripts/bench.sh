@@ -94,6 +94,7 @@ SUDO=""
 [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null && SUDO="sudo"
 $SUDO nginx -p "$work/nginx" -c "$work/nginx/nginx.conf" &
 pids+=($!)
+nginx_master=$!
 
 # MARK: Canopy
 start_canopy() { # folder port → sets canopy_pid
@@ -146,12 +147,29 @@ check() { # port path gzip expected-status expected-coding
   fi
 }
 
-run() { # port path gzip → "req/s p99ms"
-  local line
+# CPU time (user + system, in clock ticks) of processes, from /proc: the server's cost of a run.
+ticks() { # pid…
+  local total=0 pid
+  for pid in "$@"; do
+    total=$((total + $(awk '{print $14 + $15}' "/proc/$pid/stat" 2>/dev/null || echo 0)))
+  done
+  echo "$total"
+}
+server_pids() { # port → the processes that serve it (nginx: its workers)
+  if [ "$1" = "$nginx_port" ]; then pgrep -P "$(pgrep -o -f "nginx -p $work/nginx" || echo "$nginx_master")" || true; else echo "$canopy_pid"; fi
+}
+hz="$(getconf CLK_TCK)"
+
+run() { # port path gzip → "req/s p99ms cpu-µs-per-request"
+  local line before after
+  # shellcheck disable=SC2046 # one pid per word
+  before="$(ticks $(server_pids "$1"))"
   line="$(BENCH_GZIP="$3" wrk -t1 -c"$connections" -d"$duration" -s "$work/bench.lua" "http://127.0.0.1:$1$2" | grep '^RESULT')"
+  # shellcheck disable=SC2046
+  after="$(ticks $(server_pids "$1"))"
   set -- $line
   [ "$4" -gt 0 ] && echo "warning: $4 socket errors" >&2
-  echo "$2 $3"
+  echo "$2 $3 $(python3 -c "print(f'{($after - $before) * 1e6 / $hz / max($5, 1):.1f}')")"
 }
 
 rows=("1 KiB HTML|/index.html|0|200|" "30 KiB CSS gzip|/style.css|1|200|gzip" "1 MiB binary|/blob.bin|0|200|" "404|/missing.html|0|404|")
@@ -161,18 +179,19 @@ for row in "${rows[@]}"; do
   check "$nginx_port" "$path" "$gzip" "$status" "$coding"
   check "$canopy_port" "$path" "$gzip" "$status" "$coding"
   echo "==> $name" >&2
-  read -r n_rps n_p99 <<<"$(run "$nginx_port" "$path" "$gzip")"
-  read -r c_rps c_p99 <<<"$(run "$canopy_port" "$path" "$gzip")"
-  results+=("$name|$n_rps|$c_rps|$n_p99|$c_p99")
+  read -r n_rps n_p99 n_cpu <<<"$(run "$nginx_port" "$path" "$gzip")"
+  read -r c_rps c_p99 c_cpu <<<"$(run "$canopy_port" "$path" "$gzip")"
+  results+=("$name|$n_rps|$c_rps|$n_p99|$c_p99|$n_cpu|$c_cpu")
 done
 
 echo
 echo "wrk -t1 -c$connections -d$duration, $cores cores, nginx workers = canopy event loops = $cores"
-printf '%-18s %12s %12s %8s %12s %12s\n' row "nginx req/s" "canopy req/s" ratio "nginx p99" "canopy p99"
+echo "req/s ratio = canopy/nginx (higher is better); CPU = server CPU time per request (lower is better)"
+printf '%-16s %11s %12s %7s %10s %11s %11s %11s\n' row "nginx req/s" "canopy req/s" ratio "nginx p99" "canopy p99" "nginx CPU" "canopy CPU"
 for r in "${results[@]}"; do
-  IFS='|' read -r name n c np cp <<<"$r"
+  IFS='|' read -r name n c np cp ncpu ccpu <<<"$r"
   ratio="$(python3 -c "print(f'{$c/$n:.2f}x')")"
-  printf '%-18s %12s %12s %8s %10sms %10sms\n' "$name" "$n" "$c" "$ratio" "$np" "$cp"
+  printf '%-16s %11s %12s %7s %8sms %9sms %9sµs %9sµs\n' "$name" "$n" "$c" "$ratio" "$np" "$cp" "$ncpu" "$ccpu"
 done
 
 # MARK: Memory

@@ -32,6 +32,8 @@ struct Responder {
         return lines
     }()
 
+    static let ok: [UInt8] = Array("HTTP/1.1 200 OK\r\n".utf8)
+
     // MARK: Entry
 
     /// Answers `request`; `out` receives the head (and small bodies).
@@ -64,8 +66,7 @@ struct Responder {
         let host = normaliseHost(rawHost)
         context.host = host
         guard let route = snapshot.routes[host] else {
-            return simple(
-                404, &out, context, body: "No site is served at this hostname.", title: "Canopy: unknown host")
+            return write(unknownHost, &out, context)
         }
         if let expected = route.expectedAuthorization {
             let given = request.authorization.map { Array($0.utf8) } ?? []
@@ -186,9 +187,8 @@ struct Responder {
         if let page = deployment.notFoundPage {
             return serveFile(request, file: page, status: 404, deployment: deployment, context, &out)
         }
-        var extra = "X-Canopy-Deployment: \(deployment.id)\r\n"
-        if context.route?.route.noindex == true { extra += "X-Robots-Tag: noindex\r\n" }
-        return simple(404, &out, context, extra: extra, body: "Not found.")
+        let noindex = context.route?.route.noindex == true
+        return write(noindex ? deployment.notFoundNoindex : deployment.notFound, &out, context)
     }
 
     private static func redirect(
@@ -312,7 +312,7 @@ struct Responder {
         case .none:
             break
         }
-        out.writeBytes(statusLines[status]!)
+        out.writeBytes(status == 200 ? ok : statusLines[status]!)
         out.writeBytes(context.date)
         out.writeBytes(variant.fullHeaders)
         writeCacheControl(&out, file: file, context: context, status: status)
@@ -400,23 +400,22 @@ struct Responder {
         _ status: Int, _ out: inout ByteBuffer, _ context: ResponseContext, extra: String = "", body: String?,
         title: String? = nil, cache: String = "no-store"
     ) -> EdgeResponse {
-        out.writeBytes(statusLines[status] ?? Array("HTTP/1.1 \(status) Status\r\n".utf8))
-        out.writeBytes(context.date)
-        out.writeString("Server: canopy\r\nCache-Control: \(cache)\r\n")
-        out.writeString(extra)
-        guard let body else {
-            endHead(&out, context)
-            return EdgeResponse(status: status)
-        }
-        let reason = HTTPResponseStatus(statusCode: status).reasonPhrase
-        let html =
-            "<!doctype html><html><head><meta charset=\"utf-8\"><title>\(title ?? "\(status) \(reason)")</title></head><body><h1>\(status) \(reason)</h1><p>\(body)</p><p><small>canopy</small></p></body></html>\n"
-        out.writeString("Content-Type: text/html; charset=utf-8\r\nContent-Length: \(html.utf8.count)\r\n")
-        endHead(&out, context)
-        if context.isHead { return EdgeResponse(status: status) }
-        out.writeString(html)
-        return EdgeResponse(status: status, bodyBytes: html.utf8.count)
+        write(CannedAnswer(status: status, extra: extra, body: body, title: title, cache: cache), &out, context)
     }
+
+    /// Writes a canned answer: its status line, the Date, its prebuilt lines, the connection line.
+    static func write(_ answer: CannedAnswer, _ out: inout ByteBuffer, _ context: ResponseContext) -> EdgeResponse {
+        out.writeBytes(answer.statusLine)
+        out.writeBytes(context.date)
+        out.writeBytes(answer.headers)
+        endHead(&out, context)
+        if context.isHead || answer.body.isEmpty { return EdgeResponse(status: answer.status) }
+        out.writeBytes(answer.body)
+        return EdgeResponse(status: answer.status, bodyBytes: answer.body.count)
+    }
+
+    static let unknownHost = CannedAnswer(
+        status: 404, body: "No site is served at this hostname.", title: "Canopy: unknown host")
 
     // MARK: Helpers
 
@@ -432,6 +431,32 @@ struct Responder {
             if kv.count == 2 && kv[0] == name { return String(kv[1]).removingPercentEncoding }
         }
         return nil
+    }
+}
+
+/// A small answer of Canopy's own (an error page, a redirect) with every byte but the Date and
+/// the connection line built once.
+struct CannedAnswer: Sendable {
+    let status: Int
+    let statusLine: [UInt8]
+    /// Header lines after Date, without the connection line and the blank line.
+    let headers: [UInt8]
+    let body: [UInt8]
+
+    init(status: Int, extra: String = "", body: String?, title: String? = nil, cache: String = "no-store") {
+        self.status = status
+        let reason = HTTPResponseStatus(statusCode: status).reasonPhrase
+        statusLine = Responder.statusLines[status] ?? Array("HTTP/1.1 \(status) \(reason)\r\n".utf8)
+        var lines = "Server: canopy\r\nCache-Control: \(cache)\r\n" + extra
+        if let body {
+            let html =
+                "<!doctype html><html><head><meta charset=\"utf-8\"><title>\(title ?? "\(status) \(reason)")</title></head><body><h1>\(status) \(reason)</h1><p>\(body)</p><p><small>canopy</small></p></body></html>\n"
+            lines += "Content-Type: text/html; charset=utf-8\r\nContent-Length: \(html.utf8.count)\r\n"
+            self.body = Array(html.utf8)
+        } else {
+            self.body = []
+        }
+        headers = Array(lines.utf8)
     }
 }
 

@@ -12,6 +12,9 @@ public final class ServedDeployment: Sendable {
     /// The deployment's own `404.html`, if it has one.
     let notFoundPage: ServedFile?
     let rules: CompiledRules
+    /// Canopy's own 404 for this deployment (when it has no 404.html), plain and for previews.
+    let notFound: CannedAnswer
+    let notFoundNoindex: CannedAnswer
 
     /// Files up to this size are served from memory; larger ones with sendfile, which copies no
     /// bytes through user space (a 1 MiB body written from memory cost ~40% of nginx's throughput).
@@ -29,6 +32,9 @@ public final class ServedDeployment: Sendable {
         self.files = files
         self.notFoundPage = notFoundPage
         self.rules = rules
+        let extra = "X-Canopy-Deployment: \(id)\r\n"
+        notFound = CannedAnswer(status: 404, extra: extra, body: "Not found.")
+        notFoundNoindex = CannedAnswer(status: 404, extra: extra + "X-Robots-Tag: noindex\r\n", body: "Not found.")
     }
 
     /// Loads a deployment for serving: reads its rule files, precomputes every file's headers, and
