@@ -1,5 +1,6 @@
 import Atomics
 import NIOCore
+import NIOHTTP2
 
 /// The per-connection handler, reading HTTP/1.1 straight from the receive buffer. Each complete
 /// request head is parsed in place (RequestParser), answered at once on the event loop from one
@@ -7,9 +8,13 @@ import NIOCore
 /// appended to one output buffer; larger bodies follow as the shared body buffer or a sendfile
 /// region. Pipelined requests are answered in order, and everything a read batch produced goes out
 /// in one write when the batch ends.
-final class EdgeHandler: ChannelInboundHandler {
+final class EdgeHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
     typealias OutboundOut = IOData
+
+    /// What an HTTP/2 client with prior knowledge (h2c) sends first (RFC 9113 §3.4).
+    static let http2Preface = Array("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".utf8)
 
     /// A connection with no request for this long is closed.
     static let idleTimeout: Int64 = 75_000_000_000
@@ -33,6 +38,8 @@ final class EdgeHandler: ChannelInboundHandler {
     private var lastRead = 0
     private var headStarted = 0
     private var reaper: RepeatedTask?
+    /// The connection's first bytes have been checked for the HTTP/2 preface.
+    private var sniffed = false
 
     init(server: EdgeServer, lane: Int) {
         self.server = server
@@ -68,6 +75,18 @@ final class EdgeHandler: ChannelInboundHandler {
             head.writeBuffer(&input)
             input = head
         }
+        if !sniffed {
+            let n = min(input.readableBytes, Self.http2Preface.count)
+            if input.readableBytesView.prefix(n).elementsEqual(Self.http2Preface.prefix(n)) {
+                if n < Self.http2Preface.count {
+                    pending = input  // the preface so far: wait for the rest
+                    return
+                }
+                speakHTTP2(input, context: context)
+                return
+            }
+            sniffed = true
+        }
         while input.readableBytes > 0 && !closing {
             let outcome = input.withUnsafeReadableBytes { RequestParser.parse($0, scanFrom: scanned) }
             switch outcome {
@@ -92,6 +111,31 @@ final class EdgeHandler: ChannelInboundHandler {
             }
         }
         headStarted = 0
+    }
+
+    /// Hands the connection to NIOHTTP2 (h2c with prior knowledge): each stream is answered by an
+    /// EdgeStreamHandler through the same Responder; this handler leaves the pipeline.
+    private func speakHTTP2(_ input: ByteBuffer, context: ChannelHandlerContext) {
+        closing = true
+        reaper?.cancel()
+        let server = self.server
+        let lane = self.lane
+        do {
+            _ = try context.pipeline.syncOperations.configureHTTP2Pipeline(
+                mode: .server, connectionConfiguration: .init(), streamConfiguration: .init()
+            ) { stream in
+                stream.eventLoop.makeCompletedFuture {
+                    try stream.pipeline.syncOperations.addHandlers([
+                        HTTP2FramePayloadToHTTP1ServerCodec(), EdgeStreamHandler(server: server, lane: lane),
+                    ])
+                }
+            }
+            context.fireChannelRead(wrapInboundOut(input))
+            context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
+        } catch {
+            server.logger.debug("cannot start HTTP/2 on a connection: \(error)")
+            context.close(promise: nil)
+        }
     }
 
     private func answer(_ request: EdgeRequest, context: ChannelHandlerContext) {
@@ -125,16 +169,7 @@ final class EdgeHandler: ChannelInboundHandler {
                 }
             }
         }
-        if let target = response.target {
-            target.counters.record(status: response.status, bytes: response.bodyBytes, lane: lane)
-        }
-        server.latency.record(nanoseconds: DispatchTimeNanos.now() - start, lane: lane)
-        if let log = server.accessLog {
-            log.record(
-                host: request.host ?? "-", remote: context.remoteAddress?.ipAddress ?? "-",
-                method: request.methodName, uri: request.uri, version: request.version, status: response.status,
-                bytes: response.bodyBytes, referer: request.referer, agent: request.userAgent)
-        }
+        server.record(request, response, lane: lane, started: start, remote: context.remoteAddress)
     }
 
     /// Answers bytes that are not an acceptable request, then closes.

@@ -76,6 +76,20 @@ public final class EdgeServer: Sendable {
         snapshot.store(next, ordering: .releasing)
     }
 
+    /// Counts an answered request (per lane) and writes its access log line.
+    func record(_ request: EdgeRequest, _ response: EdgeResponse, lane: Int, started: Int, remote: SocketAddress?) {
+        if let target = response.target {
+            target.counters.record(status: response.status, bytes: response.bodyBytes, lane: lane)
+        }
+        latency.record(nanoseconds: DispatchTimeNanos.now() - started, lane: lane)
+        if let log = accessLog {
+            log.record(
+                host: request.host ?? "-", remote: remote?.ipAddress ?? "-", method: request.methodName,
+                uri: request.uri, version: request.version, status: response.status, bytes: response.bodyBytes,
+                referer: request.referer, agent: request.userAgent)
+        }
+    }
+
     public var currentTable: RoutingTable { snapshot.load(ordering: .acquiring).table }
 
     /// Stops accepting, closes connections, and stops the event loops.

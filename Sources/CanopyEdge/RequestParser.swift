@@ -39,7 +39,10 @@ struct EdgeRequest {
         self.keepAlive = minorVersion >= 1
     }
 
-    var version: String { minorVersion == 0 ? "HTTP/1.0" : "HTTP/1.1" }
+    /// Arrived as an HTTP/2 stream.
+    var isHTTP2 = false
+
+    var version: String { isHTTP2 ? "HTTP/2.0" : minorVersion == 0 ? "HTTP/1.0" : "HTTP/1.1" }
 }
 
 /// A byte-level HTTP/1.1 request-head parser (RFC 9112), strict where laxness enables request
