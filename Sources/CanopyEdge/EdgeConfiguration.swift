@@ -8,6 +8,11 @@ public struct EdgeConfiguration: Sendable {
     public var storeRoot: String
     /// Where the access log goes (a file, or `-` for standard output); nil for none.
     public var accessLog: String?
+    /// A keep-alive connection with no request for this long is closed (nginx: 75 s).
+    public var idleTimeout: Duration = .seconds(75)
+    /// A request head still incomplete after this long gets 408 and the connection closes
+    /// (slow-header clients hold no connection for long).
+    public var headTimeout: Duration = .seconds(30)
 
     public init(host: String, port: Int, eventLoopThreads: Int, storeRoot: String, accessLog: String? = nil) {
         self.accessLog = accessLog

@@ -16,11 +16,6 @@ final class EdgeHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// What an HTTP/2 client with prior knowledge (h2c) sends first (RFC 9113 §3.4).
     static let http2Preface = Array("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".utf8)
 
-    /// A connection with no request for this long is closed.
-    static let idleTimeout: Int64 = 75_000_000_000
-    /// A request head that takes longer than this to arrive gets 408 and the connection closes.
-    static let headTimeout: Int64 = 30_000_000_000
-
     static let corkOption = ChannelOptions.Types.SocketOption(level: .tcp, name: .init(rawValue: TCP_CORK))
 
     private let server: EdgeServer
@@ -50,7 +45,8 @@ final class EdgeHandler: ChannelInboundHandler, RemovableChannelHandler {
         out = context.channel.allocator.buffer(capacity: 2048)
         lastRead = DispatchTimeNanos.now()
         let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-        reaper = context.eventLoop.scheduleRepeatedTask(initialDelay: .seconds(15), delay: .seconds(15)) { _ in
+        let check = TimeAmount.nanoseconds(Int64(min(server.idleTimeout, server.headTimeout) / 3))
+        reaper = context.eventLoop.scheduleRepeatedTask(initialDelay: check, delay: check) { _ in
             let (handler, context) = loopBound.value
             handler.reap(context: context)
         }
@@ -221,9 +217,10 @@ final class EdgeHandler: ChannelInboundHandler, RemovableChannelHandler {
     private func reap(context: ChannelHandlerContext) {
         guard !closing else { return }
         let now = DispatchTimeNanos.now()
-        if pending != nil, headStarted > 0, Int64(now - headStarted) > Self.headTimeout {
+        if pending != nil, headStarted > 0, now - headStarted > server.headTimeout {
             refuse(408, reason: "The request took too long to arrive.", isHead: false, context: context)
-        } else if pending == nil, Int64(now - lastRead) > Self.idleTimeout {
+        } else if pending == nil, now - lastRead > server.idleTimeout, context.channel.isWritable {
+            // (A connection still sending a large response is not idle.)
             closing = true
             context.close(promise: nil)
         }

@@ -40,6 +40,15 @@ public final class EdgeServer: Sendable {
             EdgeSnapshot(table: .empty, counters: { [count = lanes.count] _, _ in TrafficCounters(lanes: count) }))
     }
 
+    /// The connection timeouts, in nanoseconds (for the request path's clock).
+    var idleTimeout: Int { Self.nanoseconds(configuration.idleTimeout) }
+    var headTimeout: Int { Self.nanoseconds(configuration.headTimeout) }
+
+    static func nanoseconds(_ duration: Duration) -> Int {
+        let (seconds, attoseconds) = duration.components
+        return Int(seconds) * 1_000_000_000 + Int(attoseconds / 1_000_000_000)
+    }
+
     /// How many event loops serve requests: load deployments with this many lanes.
     public var lanes: Int { laneOfLoop.count }
 

@@ -114,6 +114,36 @@ import Testing
         }
     }
 
+    @Test func slowHeadsGet408AndIdleConnectionsClose() async throws {
+        let fixture = try EdgeFixture(idleTimeout: .milliseconds(900), headTimeout: .milliseconds(600))
+        let deployment = try fixture.deploy("d1", ["index.html": "home"])
+        try await fixture.start([
+            HostRoute(
+                hostname: "site.test", site: "site", environment: "main",
+                targets: [RouteTarget(label: "main", weight: 1, deployment: deployment)])
+        ])
+        let slow = try fixture.client()
+        try slow.send("GET / HTTP/1.1\r\nHost: site.te")
+        let started = Date()
+        let answer = try slow.read()
+        #expect(answer.status == 408)
+        #expect(Date().timeIntervalSince(started) >= 0.5)
+        #expect(try slow.isClosedByPeer())
+
+        let idle = try fixture.client()
+        #expect(try idle.request("GET", "/").text == "home")
+        let idleSince = Date()
+        #expect(try idle.isClosedByPeer())  // blocks until the server closes the idle connection
+        #expect(Date().timeIntervalSince(idleSince) >= 0.8)
+
+        let busy = try fixture.client()  // requests keep a connection open past the idle timeout
+        for _ in 0..<6 {
+            #expect(try busy.request("GET", "/").text == "home")
+            try await Task.sleep(for: .milliseconds(300))
+        }
+        try await fixture.server.shutdown()
+    }
+
     /// Large files go out with sendfile from one open blob per event loop. Concurrent downloads
     /// on several event loops must each get every byte, on connections that stay open.
     @Test func concurrentLargeDownloadsAreComplete() async throws {

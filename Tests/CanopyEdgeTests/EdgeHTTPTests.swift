@@ -12,14 +12,15 @@ final class EdgeFixture {
     let server: EdgeServer
     var port = 0
 
-    init() throws {
+    init(idleTimeout: Duration = .seconds(75), headTimeout: Duration = .seconds(30)) throws {
         root = NSTemporaryDirectory() + "canopy-edge-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: root + "/store", withIntermediateDirectories: true)
         store = try DeploymentStore(root: root + "/store")
-        server = EdgeServer(
-            configuration: EdgeConfiguration(
-                host: "127.0.0.1", port: 0, eventLoopThreads: 2, storeRoot: root + "/store"),
-            logger: Logger(label: "edge-test"))
+        var configuration = EdgeConfiguration(
+            host: "127.0.0.1", port: 0, eventLoopThreads: 2, storeRoot: root + "/store")
+        configuration.idleTimeout = idleTimeout
+        configuration.headTimeout = headTimeout
+        server = EdgeServer(configuration: configuration, logger: Logger(label: "edge-test"))
     }
 
     deinit { try? FileManager.default.removeItem(atPath: root) }
