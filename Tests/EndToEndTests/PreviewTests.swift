@@ -142,10 +142,13 @@ struct PreviewTests {
             try repo.push("main")
             try await canopy.waitForContent("site.test", "\(n)", path: "/n.txt")
         }
-        let kept =
-            try JSONSerialization.jsonObject(with: canopy.admin("/api/v1/sites/site/branches/main/deployments").body)
-            as? [[String: Any]]
-        #expect(kept?.count == 2)
+        // Retention runs just after the new deployment goes live.
+        try await waitUntil("retention to keep the last two deployments of main") {
+            let kept =
+                try JSONSerialization.jsonObject(
+                    with: canopy.admin("/api/v1/sites/site/branches/main/deployments").body) as? [[String: Any]]
+            return kept?.count == 2
+        }
     }
 
     @Test func aRemoteRepositoryIsFollowedAndTheWebhookChecksItsToken() async throws {
