@@ -2,8 +2,12 @@
 # Benchmarks Canopy's edge against nginx on the same files, then Canopy's peak memory for a
 # 10,000-file site. Prints one table; needs root (or sudo) only to install nginx-light and wrk.
 #
-#   Scripts/bench.sh            # wrk -t1 -c64 -d5s per row
-#   BENCH_DURATION=10s Scripts/bench.sh
+#   Scripts/bench.sh            # per row: 3 rounds of wrk -t1 -c64 -d4s against each server
+#   BENCH_DURATION=10s BENCH_ROUNDS=5 Scripts/bench.sh
+#
+# The servers take turns (nginx first in odd rounds, Canopy first in even ones) and each figure is
+# the median over the rounds, so a burst of noise from other tenants of a shared machine moves one
+# round, not the result.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,7 +15,8 @@ bash Scripts/setup.sh nginx-light wrk python3 curl
 # A port nothing listens on now (other tools on this machine may hold fixed ones).
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
-duration="${BENCH_DURATION:-5s}"
+duration="${BENCH_DURATION:-4s}"
+rounds="${BENCH_ROUNDS:-3}"
 connections="${BENCH_CONNECTIONS:-64}"
 cores="$(nproc)"
 nginx_port="${BENCH_NGINX_PORT:-$(free_port)}"
@@ -173,25 +178,38 @@ run() { # port path gzip → "req/s p99ms cpu-µs-per-request"
 }
 
 rows=("1 KiB HTML|/index.html|0|200|" "30 KiB CSS gzip|/style.css|1|200|gzip" "1 MiB binary|/blob.bin|0|200|" "404|/missing.html|0|404|")
+median() { python3 -c "import statistics, sys; print(statistics.median(float(x) for x in sys.argv[1:]))" "$@"; }
 results=()
 for row in "${rows[@]}"; do
   IFS='|' read -r name path gzip status coding <<<"$row"
   check "$nginx_port" "$path" "$gzip" "$status" "$coding"
   check "$canopy_port" "$path" "$gzip" "$status" "$coding"
   echo "==> $name" >&2
-  read -r n_rps n_p99 n_cpu <<<"$(run "$nginx_port" "$path" "$gzip")"
-  read -r c_rps c_p99 c_cpu <<<"$(run "$canopy_port" "$path" "$gzip")"
-  results+=("$name|$n_rps|$c_rps|$n_p99|$c_p99|$n_cpu|$c_cpu")
+  n_rps=() n_p99=() n_cpu=() c_rps=() c_p99=() c_cpu=()
+  for round in $(seq 1 "$rounds"); do
+    order=("$nginx_port" "$canopy_port")
+    [ $((round % 2)) -eq 0 ] && order=("$canopy_port" "$nginx_port")
+    for port in "${order[@]}"; do
+      read -r rps p99 cpu <<<"$(run "$port" "$path" "$gzip")"
+      if [ "$port" = "$nginx_port" ]; then
+        n_rps+=("$rps") n_p99+=("$p99") n_cpu+=("$cpu")
+      else
+        c_rps+=("$rps") c_p99+=("$p99") c_cpu+=("$cpu")
+      fi
+    done
+    echo "    round $round: nginx ${n_rps[-1]} req/s, canopy ${c_rps[-1]} req/s" >&2
+  done
+  results+=("$name|$(median "${n_rps[@]}")|$(median "${c_rps[@]}")|$(median "${n_p99[@]}")|$(median "${c_p99[@]}")|$(median "${n_cpu[@]}")|$(median "${c_cpu[@]}")")
 done
 
 echo
-echo "wrk -t1 -c$connections -d$duration, $cores cores, nginx workers = canopy event loops = $cores"
+echo "wrk -t1 -c$connections -d$duration, median of $rounds rounds, $cores cores, nginx workers = canopy event loops = $cores"
 echo "req/s ratio = canopy/nginx (higher is better); CPU = server CPU time per request (lower is better)"
 printf '%-16s %11s %12s %7s %10s %11s %11s %11s\n' row "nginx req/s" "canopy req/s" ratio "nginx p99" "canopy p99" "nginx CPU" "canopy CPU"
 for r in "${results[@]}"; do
   IFS='|' read -r name n c np cp ncpu ccpu <<<"$r"
   ratio="$(python3 -c "print(f'{$c/$n:.2f}x')")"
-  printf '%-16s %11s %12s %7s %8sms %9sms %9sµs %9sµs\n' "$name" "$n" "$c" "$ratio" "$np" "$cp" "$ncpu" "$ccpu"
+  printf '%-16s %11.0f %12.0f %7s %8.2fms %9.2fms %9.1fµs %9.1fµs\n' "$name" "$n" "$c" "$ratio" "$np" "$cp" "$ncpu" "$ccpu"
 done
 
 # MARK: Memory

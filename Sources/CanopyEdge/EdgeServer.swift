@@ -86,14 +86,18 @@ public final class EdgeServer: Sendable {
     }
 
     /// Counts an answered request (per lane) and writes its access log line.
-    func record(_ request: EdgeRequest, _ response: EdgeResponse, lane: Int, started: Int, remote: SocketAddress?) {
+    /// `remote` is only read when there is an access log (it is not free).
+    func record(
+        _ request: EdgeRequest, _ response: EdgeResponse, lane: Int, started: Int,
+        remote: @autoclosure () -> SocketAddress?
+    ) {
         if let target = response.target {
             target.counters.record(status: response.status, bytes: response.bodyBytes, lane: lane)
         }
         latency.record(nanoseconds: DispatchTimeNanos.now() - started, lane: lane)
         if let log = accessLog {
             log.record(
-                host: request.host ?? "-", remote: remote?.ipAddress ?? "-", method: request.methodName,
+                host: request.host ?? "-", remote: remote()?.ipAddress ?? "-", method: request.methodName,
                 uri: request.uri, version: request.version, status: response.status, bytes: response.bodyBytes,
                 referer: request.referer, agent: request.userAgent)
         }
