@@ -5,17 +5,12 @@ enum EncodingNegotiation {
 
     /// Reads the header in one pass over its bytes, without allocating (it runs on every request
     /// for a compressible file).
-    static func choose(_ header: String?, available: [ContentCoding: ServedVariant]) -> ContentCoding {
-        guard let header, available.count > 1 else { return .identity }
-        return choose(header) { available[$0] != nil }
-    }
-
     static func chooseAmong(_ header: String, available: Set<ContentCoding>) -> ContentCoding {
         choose(header) { available.contains($0) }
     }
 
     @inline(__always)
-    private static func choose(_ header: String, has: (ContentCoding) -> Bool) -> ContentCoding {
+    static func choose(_ header: String, has: (ContentCoding) -> Bool) -> ContentCoding {
         var header = header
         // Quality per coding as listed; nil when the header does not name it. Later items win.
         var br: Double?

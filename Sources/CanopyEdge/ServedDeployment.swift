@@ -174,8 +174,11 @@ final class ServedFile: Sendable {
     let varyAcceptEncoding: Bool
     /// `Name: value\r\n` lines from custom header rules (Cache-Control excluded: it is `cacheControl`).
     let extraHeaders: [UInt8]
-    let variants: [ContentCoding: ServedVariant]
     let identity: ServedVariant
+    /// The compressed variants, as stored properties: the request path picks one without hashing.
+    let gzip: ServedVariant?
+    let brotli: ServedVariant?
+    let zstd: ServedVariant?
     /// Header lines every 200 of this file carries, whatever the variant: Content-Type, Last-Modified,
     /// Vary, Accept-Ranges, X-Canopy-Deployment, Server, custom headers.
     let commonHeaders: [UInt8]
@@ -193,8 +196,10 @@ final class ServedFile: Sendable {
         self.cacheControl = cacheControl
         self.varyAcceptEncoding = varyAcceptEncoding
         self.extraHeaders = extraHeaders
-        self.variants = variants
         self.identity = variants[.identity]!
+        self.gzip = variants[.gzip]
+        self.brotli = variants[.brotli]
+        self.zstd = variants[.zstd]
         var common = "Content-Type: \(contentType)\r\nLast-Modified: \(lastModified)\r\n"
         if varyAcceptEncoding { common += "Vary: Accept-Encoding\r\n" }
         common += "Accept-Ranges: bytes\r\nX-Canopy-Deployment: \(deploymentID)\r\nServer: canopy\r\n"
@@ -205,7 +210,22 @@ final class ServedFile: Sendable {
     /// The variant `Accept-Encoding` asks for (identity when the file has no other).
     @inline(__always)
     func variant(for acceptEncoding: String?) -> ServedVariant {
-        guard variants.count > 1, let acceptEncoding else { return identity }
-        return variants[EncodingNegotiation.choose(acceptEncoding, available: variants)] ?? identity
+        guard gzip != nil || brotli != nil || zstd != nil, let acceptEncoding else { return identity }
+        switch EncodingNegotiation.choose(acceptEncoding, has: has) {
+        case .identity: return identity
+        case .gzip: return gzip ?? identity
+        case .brotli: return brotli ?? identity
+        case .zstd: return zstd ?? identity
+        }
+    }
+
+    @inline(__always)
+    private func has(_ coding: ContentCoding) -> Bool {
+        switch coding {
+        case .identity: return true
+        case .gzip: return gzip != nil
+        case .brotli: return brotli != nil
+        case .zstd: return zstd != nil
+        }
     }
 }
