@@ -2,7 +2,7 @@
 # Benchmarks Canopy's edge against nginx on the same files, then Canopy's peak memory for a
 # 10,000-file site. Prints one table; needs root (or sudo) only to install nginx-light and wrk.
 #
-#   Scripts/bench.sh            # per row: 3 rounds of wrk -t1 -c64 -d4s against each server
+#   Scripts/bench.sh            # per row: 5 rounds of wrk -t1 -c64 -d4s against each server
 #   BENCH_DURATION=10s BENCH_ROUNDS=5 Scripts/bench.sh
 #
 # The servers take turns (nginx first in odd rounds, Canopy first in even ones) and each figure is
@@ -16,7 +16,7 @@ bash Scripts/setup.sh nginx-light wrk python3 curl
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
 duration="${BENCH_DURATION:-4s}"
-rounds="${BENCH_ROUNDS:-3}"
+rounds="${BENCH_ROUNDS:-5}"
 connections="${BENCH_CONNECTIONS:-64}"
 cores="$(nproc)"
 nginx_port="${BENCH_NGINX_PORT:-$(free_port)}"
