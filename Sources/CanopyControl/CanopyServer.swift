@@ -65,33 +65,43 @@ public enum CanopyServer {
                     adminListener.channel.close(promise: nil)
                 }
             },
-            ClosureService(name: "follower") { try await follower.run() },
+            // The loops below stop when their task is cancelled; graceful shutdown cancels them.
+            ClosureService(name: "follower") { try await cancelWhenGracefulShutdown { try await follower.run() } },
             ClosureService(name: "rollouts") {
-                // Rollout steps, health gates and error-rate checks, twice a second; retention each minute.
-                var ticks = 0
-                while !Task.isCancelled {
-                    await orchestrator.tickRollouts()
-                    if ticks % 120 == 0 {
-                        do {
-                            try await orchestrator.applyRetention()
-                        } catch {
-                            logger.error("retention failed: \(error)")
-                        }
-                    }
-                    ticks += 1
-                    try? await Task.sleep(for: .milliseconds(500))
+                try await cancelWhenGracefulShutdown {
+                    await Self.tickRollouts(orchestrator, logger: logger)
                 }
             },
         ]
-        let group = ServiceGroup(
-            configuration: .init(
-                services: services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint],
-                logger: logger))
+        var configuration = ServiceGroupConfiguration(
+            services: services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger)
+        // A service that does not finish in time is cancelled rather than holding the process.
+        configuration.maximumGracefulShutdownDuration = .seconds(10)
+        let group = ServiceGroup(configuration: configuration)
         try await group.run()
+        logger.info("stopped")
         try? FileManager.default.removeItem(atPath: data.adminAddress)
         try? FileManager.default.removeItem(atPath: data.edgeAddress)
         try await adminGroup.shutdownGracefully()
         try await blocking.shutdown()
+    }
+
+    /// Rollout steps, health gates and error-rate checks, twice a second; retention each minute.
+    private static func tickRollouts(_ orchestrator: Orchestrator, logger: Logger) async {
+        var ticks = 0
+        while !Task.isCancelled {
+            await orchestrator.tickRollouts()
+            if ticks % 120 == 0 {
+                do {
+                    try await orchestrator.applyRetention()
+                } catch {
+                    logger.error("retention failed: \(error)")
+                }
+            }
+            ticks += 1
+            try? await Task.sleep(for: .milliseconds(500))
+        }
     }
 }
 

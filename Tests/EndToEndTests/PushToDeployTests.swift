@@ -151,6 +151,22 @@ struct PushToDeployTests {
         #expect(try canopy.builds().count == buildsBefore)
     }
 
+    @Test func sigtermStopsTheServerAndARestartServesTheSame() async throws {
+        let (canopy, _) = try await Self.deployedMain("sigterm")
+        let before = try canopy.get("site.test")
+        // An idle keep-alive connection must not hold the shutdown either.
+        let idle = try connectLoopback(port: canopy.edgePort)
+        defer { close(idle) }
+        let started = ContinuousClock.now
+        let status = try await canopy.stop()
+        #expect(status == 0, "canopy serve did not exit within 20 s of SIGTERM:\n\(canopy.serverLog)")
+        #expect(ContinuousClock.now - started < .seconds(15))
+        #expect(canopy.serverLog.contains("stopped"))
+        try await canopy.start()
+        let after = try canopy.get("site.test")
+        #expect(after.header("X-Canopy-Deployment") == before.header("X-Canopy-Deployment"))
+    }
+
     @Test func rapidPushesEndAtTheNewestCommit() async throws {
         let (canopy, repo) = try await Self.deployedMain("rapid")
         // Slow the build down so that newer pushes arrive while older ones build.

@@ -57,11 +57,20 @@ final class CanopyInstance: @unchecked Sendable {
         }
     }
 
-    /// Graceful stop (SIGTERM).
-    func stop() {
-        guard let process, process.isRunning else { return }
+    /// Graceful stop (SIGTERM): the exit status, or nil when the process was still running after
+    /// `timeout` (it is then killed).
+    func stop(timeout: Duration = .seconds(20)) async throws -> Int32? {
+        guard let process, process.isRunning else { return process?.terminationStatus }
         process.terminate()
-        process.waitUntilExit()
+        let deadline = ContinuousClock.now + timeout
+        while process.isRunning && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        guard !process.isRunning else {
+            kill9()
+            return nil
+        }
+        return process.terminationStatus
     }
 
     /// `kill -9`: no chance to clean up.
