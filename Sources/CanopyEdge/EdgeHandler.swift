@@ -75,7 +75,8 @@ final class EdgeHandler: ChannelInboundHandler, RemovableChannelHandler {
             let n = min(input.readableBytes, Self.http2Preface.count)
             if input.readableBytesView.prefix(n).elementsEqual(Self.http2Preface.prefix(n)) {
                 if n < Self.http2Preface.count {
-                    pending = input  // the preface so far: wait for the rest
+                    pending = input  // the preface so far: wait for the rest (under the head timeout)
+                    if headStarted == 0 { headStarted = lastRead }
                     return
                 }
                 speakHTTP2(input, context: context)

@@ -130,6 +130,12 @@ import Testing
         #expect(Date().timeIntervalSince(started) >= 0.5)
         #expect(try slow.isClosedByPeer())
 
+        // Half an HTTP/2 preface is held to the same deadline.
+        let half = try fixture.client()
+        try half.send("PRI * HTTP/2.0\r\n")
+        #expect(try half.read().status == 408)
+        #expect(try half.isClosedByPeer())
+
         let idle = try fixture.client()
         #expect(try idle.request("GET", "/").text == "home")
         let idleSince = Date()
