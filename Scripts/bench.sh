@@ -12,8 +12,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash Scripts/setup.sh nginx-light wrk python3 curl
-# A port nothing listens on now (other tools on this machine may hold fixed ones).
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+# shellcheck source=Scripts/compare-common.sh
+source Scripts/compare-common.sh
 
 duration="${BENCH_DURATION:-4s}"
 rounds="${BENCH_ROUNDS:-5}"
@@ -23,19 +23,7 @@ nginx_port="${BENCH_NGINX_PORT:-$(free_port)}"
 canopy_port="${BENCH_CANOPY_PORT:-$(free_port)}"
 memory_port="${BENCH_MEMORY_PORT:-$(free_port)}"
 
-echo "==> Building canopy-bench-serve (release)"
-swift build -c release --product canopy-bench-serve >/dev/null
-bin="$(swift build -c release --show-bin-path)/canopy-bench-serve"
-
-work="$(mktemp -d /tmp/canopy-bench.XXXXXX)"
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  for pid in "${pids[@]}"; do rm -rf "${TMPDIR:-/tmp}/canopy-bench-store-$pid"; done
-  rm -rf "$work" 2>/dev/null || true
-}
-trap cleanup EXIT
+compare_setup canopy-bench
 
 # MARK: Files
 site="$work/site"
@@ -59,47 +47,17 @@ open(os.path.join(site, "blob.bin"), "wb").write(os.urandom(1 << 20))
 PY
 # nginx gets the same files plus a pre-made .gz for gzip_static (Canopy makes its own at ingest).
 cp -r "$site" "$work/nginx-site"
-chmod -R a+rX "$work"  # nginx workers run as nobody
 gzip -9 -k "$work/nginx-site/style.css"
 
 # MARK: nginx
-mkdir -p "$work/nginx/logs"
-cat >"$work/nginx/nginx.conf" <<CONF
-worker_processes $cores;
-daemon off;
-pid $work/nginx/nginx.pid;
-error_log $work/nginx/logs/error.log warn;
-events { worker_connections 4096; }
-http {
-    include /etc/nginx/mime.types;
-    default_type application/octet-stream;
-    access_log off;
-    sendfile on;
-    tcp_nopush on;
+start_nginx "$cores" "$nginx_port" "    tcp_nopush on;
     tcp_nodelay on;
     keepalive_timeout 65;
     keepalive_requests 1000000;
     open_file_cache max=10000 inactive=60s;
     open_file_cache_valid 60s;
     gzip_static on;
-    etag on;
-    client_body_temp_path $work/nginx/body;
-    proxy_temp_path $work/nginx/proxy;
-    fastcgi_temp_path $work/nginx/fastcgi;
-    uwsgi_temp_path $work/nginx/uwsgi;
-    scgi_temp_path $work/nginx/scgi;
-    server {
-        listen 127.0.0.1:$nginx_port;
-        server_name bench.test;
-        root $work/nginx-site;
-    }
-}
-CONF
-SUDO=""
-[ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null && SUDO="sudo"
-$SUDO nginx -p "$work/nginx" -c "$work/nginx/nginx.conf" &
-pids+=($!)
-nginx_master=$!
+    etag on;"
 
 # MARK: Canopy
 start_canopy() { # folder port → sets canopy_pid

@@ -6,24 +6,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash Scripts/setup.sh nginx-light python3 curl
-# A port nothing listens on now (other tools on this machine may hold fixed ones).
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+# shellcheck source=Scripts/compare-common.sh
+source Scripts/compare-common.sh
 command -v redbot >/dev/null || python3 -m pip install -q redbot
 nginx_port="${REDBOT_NGINX_PORT:-$(free_port)}"
 canopy_port="${REDBOT_CANOPY_PORT:-$(free_port)}"
 
-swift build -c release --product canopy-bench-serve >/dev/null
-bin="$(swift build -c release --show-bin-path)/canopy-bench-serve"
-
-work="$(mktemp -d /tmp/canopy-redbot.XXXXXX)"
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  for pid in "${pids[@]}"; do rm -rf "${TMPDIR:-/tmp}/canopy-bench-store-$pid"; done
-  rm -rf "$work" 2>/dev/null || true
-}
-trap cleanup EXIT
+compare_setup canopy-redbot
 
 site="$work/site"
 mkdir -p "$site"
@@ -45,40 +34,11 @@ png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 
 open(os.path.join(site, "image.png"), "wb").write(png)
 PY
 cp -r "$site" "$work/nginx-site"
-chmod -R a+rX "$work"  # nginx workers run as nobody
 gzip -9 -k "$work/nginx-site/style.css" "$work/nginx-site/index.html"
 # nginx keeps the mtime of the files; Canopy uses the commit time. Both are in the past.
-
-mkdir -p "$work/nginx/logs"
-cat >"$work/nginx/nginx.conf" <<CONF
-worker_processes 1;
-daemon off;
-pid $work/nginx/nginx.pid;
-error_log $work/nginx/logs/error.log warn;
-events { worker_connections 256; }
-http {
-    include /etc/nginx/mime.types;
-    default_type application/octet-stream;
-    access_log off;
-    sendfile on;
-    gzip_static on;
+start_nginx 1 "$nginx_port" "    gzip_static on;
     gzip on;
-    gzip_types text/css application/javascript;
-    client_body_temp_path $work/nginx/body;
-    proxy_temp_path $work/nginx/proxy;
-    fastcgi_temp_path $work/nginx/fastcgi;
-    uwsgi_temp_path $work/nginx/uwsgi;
-    scgi_temp_path $work/nginx/scgi;
-    server {
-        listen 127.0.0.1:$nginx_port;
-        root $work/nginx-site;
-    }
-}
-CONF
-SUDO=""
-[ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null && SUDO="sudo"
-$SUDO nginx -p "$work/nginx" -c "$work/nginx/nginx.conf" &
-pids+=($!)
+    gzip_types text/css application/javascript;"
 # Canopy serves the hostname REDbot sends: 127.0.0.1.
 "$bin" "$site" "$canopy_port" 1 127.0.0.1 >"$work/canopy.log" 2>&1 &
 pids+=($!)
