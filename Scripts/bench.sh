@@ -143,7 +143,7 @@ for row in "${rows[@]}"; do
   check "$nginx_port" "$path" "$gzip" "$status" "$coding"
   check "$canopy_port" "$path" "$gzip" "$status" "$coding"
   echo "==> $name" >&2
-  n_rps=() n_p99=() n_cpu=() c_rps=() c_p99=() c_cpu=()
+  n_rps=() n_p99=() n_cpu=() c_rps=() c_p99=() c_cpu=() ratios=()
   for round in $(seq 1 "$rounds"); do
     order=("$nginx_port" "$canopy_port")
     [ $((round % 2)) -eq 0 ] && order=("$canopy_port" "$nginx_port")
@@ -155,19 +155,22 @@ for row in "${rows[@]}"; do
         c_rps+=("$rps") c_p99+=("$p99") c_cpu+=("$cpu")
       fi
     done
+    ratios+=("$(python3 -c "print(${c_rps[-1]} / max(${n_rps[-1]}, 1))")")
     echo "    round $round: nginx ${n_rps[-1]} req/s, canopy ${c_rps[-1]} req/s" >&2
   done
-  results+=("$name|$(median "${n_rps[@]}")|$(median "${c_rps[@]}")|$(median "${n_p99[@]}")|$(median "${c_p99[@]}")|$(median "${n_cpu[@]}")|$(median "${c_cpu[@]}")")
+  spread="$(python3 -c "import sys; r = [float(x) for x in sys.argv[1:]]; print(f'{min(r):.2f}-{max(r):.2f}')" "${ratios[@]}")"
+  results+=("$name|$(median "${n_rps[@]}")|$(median "${c_rps[@]}")|$(median "${n_p99[@]}")|$(median "${c_p99[@]}")|$(median "${n_cpu[@]}")|$(median "${c_cpu[@]}")|$spread")
 done
 
 echo
 echo "wrk -t1 -c$connections -d$duration, median of $rounds rounds, $cores cores, nginx workers = canopy event loops = $cores"
-echo "req/s ratio = canopy/nginx (higher is better); CPU = server CPU time per request (lower is better)"
-printf '%-16s %11s %12s %7s %10s %11s %11s %11s\n' row "nginx req/s" "canopy req/s" ratio "nginx p99" "canopy p99" "nginx CPU" "canopy CPU"
+echo "ratio = canopy/nginx req/s of the medians (higher is better), rounds = lowest and highest ratio of"
+echo "a single round; CPU = server CPU time per request (lower is better)"
+printf '%-16s %11s %12s %7s %10s %10s %11s %11s %11s\n' row "nginx req/s" "canopy req/s" ratio rounds "nginx p99" "canopy p99" "nginx CPU" "canopy CPU"
 for r in "${results[@]}"; do
-  IFS='|' read -r name n c np cp ncpu ccpu <<<"$r"
+  IFS='|' read -r name n c np cp ncpu ccpu spread <<<"$r"
   ratio="$(python3 -c "print(f'{$c/$n:.2f}x')")"
-  printf '%-16s %11.0f %12.0f %7s %8.2fms %9.2fms %9.1fµs %9.1fµs\n' "$name" "$n" "$c" "$ratio" "$np" "$cp" "$ncpu" "$ccpu"
+  printf '%-16s %11.0f %12.0f %7s %10s %8.2fms %9.2fms %9.1fµs %9.1fµs\n' "$name" "$n" "$c" "$ratio" "$spread" "$np" "$cp" "$ncpu" "$ccpu"
 done
 
 # MARK: Memory
