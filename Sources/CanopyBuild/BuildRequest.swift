@@ -31,13 +31,17 @@ public struct BuildRequest: Sendable {
     public var maxLogBytes: Int
     /// `ulimit -t` for the build's processes.
     public var cpuSeconds: Int?
+    /// Runs the commands as this user (the server must be root). The checkout's parent folders
+    /// must let the user through; the runner gives it the checkout and HOME.
+    public var runAs: BuildUser?
 
     public init(
         buildID: String, site: String, branch: String, commit: String, sourceDirectory: String,
         plan: BuildPlan, environment: [String: String] = [:], secrets: Set<String> = [],
         cloneURL: String = "", timeout: Duration = .seconds(30 * 60), cacheDirectory: String? = nil,
         seedCacheDirectory: String? = nil, logFile: String, artifactDirectory: String,
-        testArtifactDirectory: String? = nil, maxLogBytes: Int = 50 * 1024 * 1024, cpuSeconds: Int? = nil
+        testArtifactDirectory: String? = nil, maxLogBytes: Int = 50 * 1024 * 1024, cpuSeconds: Int? = nil,
+        runAs: BuildUser? = nil
     ) {
         self.buildID = buildID
         self.site = site
@@ -56,5 +60,6 @@ public struct BuildRequest: Sendable {
         self.testArtifactDirectory = testArtifactDirectory
         self.maxLogBytes = maxLogBytes
         self.cpuSeconds = cpuSeconds
+        self.runAs = runAs
     }
 }

@@ -115,6 +115,15 @@ public final class BuildRunner: Sendable {
         }
         restoreLines.forEach { log.note($0) }
 
+        if let user = request.runAs {
+            if let problem = await onDedicatedThread({
+                Self.handOver(root: root, home: home, scratch: scratch, to: user)
+            }) {
+                return .failed(BuildFailure(message: problem))
+            }
+            log.note("## Running as user \(user.name) (uid \(user.uid))")
+        }
+
         let environment = BuildEnvironment.make(for: request, home: home)
         var testFailure: BuildFailure?
         for (stageIndex, stage) in plan.stages.enumerated() {
@@ -125,11 +134,13 @@ public final class BuildRunner: Sendable {
                 cpuSeconds: request.cpuSeconds)
             do {
                 try script.write()
+                if let user = request.runAs { try script.share(with: user) }
             } catch {
                 return .failed(BuildFailure(stage: stage.kind, message: "cannot write the stage script: \(error)"))
             }
             let ending = await StageProcess.run(
-                script: script.scriptPath, environment: environment, log: log, deadline: deadline)
+                script: script.scriptPath, environment: environment, runAs: request.runAs, log: log,
+                deadline: deadline)
             let progress = script.readProgress()
             result.phaseDurations += Self.durations(of: stage, progress: progress)
 
@@ -200,6 +211,24 @@ public final class BuildRunner: Sendable {
     }
 
     // MARK: - Helpers
+
+    /// Gives the build user its checkout and HOME; the scratch folder (stage scripts) stays root's
+    /// and readable, so the build can neither rewrite a later stage's script nor plant a link where
+    /// the runner writes one. Returns a problem to fail the build with.
+    private static func handOver(root: String, home: String, scratch: String, to user: BuildUser) -> String? {
+        if let blocked = user.firstFolderBlocking(root) {
+            return "the build user \(user.name) cannot enter \(blocked); builds that run as another user need "
+                + "their checkout where that user can pass through"
+        }
+        chmod(scratch, 0o755)
+        let failed = user.own(root) + user.own(home)
+        chmod(home, 0o700)
+        if let first = failed.first {
+            return "cannot give \(failed.count) files of the checkout to \(user.name) (first: \(first)): "
+                + String(cString: strerror(errno))
+        }
+        return nil
+    }
 
     private static func failure(
         stage: BuildStage, script: StageScript, progress: StageScript.Progress, code: Int32

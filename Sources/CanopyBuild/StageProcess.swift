@@ -31,8 +31,8 @@ enum StageProcess {
     /// Runs `bash <script>` with exactly `environment`, until it ends or is stopped.
     /// The whole process group (background children included) is killed before this returns.
     static func runBlocking(
-        script: String, environment: [String: String], log: BuildLog, deadline: ContinuousClock.Instant,
-        stop: StopSwitch, killGrace: Duration = .seconds(2)
+        script: String, environment: [String: String], runAs: BuildUser?, log: BuildLog,
+        deadline: ContinuousClock.Instant, stop: StopSwitch, killGrace: Duration = .seconds(2)
     ) -> Ending {
         var fds: [Int32] = [-1, -1]
         // pipe2 is not exported to Swift; set close-on-exec right after (a concurrent spawn could inherit the
@@ -53,14 +53,22 @@ enum StageProcess {
             close(writeFd)
             return .spawnFailed("bash is not installed (looked in /bin, /usr/bin, /usr/local/bin)")
         }
-        let argv = [bash, "--noprofile", "--norc", script]
+        var argv = [bash, "--noprofile", "--norc", script]
+        if let runAs {
+            guard let wrapped = runAs.wrap(argv) else {
+                close(writeFd)
+                return .spawnFailed(
+                    "setpriv is not installed (package util-linux), so the build cannot run as \(runAs.name)")
+            }
+            argv = wrapped
+        }
         let envp = environment.map { "\($0.key)=\($0.value)" }
 
         var pid: pid_t = 0
-        let spawnError = spawn(path: bash, argv: argv, envp: envp, stdoutFd: writeFd, pid: &pid)
+        let spawnError = spawn(path: argv[0], argv: argv, envp: envp, stdoutFd: writeFd, pid: &pid)
         close(writeFd)
         if spawnError != 0 {
-            return .spawnFailed("cannot start bash: \(String(cString: strerror(spawnError)))")
+            return .spawnFailed("cannot start \(argv[0]): \(String(cString: strerror(spawnError)))")
         }
 
         var ending: Ending?
@@ -179,7 +187,8 @@ enum StageProcess {
 
     /// Runs `runBlocking` on a dedicated thread; cancelling the calling task stops the stage.
     static func run(
-        script: String, environment: [String: String], log: BuildLog, deadline: ContinuousClock.Instant
+        script: String, environment: [String: String], runAs: BuildUser?, log: BuildLog,
+        deadline: ContinuousClock.Instant
     ) async -> Ending {
         let stop = StopSwitch()
         return await withTaskCancellationHandler {
@@ -187,7 +196,8 @@ enum StageProcess {
                 let thread = Thread {
                     continuation.resume(
                         returning: runBlocking(
-                            script: script, environment: environment, log: log, deadline: deadline, stop: stop))
+                            script: script, environment: environment, runAs: runAs, log: log, deadline: deadline,
+                            stop: stop))
                 }
                 thread.name = "canopy-build-stage"
                 thread.start()

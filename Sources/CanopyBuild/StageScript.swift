@@ -57,6 +57,18 @@ struct StageScript {
         try (lines.joined(separator: "\n") + "\n").write(toFile: scriptPath, atomically: false, encoding: .utf8)
     }
 
+    /// Lets `user` run the stage: the folder and scripts readable (whatever the server's umask), the
+    /// status file its own to append to; the folder itself stays the server's.
+    func share(with user: BuildUser) throws {
+        guard chmod(folder, 0o755) == 0 else { throw BuildFailure(message: "cannot chmod \(folder)") }
+        for name in try FileManager.default.contentsOfDirectory(atPath: folder) {
+            chmod(folder + "/" + name, 0o644)
+        }
+        guard lchown(statusPath, user.uid, user.gid) == 0 else {
+            throw BuildFailure(message: "cannot give \(statusPath) to \(user.name)")
+        }
+    }
+
     /// What the status file says after the stage ended.
     struct Progress {
         /// The command that started and did not finish, if any.

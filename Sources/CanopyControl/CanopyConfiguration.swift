@@ -1,3 +1,4 @@
+import CanopyBuild
 import Foundation
 
 /// How a Canopy server is set up: where the Sites files and the data live, where it listens.
@@ -24,6 +25,11 @@ public struct CanopyConfiguration: Sendable {
     public var adminToken: String?
     /// Access log file (`-` for standard output); nil for none.
     public var accessLog: String?
+    /// Account the builds run as when the server is root (`--build-user`); nil runs them as the server.
+    public var buildUser: String?
+    /// Where builds that run as `buildUser` get their checkouts: outside the data folder, which that
+    /// user must not enter. Made (root's, mode 0711) when missing.
+    public var buildWorkRoot: String = NSTemporaryDirectory() + "canopy-builds"
 
     public init(
         sitesDirectory: String, dataDirectory: String, listenHost: String = "0.0.0.0", listenPort: Int = 8080,

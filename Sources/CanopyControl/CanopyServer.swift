@@ -17,6 +17,7 @@ public enum CanopyServer {
     ) async throws {
         let data = DataFolder(config.dataDirectory)
         try data.create()
+        let buildUser = try BuildIsolation.prepare(config, data: data, logger: logger)
         let token = try config.adminToken ?? data.loadOrCreateAdminToken()
         let state = try StateStore(path: data.stateDatabase)
         let store = try DeploymentStore(root: data.store)
@@ -28,7 +29,8 @@ public enum CanopyServer {
                 storeRoot: data.store, accessLog: config.accessLog),
             logger: logger)
         let orchestrator = Orchestrator(
-            config: config, data: data, state: state, store: store, edge: edge, blocking: blocking, logger: logger)
+            config: config, buildUser: buildUser, data: data, state: state, store: store, edge: edge,
+            blocking: blocking, logger: logger)
         try await orchestrator.start()
 
         let follower = RepositoryFollower(
@@ -68,9 +70,7 @@ public enum CanopyServer {
             // The loops below stop when their task is cancelled; graceful shutdown cancels them.
             ClosureService(name: "follower") { try await cancelWhenGracefulShutdown { try await follower.run() } },
             ClosureService(name: "rollouts") {
-                try await cancelWhenGracefulShutdown {
-                    await Self.tickRollouts(orchestrator, logger: logger)
-                }
+                await cancelWhenGracefulShutdown { await Self.tickRollouts(orchestrator, logger: logger) }
             },
         ]
         var configuration = ServiceGroupConfiguration(

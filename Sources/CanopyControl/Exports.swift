@@ -1,3 +1,4 @@
+import CanopyBuild
 import CanopyStore
 
 // The state records the CLI and other clients decode, named from here so that the executable
@@ -8,3 +9,4 @@ public typealias DeploymentRecord = CanopyStore.DeploymentRecord
 public typealias EnvironmentRecord = CanopyStore.EnvironmentRecord
 public typealias RolloutRecord = CanopyStore.RolloutRecord
 public typealias AuditEntry = CanopyStore.AuditEntry
+public typealias BuildUser = CanopyBuild.BuildUser

@@ -29,10 +29,17 @@ extension Orchestrator {
         logger.info("build started")
 
         let buildDir = data.buildDirectory(job.id)
+        // The checkout lives with the build's records, or, for builds that run as another user,
+        // in a folder of its own outside the data folder (which that user must not enter).
+        let workspace =
+            buildUser == nil
+            ? buildDir : config.buildWorkRoot + "/" + job.id + "-" + UUID().uuidString.prefix(8).lowercased()
         let log = BuildLogFile(path: data.buildLog(job.id))
         let outcome: BuildOutcome
         do {
-            outcome = try await runPipeline(job, site: site, envConfig: envConfig, buildDir: buildDir, log: log, logger)
+            outcome = try await runPipeline(
+                job, site: site, envConfig: envConfig, buildDir: buildDir, source: workspace + "/src", log: log,
+                logger)
         } catch is CancellationError {
             outcome = .cancelled
         } catch {
@@ -41,7 +48,9 @@ extension Orchestrator {
         // A superseded build's task is cancelled, and GRDB refuses writes from a cancelled task:
         // the outcome is recorded from a task of its own so that it is never lost.
         await Task {
-            try? await self.blocking.run { try? FileManager.default.removeItem(atPath: buildDir + "/src") }
+            try? await self.blocking.run {
+                try? FileManager.default.removeItem(atPath: workspace == buildDir ? buildDir + "/src" : workspace)
+            }
             await self.record(outcome, job: job, envConfig: envConfig, site: site, log: log, logger)
         }.value
     }
@@ -74,15 +83,16 @@ extension Orchestrator {
     }
 
     private func runPipeline(
-        _ job: BuildJob, site: SiteConfig, envConfig: BranchEnvironmentConfig, buildDir: String,
+        _ job: BuildJob, site: SiteConfig, envConfig: BranchEnvironmentConfig, buildDir: String, source: String,
         log: BuildLogFile, _ logger: Logger
     ) async throws -> BuildOutcome {
-        let source = buildDir + "/src"
         let artifacts = buildDir + "/artifacts"
         let repository = repositoryPath(for: site)
         try await blocking.run {
             try FileManager.default.createDirectory(atPath: buildDir, withIntermediateDirectories: true)
             try FileManager.default.createDirectory(atPath: source, withIntermediateDirectories: true)
+            // Passable (not writable) for a build user on the way to its checkout.
+            chmod((source as NSString).deletingLastPathComponent, 0o755)
         }
         log.append("Canopy build \(job.id): site \(site.name), branch \(job.key.branch), commit \(job.commit)")
         log.append("Checking out \(job.commit.prefix(7)) from \(site.repository)")
@@ -118,7 +128,7 @@ extension Orchestrator {
                 ? nil : cacheDirectory(site: site.name, branch: site.productionBranch),
             logFile: log.path, artifactDirectory: artifacts,
             testArtifactDirectory: plan.testArtifacts == nil ? nil : buildDir + "/test-artifacts",
-            maxLogBytes: 50 << 20, cpuSeconds: site.buildTimeoutSeconds)
+            maxLogBytes: 50 << 20, cpuSeconds: site.buildTimeoutSeconds, runAs: buildUser)
         let emitLine: @Sendable (String) -> Void = { [weak self] line in
             guard let self else { return }
             Task { await self.emit(.buildLog(buildID: job.id, line: line)) }

@@ -37,6 +37,8 @@ struct BuildJob: Sendable {
 /// Data flows one way: watcher → orchestrator → builder → store → state → routing table → edge.
 public actor Orchestrator {
     let config: CanopyConfiguration
+    /// Who builds run as (nil: the server's own user).
+    let buildUser: BuildUser?
     let data: DataFolder
     let state: StateStore
     let store: DeploymentStore
@@ -67,10 +69,11 @@ public actor Orchestrator {
     }
 
     init(
-        config: CanopyConfiguration, data: DataFolder, state: StateStore, store: DeploymentStore, edge: EdgeServer,
-        blocking: BlockingExecutor, logger: Logger
+        config: CanopyConfiguration, buildUser: BuildUser? = nil, data: DataFolder, state: StateStore,
+        store: DeploymentStore, edge: EdgeServer, blocking: BlockingExecutor, logger: Logger
     ) {
         self.config = config
+        self.buildUser = buildUser
         self.data = data
         self.state = state
         self.store = store

@@ -27,6 +27,17 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Write an access log (combined format with the host first) to this file, or - for standard output.")
     var accessLog: String?
 
+    @Option(
+        help: ArgumentHelp(
+            "Run builds as this unprivileged user (the server must be root).",
+            discussion:
+                "Each build's checkout and HOME belong to the user, in --build-folder; it cannot enter the data folder."
+        ))
+    var buildUser: String?
+
+    @Option(help: "Where builds run as --build-user get their checkouts (made root's, mode 0711).")
+    var buildFolder: String?
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error.")
     var logLevel: Logger.Level = .info
 
@@ -38,6 +49,8 @@ struct Serve: AsyncParsableCommand {
             adminPort: adminPort, pollInterval: .milliseconds(Int(poll * 1000)))
         if let builds { config.buildConcurrency = max(1, builds) }
         config.accessLog = accessLog
+        config.buildUser = buildUser
+        if let buildFolder { config.buildWorkRoot = buildFolder }
         let level = logLevel
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)

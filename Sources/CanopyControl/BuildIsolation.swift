@@ -1,0 +1,49 @@
+import CanopyBuild
+import Foundation
+import Logging
+
+/// `canopy serve --build-user NAME`: checks the account and makes the folder its checkouts live in.
+enum BuildIsolation {
+    /// The user builds run as, or nil to run them as the server (with a warning when that is root).
+    /// The data folder (state, every site's deployments, tokens) is made the server's alone.
+    static func prepare(_ config: CanopyConfiguration, data: DataFolder, logger: Logger) throws -> BuildUser? {
+        guard let name = config.buildUser else {
+            if getuid() == 0 {
+                logger.warning(
+                    "builds run as root, like the server; `canopy serve --build-user NAME` runs them as an unprivileged user"
+                )
+            }
+            return nil
+        }
+        guard getuid() == 0 else {
+            throw CanopyError("--build-user \(name) needs the server to run as root (it runs as uid \(getuid()))")
+        }
+        let user: BuildUser
+        do {
+            user = try BuildUser.lookup(name)
+        } catch {
+            throw CanopyError("--build-user: \(error)")
+        }
+        guard BuildUser.setpriv != nil else {
+            throw CanopyError("--build-user needs setpriv (package util-linux), which is not installed")
+        }
+        guard chmod(data.root, 0o700) == 0 else {
+            throw CanopyError("cannot make the data folder \(data.root) private: \(String(cString: strerror(errno)))")
+        }
+        let root = (config.buildWorkRoot as NSString).standardizingPath
+        if mkdir(root, 0o711) != 0 && errno != EEXIST {
+            throw CanopyError("cannot create the build folder \(root): \(String(cString: strerror(errno)))")
+        }
+        // Another account must not be able to prepare this folder (or a link in its place) for us.
+        var info = stat()
+        guard lstat(root, &info) == 0, info.st_mode & S_IFMT == S_IFDIR, info.st_uid == 0 else {
+            throw CanopyError("\(root) must be a folder owned by root, not a link; remove it or choose another")
+        }
+        chmod(root, 0o711)
+        if let blocked = user.firstFolderBlocking(root) {
+            throw CanopyError("the build user \(name) cannot enter \(blocked), on the way to the build folder \(root)")
+        }
+        logger.info("builds run as \(name) (uid \(user.uid), gid \(user.gid)); their checkouts go in \(root)")
+        return user
+    }
+}
