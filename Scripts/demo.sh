@@ -39,8 +39,19 @@ git commit -qam "Preview: another greeting"
 git push -q canopy feature/hello
 git checkout -q main
 
+# As root, builds run as an unprivileged system user rather than as root.
+build_user=()
+if [ "$(id -u)" -eq 0 ]; then
+  if ! id -u canopy-build >/dev/null 2>&1; then
+    echo "==> Creating the system user canopy-build, which builds run as"
+    useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin canopy-build
+  fi
+  build_user=(--build-user canopy-build)
+fi
+
 echo "==> Starting canopy serve on port $PORT (admin on 127.0.0.1:$ADMIN_PORT)"
-"$canopy" serve --sites Sites --data "$data" --listen "0.0.0.0:$PORT" --admin "127.0.0.1:$ADMIN_PORT" &
+"$canopy" serve --sites Sites --data "$data" --listen "0.0.0.0:$PORT" --admin "127.0.0.1:$ADMIN_PORT" \
+  "${build_user[@]}" &
 server=$!
 trap 'kill $server 2>/dev/null; wait $server 2>/dev/null' EXIT INT TERM
 

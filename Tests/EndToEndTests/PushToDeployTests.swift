@@ -128,6 +128,48 @@ struct PushToDeployTests {
         #expect(!passwd.text.contains("root:"))
     }
 
+    /// `--build-user`: the build's commands run as `nobody` and cannot look into the data folder
+    /// (every site's deployments, the state database), even where its parent folders let them pass.
+    @Test(.enabled(if: getuid() == 0)) func withABuildUserTheBuildCannotReachTheDataFolder() async throws {
+        let canopy = try CanopyInstance("builduser")
+        let repo = try SiteRepository(in: canopy)
+        try canopy.writeSite("site", Self.sitesFile)
+        try await canopy.start(extraArguments: ["--build-user", "nobody"])
+        #expect(canopy.serverLog.contains("builds run as nobody"))
+        let probes = [
+            "        - bash scripts/build.sh src dist",
+            "        - id -un > dist/whoami.txt",
+            "        - if ls \(canopy.data)/store; then echo LEAKED > dist/leak.txt; fi",
+            "        - if head -c 16 \(canopy.data)/state.sqlite; then echo LEAKED > dist/leak.txt; fi",
+        ]
+        try repo.edit("amplify.yml", replacing: probes[0], with: probes.joined(separator: "\n"))
+        let commit = try repo.commit("Build as nobody")
+        try repo.push("main")
+        let build = try await waitForBuild(canopy, commit: commit, status: "succeeded")
+        let id = try #require(build["id"] as? String)
+        #expect(try canopy.get("site.test", "/whoami.txt").text == "nobody\n")
+        #expect(try canopy.get("site.test", "/leak.txt").status == 404)
+        #expect(try canopy.get("site.test").text.contains("Hello from branch"))
+        let log = try canopy.admin("/api/v1/builds/\(id)/log").text
+        #expect(log.contains("Running as user nobody"))
+        #expect(log.contains("Permission denied"))
+        // The checkout went to the build folder, and is gone with the build.
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: NSTemporaryDirectory() + "canopy-builds")
+        #expect(!leftovers.contains { $0.hasPrefix(id + "-") })
+    }
+
+    @Test func anUnknownBuildUserStopsTheServerWithAMessage() throws {
+        let canopy = try CanopyInstance("nobuilduser")
+        let output = try sh(
+            [
+                "timeout", "30", canopyBinary, "serve", "--sites", canopy.sites, "--data", canopy.data, "--listen",
+                "127.0.0.1:0",
+                "--admin", "127.0.0.1:0", "--build-user", "no-such-canopy-user",
+            ], allowFailure: true)
+        #expect(output.contains("no user `no-such-canopy-user`"), "\(output)")
+        #expect(!FileManager.default.fileExists(atPath: canopy.data + "/edge.address"))
+    }
+
     @Test func restartAfterKill9ServesTheSameWithoutRebuilding() async throws {
         let (canopy, repo) = try await Self.deployedMain("restart")
         try repo.checkout("dev", create: true)
