@@ -167,6 +167,7 @@ extension Orchestrator {
         try await blocking.run {
             for name in ["amplify.yml", "amplify.yaml"] {
                 let path = source + "/" + name
+                if RuleFiles.isSymbolicLink(path) { return .failure(CanopyError(RuleFiles.linkRefusal(name))) }
                 guard FileManager.default.fileExists(atPath: path) else { continue }
                 do {
                     let text = try String(contentsOfFile: path, encoding: .utf8)

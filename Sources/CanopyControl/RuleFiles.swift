@@ -13,6 +13,7 @@ enum RuleFiles {
     static func validate(artifactDirectory: String) -> String? {
         for name in artifactFiles + repositoryFiles {
             let path = artifactDirectory + "/" + name
+            if isSymbolicLink(path) { return linkRefusal(name) }
             guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { continue }
             do {
                 try parse(name: name, text: text)
@@ -34,12 +35,24 @@ enum RuleFiles {
             guard let origin = roots.map({ $0 + "/" + name }).first(where: { fm.fileExists(atPath: $0) }) else {
                 continue
             }
+            if isSymbolicLink(origin) { throw CanopyError(linkRefusal(name)) }
             try fm.copyItem(atPath: origin, toPath: artifacts + "/" + name)
         }
         if !customHeaders.isEmpty && !fm.fileExists(atPath: artifacts + "/customHttp.yml") {
             try customHTTPYAML(customHeaders).write(
                 toFile: artifacts + "/customHttp.yml", atomically: true, encoding: .utf8)
         }
+    }
+
+    /// Rule files (and amplify.yml) are read by the server, so one that is a link could show it a file
+    /// from elsewhere on the machine; they must be plain files.
+    static func isSymbolicLink(_ path: String) -> Bool {
+        var info = stat()
+        return lstat(path, &info) == 0 && info.st_mode & S_IFMT == S_IFLNK
+    }
+
+    static func linkRefusal(_ name: String) -> String {
+        "\(name) is a symbolic link; Canopy reads only a plain file there, so commit (or build) the file itself"
     }
 
     /// `customHttp.yml` text for header rules.

@@ -170,6 +170,31 @@ struct PushToDeployTests {
         #expect(!FileManager.default.fileExists(atPath: canopy.data + "/edge.address"))
     }
 
+    /// The server reads amplify.yml and the rule files itself: a link there must not make it read
+    /// (and quote in a parse error) a file from elsewhere on the machine.
+    @Test func aRuleFileOrAmplifyYmlThatIsALinkFailsTheBuild() async throws {
+        let (canopy, repo) = try await Self.deployedMain("rulelink")
+        try FileManager.default.createSymbolicLink(
+            atPath: repo.work + "/customHttp.yml", withDestinationPath: "/etc/passwd")
+        let linked = try repo.commit("customHttp.yml as a link")
+        try repo.push("main")
+        let build = try await waitForBuild(canopy, commit: linked, status: "failed")
+        let error = build["error"] as? String ?? ""
+        #expect(error.contains("customHttp.yml is a symbolic link"), "error was: \(error)")
+        let log = try canopy.admin("/api/v1/builds/\(build["id"] as? String ?? "")/log").text
+        #expect(!log.contains("root:"))
+
+        try FileManager.default.removeItem(atPath: repo.work + "/customHttp.yml")
+        try FileManager.default.removeItem(atPath: repo.work + "/amplify.yml")
+        try FileManager.default.createSymbolicLink(
+            atPath: repo.work + "/amplify.yml", withDestinationPath: "/etc/passwd")
+        let spec = try repo.commit("amplify.yml as a link")
+        try repo.push("main")
+        let specBuild = try await waitForBuild(canopy, commit: spec, status: "failed")
+        #expect((specBuild["error"] as? String)?.contains("amplify.yml is a symbolic link") == true)
+        #expect(try canopy.get("site.test").text.contains("Hello from branch"))
+    }
+
     @Test func restartAfterKill9ServesTheSameWithoutRebuilding() async throws {
         let (canopy, repo) = try await Self.deployedMain("restart")
         try repo.checkout("dev", create: true)
