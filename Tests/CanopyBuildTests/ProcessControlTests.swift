@@ -67,7 +67,7 @@ import Testing
         #expect(await eventually { fixture.log.contains("first-line-visible") })
         #expect(lines.all.contains("first-line-visible"))
         #expect(!fixture.log.contains("## Build succeeded"))
-        FileManager.default.createFile(atPath: gate, contents: Data())
+        _ = FileManager.default.createFile(atPath: gate, contents: Data())
         let result = await task.value
         #expect(result.succeeded)
         #expect(fixture.log.contains("## Build succeeded"))
