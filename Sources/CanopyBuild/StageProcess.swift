@@ -175,6 +175,10 @@ enum StageProcess {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_adddup2(&actions, stdoutFd, 1)
         posix_spawn_file_actions_adddup2(&actions, stdoutFd, 2)
+        // Nothing else of the server's: not its listening sockets, connections, database or store files
+        // (many are opened without close-on-exec by the libraries that own them). A build holding the
+        // public listener could answer visitors, or keep the port taken after the server stops.
+        closeInheritedDescriptors(&actions)
 
         let cArgv = argv.map { strdup($0) } + [nil]
         let cEnvp = envp.map { strdup($0) } + [nil]
@@ -183,6 +187,27 @@ enum StageProcess {
             cEnvp.forEach { free($0) }
         }
         return posix_spawn(&pid, path, &actions, &attributes, cArgv, cEnvp)
+    }
+
+    private typealias CloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
+
+    /// glibc's `posix_spawn_file_actions_addclosefrom_np` (2.34+), which Swift's Glibc module does not
+    /// declare (it is a GNU extension).
+    private static let closeFrom: CloseFrom? = {
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "posix_spawn_file_actions_addclosefrom_np")
+        else { return nil }
+        return unsafeBitCast(symbol, to: CloseFrom.self)
+    }()
+
+    /// Makes the child start with descriptors 0, 1 and 2 only.
+    private static func closeInheritedDescriptors(_ actions: inout posix_spawn_file_actions_t) {
+        if let closeFrom, closeFrom(&actions, 3) == 0 { return }
+        // Older C libraries: mark every open descriptor above 2 close-on-exec instead.
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? [] {
+            guard let fd = Int32(name), fd > 2 else { continue }
+            let flags = fcntl(fd, F_GETFD)
+            if flags >= 0 { _ = fcntl(fd, F_SETFD, flags | FD_CLOEXEC) }
+        }
     }
 
     /// Runs `runBlocking` on a dedicated thread; cancelling the calling task stops the stage.

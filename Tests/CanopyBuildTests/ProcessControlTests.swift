@@ -108,6 +108,26 @@ import Testing
         let size = (try? FileManager.default.attributesOfItem(atPath: fixture.logFile)[.size] as? Int) ?? 0
         #expect(size < 300_000)
     }
+
+    /// A build starts with standard input, output and error only: none of the server's descriptors
+    /// (listening sockets, connections, database and store files; libraries open many without
+    /// close-on-exec) reach it.
+    @Test func aBuildInheritsNoDescriptorOfTheServer() async throws {
+        let fixture = try Fixture()
+        defer { fixture.remove() }
+        let fd = open("/dev/null", O_RDONLY)  // without O_CLOEXEC
+        defer { close(fd) }
+        #expect(fd > 2)
+        let result = await fixture.run(
+            fixture.request(frontendPlan(["mkdir -p dist && ls /proc/$$/fd > dist/fds.txt"])))
+        #expect(result.succeeded, "\(String(describing: result.failure))")
+        let listed = (fixture.read(fixture.artifacts + "/fds.txt") ?? "").split(separator: "\n").compactMap {
+            Int32($0)
+        }
+        #expect(listed.contains(0) && listed.contains(1) && listed.contains(2))
+        #expect(!listed.contains(fd))
+        #expect(listed.allSatisfy { $0 <= 2 || $0 == 255 }, "the stage shell holds \(listed)")
+    }
 }
 
 /// Collects log lines delivered on other threads.
