@@ -88,10 +88,22 @@ public actor Orchestrator {
 
     /// Restores what was served before a restart (without rebuilding) and reads the Sites folder.
     func start() async throws {
-        for build in try await state.abandonUnfinishedBuilds() {
+        let abandoned = try await state.abandonUnfinishedBuilds()
+        for build in abandoned {
             logger.notice(
                 "build \(build.id) was interrupted by a restart; its commit is considered again",
                 metadata: ["site": "\(build.site)", "branch": "\(build.branch)", "commit": "\(build.commit.prefix(7))"])
+        }
+        if buildUser != nil && !abandoned.isEmpty {
+            // Their checkouts in the shared build folder, left by a server that stopped mid-build.
+            let root = config.buildWorkRoot
+            let prefixes = abandoned.map { $0.id + "-" }
+            try await blocking.run {
+                for name in try FileManager.default.contentsOfDirectory(atPath: root)
+                where prefixes.contains(where: { name.hasPrefix($0) }) {
+                    try? FileManager.default.removeItem(atPath: root + "/" + name)
+                }
+            }
         }
         _ = catalog.reload(directory: config.sitesDirectory, logger: logger)
         try await publishRoutes()

@@ -158,6 +158,28 @@ struct PushToDeployTests {
         #expect(!leftovers.contains { $0.hasPrefix(id + "-") })
     }
 
+    @Test(.enabled(if: getuid() == 0)) func aCheckoutLeftByAKilledServerIsRemovedOnRestart() async throws {
+        let canopy = try CanopyInstance("builduser-kill")
+        let repo = try SiteRepository(in: canopy)
+        try canopy.writeSite("site", Self.sitesFile)
+        try await canopy.start(extraArguments: ["--build-user", "nobody"])
+        let step = "        - bash scripts/build.sh src dist"
+        try repo.edit("amplify.yml", replacing: step, with: "        - sleep 20\n" + step)
+        let commit = try repo.commit("A slow build")
+        try repo.push("main")
+        let build = try await waitForBuild(canopy, commit: commit, status: "running")
+        let id = try #require(build["id"] as? String)
+        let folder = NSTemporaryDirectory() + "canopy-builds"
+        let checkouts = {
+            ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []).filter { $0.hasPrefix(id + "-") }
+        }
+        try await waitUntil("the build's checkout in \(folder)") { !checkouts().isEmpty }
+        canopy.kill9()
+        #expect(!checkouts().isEmpty)
+        try await canopy.start(extraArguments: ["--build-user", "nobody"])
+        try await waitUntil("the interrupted build's checkout to be removed") { checkouts().isEmpty }
+    }
+
     @Test func anUnknownBuildUserStopsTheServerWithAMessage() throws {
         let canopy = try CanopyInstance("nobuilduser")
         let output = try sh(
