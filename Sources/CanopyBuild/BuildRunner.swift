@@ -141,6 +141,10 @@ public final class BuildRunner: Sendable {
             let ending = await StageProcess.run(
                 script: script.scriptPath, environment: environment, runAs: request.runAs, log: log,
                 deadline: deadline)
+            let stragglers = await onDedicatedThread { Stragglers.kill(buildID: request.buildID) }
+            if stragglers > 0 {
+                log.note("## Stopped \(stragglers) processes the stage left running outside its process group")
+            }
             let progress = script.readProgress()
             result.phaseDurations += Self.durations(of: stage, progress: progress)
 

@@ -6,6 +6,9 @@ import Logging
 /// A temporary folder with a source checkout, a log path and an artifact path for one test build.
 struct Fixture {
     let folder: String
+    /// Unique per fixture: a build's processes carry it, and the runner stops stray ones by it, so
+    /// builds of tests running at the same time must not share one.
+    let buildID = "b-" + UUID().uuidString.prefix(8).lowercased()
     var source: String { folder + "/src" }
     var logFile: String { folder + "/logs/build.log" }
     var artifacts: String { folder + "/out" }
@@ -36,7 +39,7 @@ struct Fixture {
 
     func request(_ plan: BuildPlan, timeout: Duration = .seconds(300)) -> BuildRequest {
         BuildRequest(
-            buildID: "b1", site: "example", branch: "dev", commit: "abc123", sourceDirectory: source, plan: plan,
+            buildID: buildID, site: "example", branch: "dev", commit: "abc123", sourceDirectory: source, plan: plan,
             cloneURL: "file:///repo.git", timeout: timeout, logFile: logFile, artifactDirectory: artifacts)
     }
 

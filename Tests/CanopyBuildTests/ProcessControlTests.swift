@@ -128,6 +128,25 @@ import Testing
         #expect(!listed.contains(fd))
         #expect(listed.allSatisfy { $0 <= 2 || $0 == 255 }, "the stage shell holds \(listed)")
     }
+
+    /// `setsid` takes a process out of the stage's process group, out of reach of the group kill; it
+    /// is found by the build id in its environment and stopped with the stage.
+    @Test func aProcessThatLeftTheProcessGroupIsStoppedWithTheStage() async throws {
+        let fixture = try Fixture()
+        defer { fixture.remove() }
+        let plan = frontendPlan([
+            "mkdir -p dist && echo ok > dist/index.html",
+            // The pid file is written after setsid(), so the stage ends only once the sleeper has left.
+            "setsid bash -c 'echo $$ > \(fixture.folder)/escaped.pid; exec sleep 300' > /dev/null 2>&1 &",
+            "while [ ! -s \(fixture.folder)/escaped.pid ]; do sleep 0.05; done",
+        ])
+        let result = await fixture.run(fixture.request(plan))
+        #expect(result.succeeded, "\(String(describing: result.failure))")
+        let written = try #require(fixture.read(fixture.folder + "/escaped.pid"))
+        let pid = try #require(Int32(written.trimmingCharacters(in: .whitespacesAndNewlines)))
+        #expect(await eventually(seconds: 10) { processIsGone(pid) })
+        #expect(fixture.log.contains("Stopped 1 processes the stage left running"))
+    }
 }
 
 /// Collects log lines delivered on other threads.

@@ -116,9 +116,10 @@ import Testing
         #expect(result.succeeded, "\(String(describing: result.failure))")
         let lines = Set((fixture.read(fixture.artifacts + "/env.txt") ?? "").split(separator: "\n").map(String.init))
         for expected in [
-            "AWS_BRANCH=dev", "AWS_APP_ID=example", "AWS_COMMIT_ID=abc123", "AWS_JOB_ID=b1",
+            "AWS_BRANCH=dev", "AWS_APP_ID=example", "AWS_COMMIT_ID=abc123", "AWS_JOB_ID=\(fixture.buildID)",
             "AWS_CLONE_URL=file:///repo.git", "CANOPY_COMMIT=abc123", "CANOPY_BRANCH=dev", "CANOPY_SITE=example",
-            "CANOPY_BUILD_ID=b1", "CI=true", "LANG=C.UTF-8", "FROM_SPEC=spec", "FROM_SITES=sites", "BOTH=sites",
+            "CANOPY_BUILD_ID=\(fixture.buildID)", "CI=true", "LANG=C.UTF-8", "FROM_SPEC=spec", "FROM_SITES=sites",
+            "BOTH=sites",
         ] {
             #expect(lines.contains(expected), "missing \(expected)")
         }
