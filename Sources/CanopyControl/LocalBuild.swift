@@ -29,7 +29,8 @@ public enum LocalBuild {
                 break
             }
             for warning in plan.warnings { print("warning: \(warning)") }
-            let buildID = "local-\(Int(Date().timeIntervalSince1970))"
+            // Unique among builds running at once: stray processes of a build are found by this id.
+            let buildID = "local-\(Int(Date().timeIntervalSince1970))-\(getpid())"
             let request = BuildRequest(
                 buildID: buildID, site: "local", branch: branch, commit: "0000000000000000000000000000000000000000",
                 sourceDirectory: scratch + "/src", plan: plan, environment: environment, secrets: [],
