@@ -228,8 +228,7 @@ public final class BuildRunner: Sendable {
         let failed = user.own(root) + user.own(home)
         chmod(home, 0o700)
         if let first = failed.first {
-            return "cannot give \(failed.count) files of the checkout to \(user.name) (first: \(first)): "
-                + String(cString: strerror(errno))
+            return "cannot give \(failed.count) files of the checkout to \(user.name); the first: \(first)"
         }
         return nil
     }

@@ -52,10 +52,11 @@ public struct BuildUser: Sendable, Equatable {
     }
 
     /// Gives the user a file or a whole folder, never following symbolic links (a link the build
-    /// made must not hand it a file elsewhere). Returns the paths that could not be changed.
+    /// made must not hand it a file elsewhere). Returns the paths that could not be changed, each
+    /// with its error.
     func own(_ path: String) -> [String] {
         var failed: [String] = []
-        if lchown(path, uid, gid) != 0 { failed.append(path) }
+        if lchown(path, uid, gid) != 0 { failed.append("\(path) (\(String(cString: strerror(errno))))") }
         var info = stat()
         guard lstat(path, &info) == 0, info.st_mode & S_IFMT == S_IFDIR else { return failed }
         for name in (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? [] {

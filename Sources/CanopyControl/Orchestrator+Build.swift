@@ -88,11 +88,12 @@ extension Orchestrator {
     ) async throws -> BuildOutcome {
         let artifacts = buildDir + "/artifacts"
         let repository = repositoryPath(for: site)
+        let separateWorkspace = buildUser != nil
         try await blocking.run {
             try FileManager.default.createDirectory(atPath: buildDir, withIntermediateDirectories: true)
             try FileManager.default.createDirectory(atPath: source, withIntermediateDirectories: true)
-            // Passable (not writable) for a build user on the way to its checkout.
-            chmod((source as NSString).deletingLastPathComponent, 0o755)
+            // Passable (not writable) for the build user on the way to its checkout.
+            if separateWorkspace { chmod((source as NSString).deletingLastPathComponent, 0o755) }
         }
         log.append("Canopy build \(job.id): site \(site.name), branch \(job.key.branch), commit \(job.commit)")
         log.append("Checking out \(job.commit.prefix(7)) from \(site.repository)")
