@@ -13,15 +13,9 @@ import Foundation
 /// through `setpriv` with the user's uid and gid, no supplementary groups, and `no_new_privs` (so
 /// setuid programs such as sudo cannot give root back).
 public struct BuildUser: Sendable, Equatable {
-    public var name: String
-    public var uid: uid_t
-    public var gid: gid_t
-
-    public init(name: String, uid: uid_t, gid: gid_t) {
-        self.name = name
-        self.uid = uid
-        self.gid = gid
-    }
+    public let name: String
+    public let uid: uid_t
+    public let gid: gid_t
 
     /// Looks the account up in the system's user database.
     public static func lookup(_ name: String) throws -> BuildUser {

@@ -109,7 +109,7 @@ struct PushToDeployTests {
         let build = try await waitForBuild(canopy, commit: bad, status: "failed")
         let error = build["error"] as? String ?? ""
         #expect(error.contains("amplify.yml:"), "error was: \(error)")
-        let log = try canopy.admin("/api/v1/builds/\(build["id"] as? String ?? "")/log").text
+        let log = try buildLog(canopy, build)
         #expect(log.contains("amplify.yml:"))
         #expect(try canopy.get("site.test").text.contains("Hello from branch"))
     }
@@ -150,7 +150,7 @@ struct PushToDeployTests {
         #expect(try canopy.get("site.test", "/whoami.txt").text == "nobody\n")
         #expect(try canopy.get("site.test", "/leak.txt").status == 404)
         #expect(try canopy.get("site.test").text.contains("Hello from branch"))
-        let log = try canopy.admin("/api/v1/builds/\(id)/log").text
+        let log = try buildLog(canopy, build)
         #expect(log.contains("Running as user nobody"))
         #expect(log.contains("Permission denied"))
         // The checkout went to the build folder, and is gone with the build.
@@ -203,7 +203,7 @@ struct PushToDeployTests {
         let build = try await waitForBuild(canopy, commit: linked, status: "failed")
         let error = build["error"] as? String ?? ""
         #expect(error.contains("customHttp.yml is a symbolic link"), "error was: \(error)")
-        let log = try canopy.admin("/api/v1/builds/\(build["id"] as? String ?? "")/log").text
+        let log = try buildLog(canopy, build)
         #expect(!log.contains("root:"))
 
         try FileManager.default.removeItem(atPath: repo.work + "/customHttp.yml")
@@ -322,4 +322,9 @@ func waitForBuild(
         return build["status"] as? String == status
     }
     return found
+}
+
+/// A build's whole log, from the admin API.
+func buildLog(_ canopy: CanopyInstance, _ build: [String: Any]) throws -> String {
+    try canopy.admin("/api/v1/builds/\(build["id"] as? String ?? "")/log").text
 }
