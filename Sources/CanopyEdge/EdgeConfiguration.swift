@@ -13,6 +13,8 @@ public struct EdgeConfiguration: Sendable {
     /// A request head still incomplete after this long gets 408 and the connection closes
     /// (slow-header clients hold no connection for long).
     public var headTimeout: Duration = .seconds(30)
+    /// A client that leaves its output undrained this long is closed (nginx's send_timeout).
+    public var sendTimeout: Duration = .seconds(60)
 
     public init(host: String, port: Int, eventLoopThreads: Int, storeRoot: String, accessLog: String? = nil) {
         self.accessLog = accessLog

@@ -115,18 +115,8 @@ final class EdgeHandler: ChannelInboundHandler, RemovableChannelHandler {
     private func speakHTTP2(_ input: ByteBuffer, context: ChannelHandlerContext) {
         closing = true
         reaper?.cancel()
-        let server = self.server
-        let lane = self.lane
         do {
-            _ = try context.pipeline.syncOperations.configureHTTP2Pipeline(
-                mode: .server, connectionConfiguration: .init(), streamConfiguration: .init()
-            ) { stream in
-                stream.eventLoop.makeCompletedFuture {
-                    try stream.pipeline.syncOperations.addHandlers([
-                        HTTP2FramePayloadToHTTP1ServerCodec(), EdgeStreamHandler(server: server, lane: lane),
-                    ])
-                }
-            }
+            try server.configureHTTP2(context.channel, lane: lane)
             context.fireChannelRead(wrapInboundOut(input))
             context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
         } catch {

@@ -13,10 +13,25 @@ final class EdgeStreamHandler: ChannelInboundHandler {
     private let lane: Int
     private var head: HTTPRequestHead?
     private var dates = DateHeaderCache()
+    /// Closes (resets) the stream if its request has not fully arrived within the head timeout,
+    /// as an HTTP/1.1 request head is held to it.
+    private var deadline: Scheduled<Void>?
 
     init(server: EdgeServer, lane: Int) {
         self.server = server
         self.lane = lane
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
+        deadline = context.eventLoop.scheduleTask(in: .nanoseconds(Int64(server.headTimeout))) {
+            loopBound.value.close(promise: nil)
+        }
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        deadline?.cancel()
+        deadline = nil
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -26,6 +41,8 @@ final class EdgeStreamHandler: ChannelInboundHandler {
         case .body:
             break  // request bodies are not read
         case .end:
+            deadline?.cancel()
+            deadline = nil
             guard let h = head else { return }
             head = nil
             answer(Self.request(h), context: context)
