@@ -90,6 +90,17 @@ let package = Package(
             ]
         ),
 
+        .target(
+            name: "CanopyFuzzing",
+            dependencies: [
+                "CanopyEdge", "CanopySpec", "CanopyStore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+            ]
+        ),
+        .executableTarget(name: "canopy-fuzz", dependencies: ["CanopyFuzzing"]),
+
         .executableTarget(
             name: "canopy-bench-serve",
             dependencies: [
@@ -118,6 +129,8 @@ let package = Package(
             name: "CanopyControlTests",
             dependencies: ["CanopyControl", .product(name: "Yams", package: "Yams")]
         ),
+        .testTarget(
+            name: "CanopyFuzzingTests", dependencies: ["CanopyFuzzing"], exclude: ["Corpus", "Regressions"]),
         .testTarget(name: "EndToEndTests"),
     ],
     swiftLanguageModes: [.v6]
