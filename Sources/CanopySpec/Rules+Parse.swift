@@ -168,9 +168,21 @@ extension RulesSpec {
                 }
                 target = fields[i]
                 rest = Array(fields[(i + 1)...])
+                var unnamed: String?
                 for pair in middle {
-                    let kv = pair.split(separator: "=", maxSplits: 1)
-                    query[String(kv[0])] = kv.count > 1 ? String(kv[1]) : ""
+                    let kv = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+                    guard !kv[0].isEmpty else {
+                        unnamed = pair
+                        break
+                    }
+                    query[String(kv[0])] = String(kv[1])
+                }
+                if let unnamed {
+                    errors.append(
+                        SpecDiagnostic(
+                            .error, at: location,
+                            "query match '\(unnamed)' names no parameter; write it as name=:placeholder or name=value"))
+                    continue
                 }
             }
             if let code = rest.first {

@@ -140,6 +140,17 @@ struct RulesSpecTests {
         #expect(failure.diagnostics[0].location.column == 7)
     }
 
+    /// Found by the netlify-redirects fuzz target: a query match with no name (`=x`, `=`) crashed
+    /// the parser (an index out of range) and so the build.
+    @Test("_redirects: a query match without a parameter name is an error at its line, not a crash")
+    func netlifyUnnamedQueryMatch() throws {
+        let failure = try #require(throws: SpecError.self) {
+            try RulesSpec.parseNetlifyRedirects("/a /b 301\n/search = /find 200\n/s =x /f\n", file: "_redirects")
+        }
+        #expect(failure.diagnostics.map(\.location.line) == [2, 3])
+        #expect(failure.diagnostics[0].message.contains("names no parameter"))
+    }
+
     @Test("_headers: path lines with indented headers; a header before any path is an error")
     func netlifyHeaders() throws {
         let text = """
