@@ -32,6 +32,7 @@ found=0
 for target in "${targets[@]}"; do
   [ -d "$seeds/$target" ] || { echo "no such target: $target (see $seeds)" >&2; exit 2; }
   run=.build-fuzz/runs/$target
+  rm -rf "$run/crashes"
   mkdir -p "$run/corpus" "$run/crashes"
   extra=("$seeds/$target")
   [ -d "$regressions/$target" ] && extra+=("$regressions/$target")
