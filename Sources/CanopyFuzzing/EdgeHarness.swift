@@ -73,12 +73,12 @@ final class EdgeHarness: Sendable {
         while case .some(let data) = try? channel.readOutbound(as: IOData.self) {
             if case .byteBuffer(let buffer) = data { written += buffer.readableBytesView }
         }
-        // Let every timer fire (idle and head timeouts, the grace period before a close), as an
-        // hour on a real connection would: they are part of the pipeline, and a task that never
-        // runs would keep the channel alive.
-        channel.embeddedEventLoop.advanceTime(by: .hours(1))
+        // Let every timer fire (idle and head timeouts, the grace period before a close), as a
+        // minute and a half on a real connection would: they are part of the pipeline; a task that never
+        // runs would keep the channel alive. 90 s passes every timeout (idle 75 s).
+        channel.embeddedEventLoop.advanceTime(by: .seconds(90))
         _ = try? channel.finish()
-        channel.embeddedEventLoop.advanceTime(by: .hours(1))
+        channel.embeddedEventLoop.advanceTime(by: .seconds(90))
         return written
     }
 }
