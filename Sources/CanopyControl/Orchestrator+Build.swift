@@ -67,7 +67,7 @@ extension Orchestrator {
             log.append("Build timed out: \(message)")
             await finish(job, status: .timedOut, error: message, logger)
         case .cancelled:
-            let superseded = pending[job.key] != nil
+            let superseded = queue.isSuperseded(job)
             log.append(superseded ? "Build superseded by a newer commit." : "Build cancelled.")
             await finish(job, status: superseded ? .superseded : .cancelled, error: nil, logger)
         case .succeeded(let manifest):
@@ -194,10 +194,10 @@ extension Orchestrator {
             id: manifest.id, site: site.name, branch: job.key.branch, commit: job.commit,
             commitMessage: job.commitMessage, commitTime: job.commitTime, createdAt: manifest.createdAt,
             buildID: job.id, fileCount: manifest.files.count, totalBytes: manifest.totalSize)
-        let current = isCurrent(job)
+        let current = queue.isCurrent(job)
         do {
             let pinned = try await state.environment(site: site.name, branch: job.key.branch)?.pinned ?? false
-            if current && !pinned && Self.needsRollout(settings) {
+            if current && !pinned && RolloutSchedule.needsRollout(settings) {
                 try await state.recordDeployment(record, activate: false, reason: "build \(job.id)")
                 log.append(
                     "Deployment \(manifest.id) starts a rollout (\(settings.rollout); health: \(settings.health.isEmpty ? "none" : settings.health.joined(separator: ", ")))."
@@ -254,13 +254,6 @@ extension Orchestrator {
 
     func cacheDirectory(site: String, branch: String) -> String {
         data.caches + "/" + site + "/" + DNSLabel.make(branch)
-    }
-}
-
-extension BuildJob {
-    var pullRequestNumber: Int? {
-        guard kind == .pullRequest, key.branch.hasPrefix("pr-") else { return nil }
-        return Int(key.branch.dropFirst(3))
     }
 }
 

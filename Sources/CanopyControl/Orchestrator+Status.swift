@@ -16,7 +16,7 @@ public struct StatusReport: Sendable, Codable {
 
 extension Orchestrator {
     func statusReport() async throws -> StatusReport {
-        let snapshot = queueSnapshot
+        let snapshot = queue.snapshot
         return StatusReport(
             hostnames: hostnames, environments: try await state.environments(),
             recentBuilds: try await state.builds(limit: 20), queued: snapshot.queued, running: snapshot.running,
