@@ -29,7 +29,7 @@ public actor Orchestrator {
     /// Who builds run as (nil: the server's own user).
     let buildUser: BuildUser?
     let data: DataFolder
-    let state: StateStore
+    let state: any StateStore
     let store: DeploymentStore
     let edge: any EdgeRouting
     let blocking: BlockingExecutor
@@ -56,7 +56,7 @@ public actor Orchestrator {
     var hostnames: [HostnameStatus] = []
 
     init(
-        config: CanopyConfiguration, buildUser: BuildUser? = nil, data: DataFolder, state: StateStore,
+        config: CanopyConfiguration, buildUser: BuildUser? = nil, data: DataFolder, state: any StateStore,
         store: DeploymentStore, edge: any EdgeRouting, blocking: BlockingExecutor, logger: Logger
     ) {
         self.config = config

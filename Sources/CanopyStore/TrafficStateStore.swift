@@ -3,7 +3,7 @@ import Foundation
 /// The state traffic operations and rollouts read and write: which deployment each branch serves,
 /// hostname policies (splits, swaps), rollouts, pins and the audit log.
 ///
-/// `StateStore` (SQLite) implements it; a shared implementation (PostgreSQL) can be added without
+/// `SQLiteStateStore` implements it; a shared implementation (PostgreSQL) can be added without
 /// touching the controllers that use it.
 public protocol TrafficStateStore: Sendable {
     /// One branch environment (deleted ones included), or nil.
@@ -47,6 +47,16 @@ extension TrafficStateStore {
         try await environments(site: nil, includeDeleted: false)
     }
 
+    /// Live environments of one site.
+    public func environments(site: String) async throws -> [EnvironmentRecord] {
+        try await environments(site: site, includeDeleted: false)
+    }
+
+    /// Environments of every site, deleted ones too when asked.
+    public func environments(includeDeleted: Bool) async throws -> [EnvironmentRecord] {
+        try await environments(site: nil, includeDeleted: includeDeleted)
+    }
+
     /// A branch's live deployments, newest first.
     public func deployments(site: String, branch: String?) async throws -> [DeploymentRecord] {
         try await deployments(site: site, branch: branch, includeRemoved: false)
@@ -62,5 +72,3 @@ extension TrafficStateStore {
         try await saveRollout(r, activateOnCompletion: true)
     }
 }
-
-extension StateStore: TrafficStateStore {}

@@ -41,7 +41,7 @@ struct RoutePlanTests {
 
 struct StateStoreTests {
     @Test func activationIsRecordedAndHistoryGoesNewestFirst() async throws {
-        let state = try StateStore()
+        let state = try SQLiteStateStore()
         try await state.upsertEnvironment(site: "s", branch: "main", kind: "branch", headCommit: "c1")
         for (i, id) in ["d1", "d2", "d3"].enumerated() {
             let record = DeploymentRecord(
@@ -62,7 +62,7 @@ struct StateStoreTests {
     }
 
     @Test func policiesAndTheAuditEntryAreWrittenTogether() async throws {
-        let state = try StateStore()
+        let state = try SQLiteStateStore()
         try await state.setHostPolicies(
             [("a.test", "s", [PolicyTarget(kind: .branch, site: "s", ref: "main", weight: 90)]), ("b.test", "s", nil)],
             audit: AuditEntry(actor: "me", action: "split", target: "a.test", before: "x", after: "y"))
@@ -71,7 +71,7 @@ struct StateStoreTests {
     }
 
     @Test func unfinishedBuildsAreAbandonedOnRestart() async throws {
-        let state = try StateStore()
+        let state = try SQLiteStateStore()
         try await state.insertBuild(
             BuildRecord(
                 id: "b1", site: "s", branch: "main", commit: "c", commitMessage: "", status: .running, queuedAt: Date(),

@@ -6,7 +6,7 @@ import Foundation
 
 /// An in-memory SQLite state with branches and their deployments, and the Sites file of site `s`.
 struct StateFixture {
-    let state: StateStore
+    let state: SQLiteStateStore
     let site: SiteConfig
     private let clock = Date(timeIntervalSince1970: 3_000_000)
 
@@ -19,7 +19,7 @@ struct StateFixture {
         """
 
     init() throws {
-        state = try StateStore()
+        state = try SQLiteStateStore()
         site = try SitesSpec.parse(Self.sitesFile, file: "s.yml", siteName: "s", baseDirectory: "/tmp")
     }
 
