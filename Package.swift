@@ -99,6 +99,8 @@ let package = Package(
         ),
 
         // MARK: Tests
+        // Shared by the test targets: the raw HTTP client, the process runner, temporary folders.
+        .target(name: "CanopyTestSupport", path: "Tests/CanopyTestSupport"),
         .testTarget(name: "CanopySpecTests", dependencies: ["CanopySpec"]),
         .testTarget(name: "CanopyGitTests", dependencies: ["CanopyGit"]),
         .testTarget(name: "CanopyBuildTests", dependencies: ["CanopyBuild"]),
@@ -116,9 +118,15 @@ let package = Package(
         ),
         .testTarget(
             name: "CanopyControlTests",
-            dependencies: ["CanopyControl", .product(name: "Yams", package: "Yams")]
+            dependencies: [
+                "CanopyControl", "CanopyEdge", "CanopySpec", "CanopyStore", "CanopyTestSupport",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Yams", package: "Yams"),
+            ]
         ),
-        .testTarget(name: "EndToEndTests"),
+        .testTarget(name: "EndToEndTests", dependencies: ["CanopyTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -2,7 +2,7 @@ import Foundation
 
 /// Runs a command to completion and returns its output; throws with the output when it fails.
 @discardableResult
-func sh(
+public func sh(
     _ arguments: [String], cwd: String? = nil, environment: [String: String] = [:], allowFailure: Bool = false
 )
     throws -> String
@@ -31,13 +31,13 @@ func sh(
     return output
 }
 
-struct TestFailure: Error, CustomStringConvertible {
-    var description: String
-    init(_ description: String) { self.description = description }
+public struct TestFailure: Error, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
 }
 
 /// Polls `condition` until it holds or `timeout` passes. Generous timeouts: CI machines are slow.
-func waitUntil(
+public func waitUntil(
     _ what: String, timeout: Duration = .seconds(60), interval: Duration = .milliseconds(100),
     _ condition: () async throws -> Bool
 ) async throws {
@@ -55,7 +55,7 @@ func waitUntil(
 }
 
 /// A fresh temporary folder, removed by `remove()`.
-func makeTemporaryDirectory(_ label: String) throws -> String {
+public func makeTemporaryDirectory(_ label: String) throws -> String {
     let path = FileManager.default.temporaryDirectory
         .appendingPathComponent("canopy-e2e-\(label)-\(UUID().uuidString.prefix(8))").path
     try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
@@ -63,7 +63,7 @@ func makeTemporaryDirectory(_ label: String) throws -> String {
 }
 
 /// The package root, found from this file's path.
-let packageRoot: String = {
+public let packageRoot: String = {
     var url = URL(fileURLWithPath: #filePath)
     while url.path != "/" {
         url.deleteLastPathComponent()
@@ -73,7 +73,7 @@ let packageRoot: String = {
 }()
 
 /// The `canopy` binary under test: CANOPY_BIN, else the debug build.
-let canopyBinary: String = {
+public let canopyBinary: String = {
     if let bin = ProcessInfo.processInfo.environment["CANOPY_BIN"] { return bin }
     return packageRoot + "/.build/debug/canopy"
 }()
