@@ -7,10 +7,11 @@ import Foundation
 #endif
 
 /// The build's log file: output arrives in chunks, is split into lines, masked, timestamped and appended
-/// at once (so a reader sees it while the build runs).
+/// at once (so a reader sees it while the build runs). Every line of a build's log goes through one
+/// of these, whoever writes it (the control plane's notes before and after, the runner's in between).
 ///
 /// `@unchecked Sendable`: every mutable field is read and written only while holding `lock`.
-final class BuildLog: @unchecked Sendable {
+public final class BuildLog: @unchecked Sendable {
     private let lock = NSLock()
     private let fd: Int32
     private let secrets: [String]
@@ -21,13 +22,15 @@ final class BuildLog: @unchecked Sendable {
     private var exceeded = false
     private var closed = false
 
-    /// Opens (creates or truncates) `path`, creating its folder.
-    init(path: String, secrets: Set<String>, maxBytes: Int, onLog: (@Sendable (String) -> Void)?) throws {
+    /// Opens `path` for appending (creating it and its folder): lines already there stay, so the
+    /// control plane's first lines survive the runner opening the same log. Blocking.
+    /// `onLog` receives every line written, in order, once masked.
+    public init(path: String, secrets: Set<String>, maxBytes: Int, onLog: (@Sendable (String) -> Void)?) throws {
         let folder = (path as NSString).deletingLastPathComponent
         if !folder.isEmpty {
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         }
-        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
         guard fd >= 0 else {
             throw BuildFailure(message: "cannot open the build log \(path): \(String(cString: strerror(errno)))")
         }
@@ -42,8 +45,8 @@ final class BuildLog: @unchecked Sendable {
     /// True once the commands wrote more than `maxBytes`.
     var limitExceeded: Bool { lock.withLock { exceeded } }
 
-    /// A line from the runner itself (not counted against the output limit).
-    func note(_ line: String) {
+    /// A line from Canopy itself (not counted against the output limit). Blocking (one `write`).
+    public func note(_ line: String) {
         lock.withLock {
             for part in line.split(separator: "\n", omittingEmptySubsequences: false) {
                 emitLocked(String(part))
