@@ -1,3 +1,4 @@
+import CanopySpec
 import Foundation
 
 #if canImport(Glibc)
@@ -93,7 +94,7 @@ public final class BuildLog: @unchecked Sendable {
         var line = raw
         if line.hasSuffix("\r") { line.removeLast() }
         for secret in secrets { line = line.replacingOccurrences(of: secret, with: "***") }
-        let stamped = "\(Self.timestamp()) \(line)\n"
+        let stamped = "\(Timestamp.now()) \(line)\n"
         var bytes = Array(stamped.utf8)
         var offset = 0
         while offset < bytes.count {
@@ -106,21 +107,5 @@ public final class BuildLog: @unchecked Sendable {
         }
         bytes.removeAll()
         onLog?(line)
-    }
-
-    /// `2026-11-23T21:05:48.123Z`
-    static func timestamp() -> String {
-        var now = timespec()
-        clock_gettime(CLOCK_REALTIME, &now)
-        var parts = tm()
-        var seconds = now.tv_sec
-        gmtime_r(&seconds, &parts)
-        func pad(_ value: Int32, _ width: Int) -> String {
-            let text = String(value)
-            return String(repeating: "0", count: max(0, width - text.count)) + text
-        }
-        return "\(pad(parts.tm_year + 1900, 4))-\(pad(parts.tm_mon + 1, 2))-\(pad(parts.tm_mday, 2))T"
-            + "\(pad(parts.tm_hour, 2)):\(pad(parts.tm_min, 2)):\(pad(parts.tm_sec, 2))."
-            + "\(pad(Int32(now.tv_nsec / 1_000_000), 3))Z"
     }
 }
