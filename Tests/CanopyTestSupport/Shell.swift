@@ -1,5 +1,30 @@
 import Foundation
 
+/// Runs `arguments` (found on PATH) to completion: its exit status and its output (standard error
+/// merged into it unless `discardingErrors`). The one process runner of the test targets.
+public func runProcess(
+    _ arguments: [String], cwd: String? = nil, environment: [String: String] = [:], discardingErrors: Bool = false
+) throws -> (status: Int32, output: Data) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = arguments
+    if let cwd { process.currentDirectoryURL = URL(fileURLWithPath: cwd) }
+    process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    process.standardError = discardingErrors ? FileHandle.nullDevice : pipe
+    try process.run()
+    let output = pipe.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (process.terminationStatus, output)
+}
+
+/// A fixed git author and committer, no system configuration.
+public let gitIdentity = [
+    "GIT_AUTHOR_NAME": "Canopy Test", "GIT_AUTHOR_EMAIL": "test@canopy.test", "GIT_COMMITTER_NAME": "Canopy Test",
+    "GIT_COMMITTER_EMAIL": "test@canopy.test", "GIT_CONFIG_NOSYSTEM": "1",
+]
+
 /// Runs a command to completion and returns its output; throws with the output when it fails.
 @discardableResult
 public func sh(
@@ -7,26 +32,11 @@ public func sh(
 )
     throws -> String
 {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = arguments
-    if let cwd { process.currentDirectoryURL = URL(fileURLWithPath: cwd) }
-    var env = ProcessInfo.processInfo.environment
-    env["GIT_AUTHOR_NAME"] = "Canopy Test"
-    env["GIT_AUTHOR_EMAIL"] = "test@canopy.test"
-    env["GIT_COMMITTER_NAME"] = "Canopy Test"
-    env["GIT_COMMITTER_EMAIL"] = "test@canopy.test"
-    env["GIT_CONFIG_NOSYSTEM"] = "1"
-    env.merge(environment) { _, new in new }
-    process.environment = env
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = pipe
-    try process.run()
-    let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-    process.waitUntilExit()
-    if process.terminationStatus != 0 && !allowFailure {
-        throw TestFailure("`\(arguments.joined(separator: " "))` exited \(process.terminationStatus):\n\(output)")
+    let (status, data) = try runProcess(
+        arguments, cwd: cwd, environment: gitIdentity.merging(environment) { _, new in new })
+    let output = String(decoding: data, as: UTF8.self)
+    if status != 0 && !allowFailure {
+        throw TestFailure("`\(arguments.joined(separator: " "))` exited \(status):\n\(output)")
     }
     return output
 }
@@ -57,7 +67,7 @@ public func waitUntil(
 /// A fresh temporary folder, removed by `remove()`.
 public func makeTemporaryDirectory(_ label: String) throws -> String {
     let path = FileManager.default.temporaryDirectory
-        .appendingPathComponent("canopy-e2e-\(label)-\(UUID().uuidString.prefix(8))").path
+        .appendingPathComponent("canopy-\(label)-\(UUID().uuidString.prefix(8))").path
     try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
     return (path as NSString).resolvingSymlinksInPath
 }
