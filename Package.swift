@@ -40,7 +40,7 @@ let package = Package(
         ),
         .target(
             name: "CanopyGit",
-            dependencies: ["CGit2", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["CGit2"]
         ),
         .target(
             name: "CanopyBuild",
@@ -49,10 +49,9 @@ let package = Package(
         .target(
             name: "CanopyStore",
             dependencies: [
-                "CanopySpec", "CZlib",
+                "CZlib",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "GRDB", package: "GRDB.swift"),
-                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .target(
@@ -63,6 +62,7 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOHTTP2", package: "swift-nio-http2"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Atomics", package: "swift-atomics"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -87,6 +87,7 @@ let package = Package(
             dependencies: [
                 "CanopyControl",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
 
@@ -110,10 +111,17 @@ let package = Package(
         ),
 
         // MARK: Tests
+        // Shared by the test targets: the raw HTTP client, the process runner, temporary folders.
+        .target(name: "CanopyTestSupport", path: "Tests/CanopyTestSupport"),
         .testTarget(name: "CanopySpecTests", dependencies: ["CanopySpec"]),
-        .testTarget(name: "CanopyGitTests", dependencies: ["CanopyGit"]),
-        .testTarget(name: "CanopyBuildTests", dependencies: ["CanopyBuild"]),
-        .testTarget(name: "CanopyStoreTests", dependencies: ["CanopyStore"]),
+        .testTarget(name: "CanopyGitTests", dependencies: ["CanopyGit", "CanopyTestSupport"]),
+        .testTarget(
+            name: "CanopyBuildTests",
+            dependencies: [
+                "CanopyBuild", "CanopySpec", "CanopyTestSupport", .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(name: "CanopyStoreTests", dependencies: ["CanopyStore", "CanopyTestSupport"]),
         .testTarget(
             name: "CanopyEdgeTests",
             dependencies: [
@@ -127,11 +135,17 @@ let package = Package(
         ),
         .testTarget(
             name: "CanopyControlTests",
-            dependencies: ["CanopyControl", .product(name: "Yams", package: "Yams")]
+            dependencies: [
+                "CanopyControl", "CanopyEdge", "CanopySpec", "CanopyStore", "CanopyTestSupport",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Yams", package: "Yams"),
+            ]
         ),
         .testTarget(
             name: "CanopyFuzzingTests", dependencies: ["CanopyFuzzing"], exclude: ["Corpus", "Regressions"]),
-        .testTarget(name: "EndToEndTests"),
+        .testTarget(name: "EndToEndTests", dependencies: ["CanopyTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -38,7 +38,7 @@ struct ArtifactCollector {
         else {
             throw BuildFailure(message: "\(label) \(shown) resolves outside the repository; it is refused")
         }
-        let globs = selection.files.map(PathGlob.init)
+        let globs = selection.files.map(Glob.init)
         do {
             try FileManager.default.createDirectory(atPath: destination, withIntermediateDirectories: true)
         } catch {
@@ -55,7 +55,7 @@ struct ArtifactCollector {
     // MARK: - Walking
 
     private func walk(
-        folder: String, relative: String, baseReal: String, shownBase: String, globs: [PathGlob],
+        folder: String, relative: String, baseReal: String, shownBase: String, globs: [Glob],
         destination: String, visited: inout Set<String>, outcome: inout Outcome
     ) throws(BuildFailure) {
         let names = ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []).sorted()

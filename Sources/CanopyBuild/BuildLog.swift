@@ -1,3 +1,4 @@
+import CanopySpec
 import Foundation
 
 #if canImport(Glibc)
@@ -7,10 +8,11 @@ import Foundation
 #endif
 
 /// The build's log file: output arrives in chunks, is split into lines, masked, timestamped and appended
-/// at once (so a reader sees it while the build runs).
+/// at once (so a reader sees it while the build runs). Every line of a build's log goes through one
+/// of these, whoever writes it (the control plane's notes before and after, the runner's in between).
 ///
 /// `@unchecked Sendable`: every mutable field is read and written only while holding `lock`.
-final class BuildLog: @unchecked Sendable {
+public final class BuildLog: @unchecked Sendable {
     private let lock = NSLock()
     private let fd: Int32
     private let secrets: [String]
@@ -21,13 +23,15 @@ final class BuildLog: @unchecked Sendable {
     private var exceeded = false
     private var closed = false
 
-    /// Opens (creates or truncates) `path`, creating its folder.
-    init(path: String, secrets: Set<String>, maxBytes: Int, onLog: (@Sendable (String) -> Void)?) throws {
+    /// Opens `path` for appending (creating it and its folder): lines already there stay, so the
+    /// control plane's first lines survive the runner opening the same log. Blocking.
+    /// `onLog` receives every line written, in order, once masked.
+    public init(path: String, secrets: Set<String>, maxBytes: Int, onLog: (@Sendable (String) -> Void)?) throws {
         let folder = (path as NSString).deletingLastPathComponent
         if !folder.isEmpty {
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         }
-        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
         guard fd >= 0 else {
             throw BuildFailure(message: "cannot open the build log \(path): \(String(cString: strerror(errno)))")
         }
@@ -42,8 +46,8 @@ final class BuildLog: @unchecked Sendable {
     /// True once the commands wrote more than `maxBytes`.
     var limitExceeded: Bool { lock.withLock { exceeded } }
 
-    /// A line from the runner itself (not counted against the output limit).
-    func note(_ line: String) {
+    /// A line from Canopy itself (not counted against the output limit). Blocking (one `write`).
+    public func note(_ line: String) {
         lock.withLock {
             for part in line.split(separator: "\n", omittingEmptySubsequences: false) {
                 emitLocked(String(part))
@@ -90,7 +94,7 @@ final class BuildLog: @unchecked Sendable {
         var line = raw
         if line.hasSuffix("\r") { line.removeLast() }
         for secret in secrets { line = line.replacingOccurrences(of: secret, with: "***") }
-        let stamped = "\(Self.timestamp()) \(line)\n"
+        let stamped = "\(Timestamp.now()) \(line)\n"
         var bytes = Array(stamped.utf8)
         var offset = 0
         while offset < bytes.count {
@@ -103,21 +107,5 @@ final class BuildLog: @unchecked Sendable {
         }
         bytes.removeAll()
         onLog?(line)
-    }
-
-    /// `2026-11-23T21:05:48.123Z`
-    static func timestamp() -> String {
-        var now = timespec()
-        clock_gettime(CLOCK_REALTIME, &now)
-        var parts = tm()
-        var seconds = now.tv_sec
-        gmtime_r(&seconds, &parts)
-        func pad(_ value: Int32, _ width: Int) -> String {
-            let text = String(value)
-            return String(repeating: "0", count: max(0, width - text.count)) + text
-        }
-        return "\(pad(parts.tm_year + 1900, 4))-\(pad(parts.tm_mon + 1, 2))-\(pad(parts.tm_mday, 2))T"
-            + "\(pad(parts.tm_hour, 2)):\(pad(parts.tm_min, 2)):\(pad(parts.tm_sec, 2))."
-            + "\(pad(Int32(now.tv_nsec / 1_000_000), 3))Z"
     }
 }

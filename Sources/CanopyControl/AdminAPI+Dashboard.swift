@@ -1,3 +1,4 @@
+import CanopyStore
 import Foundation
 import NIOHTTP1
 
@@ -62,14 +63,6 @@ extension AdminAPI {
 
     /// `application/x-www-form-urlencoded` → fields.
     static func formFields(_ body: String) -> [String: String] {
-        var fields: [String: String] = [:]
-        for pair in body.split(separator: "&") {
-            let kv = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            func decode(_ s: Substring) -> String {
-                String(s).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? String(s)
-            }
-            fields[decode(kv[0])] = kv.count > 1 ? decode(kv[1]) : ""
-        }
-        return fields
+        URLEncodedForm.decode(body[...])
     }
 }

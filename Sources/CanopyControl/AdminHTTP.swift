@@ -19,20 +19,7 @@ public struct AdminRequest: Sendable {
         path = rawPath.removingPercentEncoding ?? rawPath
         // Split before decoding, so that an encoded slash stays inside its segment (`feature%2Flogin`).
         segments = rawPath.split(separator: "/").map { String($0).removingPercentEncoding ?? String($0) }
-        var query: [String: String] = [:]
-        if parts.count > 1 {
-            for pair in parts[1].split(separator: "&") {
-                let kv = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-                let key =
-                    String(kv[0]).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? String(kv[0])
-                let value =
-                    kv.count > 1
-                    ? (String(kv[1]).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? String(kv[1]))
-                    : ""
-                query[key] = value
-            }
-        }
-        self.query = query
+        self.query = parts.count > 1 ? URLEncodedForm.decode(parts[1]) : [:]
     }
 
     /// Path components after the leading slash, each percent-decoded (`/api/v1/sites/a` → `["api", "v1", "sites", "a"]`).

@@ -52,15 +52,28 @@ public final class AdminServer: Sendable {
             try await connection.executeThenClose { inbound, outbound in
                 var head: HTTPRequestHead?
                 var body = ByteBuffer()
+                // Set when the body passes `maxBody`: the rest is read and dropped, then answered 413.
+                var tooLarge = false
                 for try await part in inbound {
                     switch part {
                     case .head(let h):
                         head = h
                         body.clear()
+                        tooLarge = (h.headers.first(name: "Content-Length").flatMap { Int($0) } ?? 0) > maxBody
                     case .body(var chunk):
-                        if body.readableBytes + chunk.readableBytes <= maxBody { body.writeBuffer(&chunk) }
+                        if tooLarge || body.readableBytes + chunk.readableBytes > maxBody {
+                            tooLarge = true
+                            body.clear()
+                        } else {
+                            body.writeBuffer(&chunk)
+                        }
                     case .end:
                         guard let h = head else { continue }
+                        if tooLarge {
+                            // Closed after the answer: what the client sent is not a request to act on.
+                            _ = try await write(Self.tooLarge(maxBody), for: h, keepAlive: false, to: outbound)
+                            return
+                        }
                         let keepAlive = h.isKeepAlive
                         let response = await handler(AdminRequest(head: h, body: body))
                         let isStream = try await write(response, for: h, keepAlive: keepAlive, to: outbound)
@@ -72,6 +85,12 @@ public final class AdminServer: Sendable {
         } catch {
             logger.debug("admin connection ended: \(error)")
         }
+    }
+
+    /// The answer to a request whose body is over the limit.
+    static func tooLarge(_ limit: Int) -> AdminResponse {
+        .error(
+            .payloadTooLarge, "the request body is over \(limit >> 20) MiB, the admin API's limit; send a smaller one")
     }
 
     /// Writes one response; returns true when it was a stream (the connection then closes after it).

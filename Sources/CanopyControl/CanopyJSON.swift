@@ -1,14 +1,16 @@
+import CanopySpec
 import Foundation
 
 /// The admin API's JSON: sorted keys, dates as ISO 8601 with milliseconds (build timings need
 /// better than whole seconds). The CLI decodes with the same rules.
 public enum CanopyJSON {
-    public static func encoder() -> JSONEncoder {
+    /// `pretty: false` writes one line (server-sent events, webhooks).
+    public static func encoder(pretty: Bool = true) -> JSONEncoder {
         let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        encoder.outputFormatting = pretty ? [.prettyPrinted, .sortedKeys] : [.sortedKeys]
         encoder.dateEncodingStrategy = .custom { date, encoder in
             var container = encoder.singleValueContainer()
-            try container.encode(formatter().string(from: date))
+            try container.encode(Timestamp.string(from: date))
         }
         return encoder
     }
@@ -17,16 +19,10 @@ public enum CanopyJSON {
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .custom { decoder in
             let text = try decoder.singleValueContainer().decode(String.self)
-            if let date = formatter().date(from: text) ?? ISO8601DateFormatter().date(from: text) { return date }
+            if let date = Timestamp.date(from: text) { return date }
             throw DecodingError.dataCorrupted(
                 .init(codingPath: decoder.codingPath, debugDescription: "not an ISO 8601 date: \(text)"))
         }
         return decoder
-    }
-
-    static func formatter() -> ISO8601DateFormatter {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter
     }
 }

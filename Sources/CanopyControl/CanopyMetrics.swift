@@ -56,7 +56,7 @@ actor CanopyMetrics {
         text += "canopy_http_request_duration_seconds_bucket{le=\"+Inf\"} \(latency.count)\n"
         text += "canopy_http_request_duration_seconds_sum \(latency.sumSeconds)\n"
         text += "canopy_http_request_duration_seconds_count \(latency.count)\n"
-        let queue = await orchestrator.queueSnapshot
+        let queue = await orchestrator.queue.snapshot
         let rollouts = (try? await orchestrator.state.rollouts(activeOnly: true).count) ?? 0
         text += "# TYPE canopy_build_queue_length gauge\ncanopy_build_queue_length \(queue.queued)\n"
         text += "# TYPE canopy_builds_running gauge\ncanopy_builds_running \(queue.running.count)\n"

@@ -19,7 +19,7 @@ public enum CanopyServer {
         try data.create()
         let buildUser = try BuildIsolation.prepare(config, data: data, logger: logger)
         let token = try config.adminToken ?? data.loadOrCreateAdminToken()
-        let state = try StateStore(path: data.stateDatabase)
+        let state = try SQLiteStateStore(path: data.stateDatabase)
         let store = try DeploymentStore(root: data.store)
         let blocking = BlockingExecutor(threads: max(2, config.buildConcurrency))
 

@@ -39,9 +39,7 @@ actor Notifier {
     }
 
     private func deliver(_ url: URL, _ payload: Payload) async {
-        let encoder = JSONEncoder()
-        encoder.dateEncodingStrategy = .iso8601
-        encoder.outputFormatting = .sortedKeys
+        let encoder = CanopyJSON.encoder(pretty: false)
         guard let body = try? encoder.encode(payload) else { return }
         var request = URLRequest(url: url)
         request.httpMethod = "POST"

@@ -34,7 +34,20 @@ extension Orchestrator {
         let workspace =
             buildUser == nil
             ? buildDir : config.buildWorkRoot + "/" + job.id + "-" + UUID().uuidString.prefix(8).lowercased()
-        let log = BuildLogFile(path: data.buildLog(job.id))
+        let opened: (writer: BuildLogWriter, lines: AsyncStream<String>)
+        do {
+            opened = try await BuildLogWriter.open(
+                path: data.buildLog(job.id), secrets: Self.secrets(site: site, envConfig: envConfig), blocking: blocking
+            )
+        } catch {
+            await finish(job, status: .failed, error: "cannot open the build log: \(error)", logger)
+            return
+        }
+        let log = opened.writer
+        // One task forwards the log's lines to observers, in the order they were written.
+        let forwarding = Task {
+            for await line in opened.lines { self.emit(.buildLog(buildID: job.id, line: line)) }
+        }
         let outcome: BuildOutcome
         do {
             outcome = try await runPipeline(
@@ -53,22 +66,25 @@ extension Orchestrator {
             }
             await self.record(outcome, job: job, envConfig: envConfig, site: site, log: log, logger)
         }.value
+        log.close()
+        await forwarding.value
     }
 
     private func record(
-        _ outcome: BuildOutcome, job: BuildJob, envConfig: BranchEnvironmentConfig, site: SiteConfig, log: BuildLogFile,
+        _ outcome: BuildOutcome, job: BuildJob, envConfig: BranchEnvironmentConfig, site: SiteConfig,
+        log: BuildLogWriter,
         _ logger: Logger
     ) async {
         switch outcome {
         case .failed(let message):
-            log.append("Build failed: \(message)")
+            await log.append("Build failed: \(message)")
             await finish(job, status: .failed, error: message, logger)
         case .timedOut(let message):
-            log.append("Build timed out: \(message)")
+            await log.append("Build timed out: \(message)")
             await finish(job, status: .timedOut, error: message, logger)
         case .cancelled:
-            let superseded = pending[job.key] != nil
-            log.append(superseded ? "Build superseded by a newer commit." : "Build cancelled.")
+            let superseded = queue.isSuperseded(job)
+            await log.append(superseded ? "Build superseded by a newer commit." : "Build cancelled.")
             await finish(job, status: superseded ? .superseded : .cancelled, error: nil, logger)
         case .succeeded(let manifest):
             await deploy(job, manifest: manifest, site: site, settings: envConfig.settings, log: log, logger)
@@ -84,7 +100,7 @@ extension Orchestrator {
 
     private func runPipeline(
         _ job: BuildJob, site: SiteConfig, envConfig: BranchEnvironmentConfig, buildDir: String, source: String,
-        log: BuildLogFile, _ logger: Logger
+        log: BuildLogWriter, _ logger: Logger
     ) async throws -> BuildOutcome {
         let artifacts = buildDir + "/artifacts"
         let repository = repositoryPath(for: site)
@@ -95,8 +111,8 @@ extension Orchestrator {
             // Passable (not writable) for the build user on the way to its checkout.
             if separateWorkspace { chmod((source as NSString).deletingLastPathComponent, 0o755) }
         }
-        log.append("Canopy build \(job.id): site \(site.name), branch \(job.key.branch), commit \(job.commit)")
-        log.append("Checking out \(job.commit.prefix(7)) from \(site.repository)")
+        await log.append("Canopy build \(job.id): site \(site.name), branch \(job.key.branch), commit \(job.commit)")
+        await log.append("Checking out \(job.commit.prefix(7)) from \(site.repository)")
         try await blocking.run {
             let repo = try GitRepository.open(repository)
             try repo.checkout(commit: job.commit, into: source)
@@ -110,15 +126,12 @@ extension Orchestrator {
         case .failure(let error):
             return .failed("amplify.yml is invalid:\n\(error)")
         }
-        for warning in plan.warnings { log.append("warning: \(warning)") }
-        if plan.specFile == nil { log.append("No amplify.yml: deploying the repository root as it is.") }
+        for warning in plan.warnings { await log.append("warning: \(warning)") }
+        if plan.specFile == nil { await log.append("No amplify.yml: deploying the repository root as it is.") }
 
         var environment = site.env
         environment.merge(envConfig.settings.env) { _, branch in branch }
-        var secrets = Set<String>()
-        if let password = envConfig.settings.password?.password { secrets.insert(password) }
-        if let token = site.webhookToken { secrets.insert(token) }
-        if let password = site.credentials?.password { secrets.insert(password) }
+        let secrets = Self.secrets(site: site, envConfig: envConfig)
 
         let request = BuildRequest(
             buildID: job.id, site: site.name, branch: job.key.branch, commit: job.commit,
@@ -130,11 +143,7 @@ extension Orchestrator {
             logFile: log.path, artifactDirectory: artifacts,
             testArtifactDirectory: plan.testArtifacts == nil ? nil : buildDir + "/test-artifacts",
             maxLogBytes: 50 << 20, cpuSeconds: site.buildTimeoutSeconds, runAs: buildUser)
-        let emitLine: @Sendable (String) -> Void = { [weak self] line in
-            guard let self else { return }
-            Task { await self.emit(.buildLog(buildID: job.id, line: line)) }
-        }
-        let result = await runner.run(request, logger: logger, onLog: emitLine)
+        let result = await runner.run(request, logger: logger, onLog: log.onLog)
         switch result.status {
         case .succeeded: break
         case .failed(let failure): return .failed("\(failure)")
@@ -152,7 +161,7 @@ extension Orchestrator {
         if let problem = try await blocking.run({ RuleFiles.validate(artifactDirectory: artifacts) }) {
             return .failed(problem)
         }
-        log.append("Ingesting artifacts into the deployment store")
+        await log.append("Ingesting artifacts into the deployment store")
         let deploymentID = DeploymentStore.newDeploymentID(date: Date())
         let manifest = try await blocking.run { [store] in
             try store.ingest(
@@ -160,7 +169,7 @@ extension Orchestrator {
                 commit: job.commit, commitTime: job.commitTime)
         }
         try? await blocking.run { try? FileManager.default.removeItem(atPath: artifacts) }
-        log.append("Deployment \(manifest.id): \(manifest.files.count) files, \(manifest.totalSize) bytes")
+        await log.append("Deployment \(manifest.id): \(manifest.files.count) files, \(manifest.totalSize) bytes")
         return .succeeded(manifest)
     }
 
@@ -188,18 +197,18 @@ extension Orchestrator {
     /// Records the deployment and, if this build is still the newest of its branch, activates it.
     private func deploy(
         _ job: BuildJob, manifest: DeploymentManifest, site: SiteConfig, settings: EnvironmentSettings,
-        log: BuildLogFile, _ logger: Logger
+        log: BuildLogWriter, _ logger: Logger
     ) async {
         let record = DeploymentRecord(
             id: manifest.id, site: site.name, branch: job.key.branch, commit: job.commit,
             commitMessage: job.commitMessage, commitTime: job.commitTime, createdAt: manifest.createdAt,
             buildID: job.id, fileCount: manifest.files.count, totalBytes: manifest.totalSize)
-        let current = isCurrent(job)
+        let current = queue.isCurrent(job)
         do {
             let pinned = try await state.environment(site: site.name, branch: job.key.branch)?.pinned ?? false
-            if current && !pinned && Self.needsRollout(settings) {
+            if current && !pinned && RolloutSchedule.needsRollout(settings) {
                 try await state.recordDeployment(record, activate: false, reason: "build \(job.id)")
-                log.append(
+                await log.append(
                     "Deployment \(manifest.id) starts a rollout (\(settings.rollout); health: \(settings.health.isEmpty ? "none" : settings.health.joined(separator: ", ")))."
                 )
                 try await beginRollout(
@@ -211,13 +220,13 @@ extension Orchestrator {
             if activated {
                 _ = try await servedDeployment(manifest.id)
                 try await publishRoutes()
-                log.append("Deployment \(manifest.id) is live.")
+                await log.append("Deployment \(manifest.id) is live.")
                 logger.info("deployment \(manifest.id) activated", metadata: ["deployment": "\(manifest.id)"])
                 emit(.deploymentActivated(site: site.name, branch: job.key.branch, deployment: manifest.id))
             } else if !current {
-                log.append("A newer commit arrived: deployment \(manifest.id) is kept but not activated.")
+                await log.append("A newer commit arrived: deployment \(manifest.id) is kept but not activated.")
             } else {
-                log.append("The branch is pinned: deployment \(manifest.id) is kept but not activated.")
+                await log.append("The branch is pinned: deployment \(manifest.id) is kept but not activated.")
             }
             await finish(job, status: current ? .succeeded : .superseded, deploymentID: manifest.id, error: nil, logger)
             // Retention after the build's result is recorded: it may take a while on big stores.
@@ -246,6 +255,15 @@ extension Orchestrator {
         if let record = try? await state.build(id: job.id) { emit(.buildFinished(record)) }
     }
 
+    /// What a build's log must never show: passwords, tokens and repository credentials.
+    static func secrets(site: SiteConfig, envConfig: BranchEnvironmentConfig) -> Set<String> {
+        var secrets = Set<String>()
+        if let password = envConfig.settings.password?.password { secrets.insert(password) }
+        if let token = site.webhookToken { secrets.insert(token) }
+        if let password = site.credentials?.password { secrets.insert(password) }
+        return secrets
+    }
+
     /// The repository a site's builds check out from: the repository itself when local, else its mirror.
     func repositoryPath(for site: SiteConfig) -> String {
         RepositoryLocation.isRemote(site.repositoryLocation)
@@ -257,34 +275,10 @@ extension Orchestrator {
     }
 }
 
-extension BuildJob {
-    var pullRequestNumber: Int? {
-        guard kind == .pullRequest, key.branch.hasPrefix("pr-") else { return nil }
-        return Int(key.branch.dropFirst(3))
-    }
-}
-
 /// Whether a repository location is a URL to fetch rather than a folder on this machine.
 enum RepositoryLocation {
     static func isRemote(_ location: String) -> Bool {
         location.hasPrefix("https://") || location.hasPrefix("http://") || location.hasPrefix("ssh://")
             || location.hasPrefix("git@") || location.hasPrefix("file://")
-    }
-}
-
-/// A build's log file, appended to by the control plane (headers, results) between the runner's lines.
-struct BuildLogFile: Sendable {
-    let path: String
-
-    func append(_ line: String) {
-        let stamp = ISO8601DateFormatter().string(from: Date())
-        let data = Data("[\(stamp)] \(line)\n".utf8)
-        if let handle = FileHandle(forWritingAtPath: path) {
-            handle.seekToEndOfFile()
-            handle.write(data)
-            try? handle.close()
-        } else {
-            _ = FileManager.default.createFile(atPath: path, contents: data)
-        }
     }
 }

@@ -3,20 +3,18 @@ import Foundation
 import Logging
 
 extension Orchestrator {
-    // MARK: The build queue
+    // MARK: The build queue (its rules are `BuildQueue`'s; here they are recorded and acted on)
 
     /// Queues a commit. A queued older commit of the same branch is superseded at once; a running one
     /// is cancelled, so an older build is never deployed over a newer one.
     func enqueue(_ job: BuildJob) async {
         let key = job.key
-        let older = pending[key]
-        pending[key] = job
-        if !siteTurns.contains(key.site) { siteTurns.append(key.site) }
-        if let current = running[key], current.job.commit != job.commit {
+        let displaced = queue.enqueue(job)
+        if let current = displaced.cancelled {
             logger.info(
-                "newer commit \(job.commit.prefix(7)) supersedes the running build \(current.job.id)",
+                "newer commit \(job.commit.prefix(7)) supersedes the running build \(current.id)",
                 metadata: ["site": "\(key.site)", "branch": "\(key.branch)"])
-            current.task.cancel()
+            buildTasks[current.id]?.cancel()
         }
         let record = BuildRecord(
             id: job.id, site: key.site, branch: key.branch, commit: job.commit, commitMessage: job.commitMessage,
@@ -28,52 +26,24 @@ extension Orchestrator {
         } catch {
             logger.error("cannot record build \(job.id): \(error)")
         }
-        if let older {
+        if let older = displaced.superseded {
             try? await state.updateBuild(older.id, status: .superseded, error: "Superseded by \(job.commit.prefix(7)).")
         }
         emit(.buildQueued(record))
         startBuilds()
     }
 
-    /// Starts queued builds while slots are free: one per branch at a time, sites taking turns.
+    /// Starts the builds the queue lets start now, each in a task of its own.
     func startBuilds() {
-        while running.count < config.buildConcurrency, let job = nextJob() {
-            pending[job.key] = nil
-            let task = Task { await self.execute(job) }
-            running[job.key] = RunningBuild(job: job, task: task)
+        for job in queue.start() {
+            buildTasks[job.id] = Task { await self.execute(job) }
         }
-    }
-
-    /// The next job: from the first site in turn order that has a branch ready (not already building).
-    private func nextJob() -> BuildJob? {
-        for (index, site) in siteTurns.enumerated() {
-            let ready = pending.values
-                .filter { $0.key.site == site && running[$0.key] == nil }
-                .min { $0.queuedAt < $1.queuedAt }
-            guard let job = ready else { continue }
-            siteTurns.remove(at: index)
-            if pending.keys.contains(where: { $0.site == site && $0 != job.key }) { siteTurns.append(site) }
-            return job
-        }
-        return nil
     }
 
     /// A build ended (in any way): free its slot and start what waits.
     func buildEnded(_ job: BuildJob) {
-        if running[job.key]?.job.id == job.id { running[job.key] = nil }
-        if pending.keys.contains(where: { $0.site == job.key.site }), !siteTurns.contains(job.key.site) {
-            siteTurns.append(job.key.site)
-        }
+        buildTasks[job.id] = nil
+        queue.finished(job)
         startBuilds()
-    }
-
-    /// True while `job` is still the newest commit known for its branch.
-    func isCurrent(_ job: BuildJob) -> Bool {
-        pending[job.key] == nil && running[job.key]?.job.id == job.id
-    }
-
-    /// Queue length and running builds, for status and metrics.
-    var queueSnapshot: (queued: Int, running: [String]) {
-        (pending.count, running.values.map(\.job.id))
     }
 }

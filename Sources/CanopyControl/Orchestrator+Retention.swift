@@ -47,7 +47,7 @@ extension Orchestrator {
         try await state.markDeploymentsRemoved(remove, at: now)
         let keepIDs = Set(live.map(\.id)).subtracting(remove)
         let freed = try await blocking.run { [store] in try store.collectGarbage(keeping: keepIDs) }
-        for id in remove { served[id] = nil }
+        await routes.forget(remove)
         logger.info(
             "retention removed \(remove.count) deployments; freed \(freed.freedBytes) bytes in \(freed.removedBlobs) blobs"
         )

@@ -16,7 +16,7 @@ public struct StatusReport: Sendable, Codable {
 
 extension Orchestrator {
     func statusReport() async throws -> StatusReport {
-        let snapshot = queueSnapshot
+        let snapshot = queue.snapshot
         return StatusReport(
             hostnames: hostnames, environments: try await state.environments(),
             recentBuilds: try await state.builds(limit: 20), queued: snapshot.queued, running: snapshot.running,
@@ -76,9 +76,7 @@ extension Orchestrator {
 extension ControlEvent {
     /// The event as one server-sent event (`event:` name and a JSON `data:` line).
     var serverSentEvent: String {
-        let encoder = JSONEncoder()
-        encoder.dateEncodingStrategy = .iso8601
-        encoder.outputFormatting = .sortedKeys
+        let encoder = CanopyJSON.encoder(pretty: false)
         func encode<T: Encodable>(_ name: String, _ value: T) -> String {
             let json = (try? encoder.encode(value)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
             return "event: \(name)\ndata: \(json)\n\n"

@@ -19,17 +19,6 @@ public struct EnvironmentKey: Sendable, Hashable, CustomStringConvertible {
     public var description: String { "\(site)/\(branch)" }
 }
 
-/// A commit of a branch that should be built.
-struct BuildJob: Sendable {
-    var id: String
-    var key: EnvironmentKey
-    var kind: BranchEnvironmentConfig.Kind
-    var commit: String
-    var commitMessage: String
-    var commitTime: Date
-    var queuedAt: Date
-}
-
 /// The heart of the control plane. Branch events come in; builds are queued (at most one per branch,
 /// newer commits supersede older ones, a bounded number at once, fair across sites), run, ingested,
 /// recorded and activated; and after every change a new RoutingTable goes to the edge.
@@ -40,22 +29,25 @@ public actor Orchestrator {
     /// Who builds run as (nil: the server's own user).
     let buildUser: BuildUser?
     let data: DataFolder
-    let state: StateStore
+    let state: any StateStore
     let store: DeploymentStore
-    let edge: EdgeServer
+    let edge: any EdgeRouting
     let blocking: BlockingExecutor
     let runner: BuildRunner
     let notifier: Notifier
     let logger: Logger
 
     var catalog = SiteCatalog()
-    /// Deployments loaded for serving, by id, with the Sites-file rules they were loaded with.
-    var served: [String: LoadedDeployment] = [:]
-    /// The newest commit waiting to build, per branch.
-    var pending: [EnvironmentKey: BuildJob] = [:]
-    /// Sites in the order they get the next free build slot (round-robin for fairness).
-    var siteTurns: [String] = []
-    var running: [EnvironmentKey: RunningBuild] = [:]
+    /// Route plans, loaded deployments and the tables the edge gets.
+    let routes: RoutePublisher
+    /// Rollout steps and operator actions on rollouts.
+    let rolloutController: RolloutController
+    /// Splits, swaps, rollbacks and pins.
+    let traffic: TrafficController
+    /// Which builds wait, run and come next (see `BuildQueue`).
+    var queue: BuildQueue
+    /// The task of each running build, by build id.
+    var buildTasks: [String: Task<Void, Never>] = [:]
     /// Observers of build and deployment events (the admin API's event stream).
     var listeners: [UUID: AsyncStream<ControlEvent>.Continuation] = [:]
     /// Edge counters of each rolling-out deployment when its rollout began (error rates count from there).
@@ -63,14 +55,9 @@ public actor Orchestrator {
     /// What every hostname serves, as last published.
     var hostnames: [HostnameStatus] = []
 
-    struct RunningBuild {
-        var job: BuildJob
-        var task: Task<Void, Never>
-    }
-
     init(
-        config: CanopyConfiguration, buildUser: BuildUser? = nil, data: DataFolder, state: StateStore,
-        store: DeploymentStore, edge: EdgeServer, blocking: BlockingExecutor, logger: Logger
+        config: CanopyConfiguration, buildUser: BuildUser? = nil, data: DataFolder, state: any StateStore,
+        store: DeploymentStore, edge: any EdgeRouting, blocking: BlockingExecutor, logger: Logger
     ) {
         self.config = config
         self.buildUser = buildUser
@@ -79,6 +66,10 @@ public actor Orchestrator {
         self.store = store
         self.edge = edge
         self.blocking = blocking
+        self.queue = BuildQueue(concurrency: config.buildConcurrency)
+        self.routes = RoutePublisher(state: state, store: store, edge: edge, blocking: blocking, logger: logger)
+        self.rolloutController = RolloutController(state: state)
+        self.traffic = TrafficController(state: state)
         self.runner = BuildRunner()
         self.notifier = Notifier(logger: logger)
         self.logger = logger
@@ -149,7 +140,7 @@ public actor Orchestrator {
                     site: site.name, branch: head.branch, kind: envConfig.kind.rawValue, headCommit: head.commit)
             }
             // Already building, queued, built (passed or failed): nothing to do.
-            if running[key]?.job.commit == head.commit || pending[key]?.commit == head.commit { return }
+            if queue.contains(key, commit: head.commit) { return }
             // A commit built before (passed or failed) is not built again; one whose build was cut short
             // (a restart, or a newer commit that has since been reverted) is.
             if let last = try await state.latestBuild(site: site.name, branch: head.branch, commit: head.commit),
@@ -173,8 +164,7 @@ public actor Orchestrator {
     /// A branch is gone: its builds stop and its hostnames stop serving at once.
     func branchDeleted(site: String, branch: String) async {
         let key = EnvironmentKey(site: site, branch: branch)
-        pending[key] = nil
-        running[key]?.task.cancel()
+        if let running = queue.removeBranch(key) { buildTasks[running.id]?.cancel() }
         do {
             guard let env = try await state.environment(site: site, branch: branch), env.deletedAt == nil else {
                 return
@@ -266,18 +256,6 @@ public actor Orchestrator {
             break
         }
     }
-}
-
-/// A deployment loaded for the edge, and the site rules it was loaded with.
-struct LoadedDeployment {
-    var deployment: ServedDeployment
-    var rules: SiteRuleSet
-}
-
-/// A site's own redirect and header rules (from its Sites file).
-struct SiteRuleSet: Equatable {
-    var redirects: [RedirectRule]
-    var headers: [HeaderRule]
 }
 
 /// A branch head as the watcher reports it.

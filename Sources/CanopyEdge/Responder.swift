@@ -1,3 +1,4 @@
+import CanopyStore
 import Foundation
 import NIOCore
 import NIOHTTP1
@@ -458,13 +459,4 @@ struct CannedAnswer: Sendable {
         }
         headers = Array(lines.utf8)
     }
-}
-
-/// Compares in time that depends only on the lengths.
-func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
-    var difference = UInt8(a.count == b.count ? 0 : 1)
-    for i in 0..<max(a.count, b.count) {
-        difference |= (i < a.count ? a[i] : 0) ^ (i < b.count ? b[i] : 0)
-    }
-    return difference == 0
 }

@@ -43,8 +43,7 @@ public final class ServedDeployment: Sendable {
     public static func load(
         manifest: DeploymentManifest, storeRoot: String, siteRules: SiteRules, lanes: Int
     ) throws -> ServedDeployment {
-        let blobs = storeRoot + "/blobs/"
-        func blobPath(_ hex: String) -> String { blobs + hex.prefix(2) + "/" + hex }
+        func blobPath(_ hex: String) -> String { DeploymentStore.blobPath(root: storeRoot, sha256: hex) }
         var cache: [String: ServedBody] = [:]
         func body(_ hex: String, _ size: Int64) throws -> ServedBody {
             if let known = cache[hex] { return known }

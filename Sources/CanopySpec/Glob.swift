@@ -1,6 +1,6 @@
 /// A compiled glob over `/`-separated paths or branch names: `*` within one segment, `**` across
 /// any number of segments (`**/*` matches every file, top-level ones too), `?` one character,
-/// `{a,b}` alternatives, `[abc]` / `[!abc]` classes.
+/// `{a,b}` alternatives, `[abc]` / `[!abc]` classes. A leading `./` is dropped (`./**` is `**`).
 public struct Glob: Sendable, Hashable {
     public let pattern: String
     private let alternatives: [[Token]]
@@ -16,7 +16,9 @@ public struct Glob: Sendable, Hashable {
 
     public init(_ pattern: String) {
         self.pattern = pattern
-        self.alternatives = Self.expandBraces(pattern).map(Self.tokenize)
+        var text = Substring(pattern)
+        while text.hasPrefix("./") { text = text.dropFirst(2) }
+        self.alternatives = Self.expandBraces(String(text)).map(Self.tokenize)
     }
 
     public func matches(_ path: String) -> Bool {

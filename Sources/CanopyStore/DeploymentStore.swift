@@ -45,7 +45,12 @@ public final class DeploymentStore: Sendable {
 
     /// The path of the blob with this SHA-256 (lowercase hex): `blobs/<first two hex digits>/<hex>`.
     public func blobPath(_ sha256: String) -> String {
-        "\(blobsDirectory)/\(sha256.prefix(2))/\(sha256)"
+        Self.blobPath(root: root, sha256: sha256)
+    }
+
+    /// The path of a blob in the store at `root`, for readers that hold only the store's folder.
+    public static func blobPath(root: String, sha256: String) -> String {
+        "\(root)/blobs/\(sha256.prefix(2))/\(sha256)"
     }
 
     /// Reads and decodes `manifests/<id>.json` (JSON with sorted keys; dates in `JSONEncoder`'s

@@ -1,5 +1,6 @@
 import CanopyBuild
 import CanopySpec
+import CanopyTestSupport
 import Foundation
 import Logging
 
@@ -14,7 +15,7 @@ struct Fixture {
     var artifacts: String { folder + "/out" }
 
     init() throws {
-        folder = NSTemporaryDirectory() + "canopy-build-test-" + UUID().uuidString
+        folder = try makeTemporaryDirectory("build-test")
         try FileManager.default.createDirectory(atPath: folder + "/src", withIntermediateDirectories: true)
     }
 

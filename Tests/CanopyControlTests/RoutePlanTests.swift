@@ -10,7 +10,7 @@ struct RoutePlanTests {
 
     @Test func anEnvironmentServesItsActiveDeployment() {
         #expect(
-            Orchestrator.targets(of: env, rollout: nil) == [ResolvedTarget(label: "main", weight: 1, deployment: "d1")])
+            RoutePlan.targets(of: env, rollout: nil) == [ResolvedTarget(label: "main", weight: 1, deployment: "d1")])
     }
 
     @Test func aRolloutPutsTheNewDeploymentsShareFirst() {
@@ -19,7 +19,7 @@ struct RoutePlanTests {
             status: .running, startedAt: Date(), nextStepAt: nil)
         // New first: a growing share only ever moves visitors from old to new.
         #expect(
-            Orchestrator.targets(of: env, rollout: rollout) == [
+            RoutePlan.targets(of: env, rollout: rollout) == [
                 ResolvedTarget(label: "d2", weight: 30, deployment: "d2"),
                 ResolvedTarget(label: "d1", weight: 70, deployment: "d1"),
             ])
@@ -27,7 +27,7 @@ struct RoutePlanTests {
         checking.status = .checking
         checking.percent = 0
         #expect(
-            Orchestrator.targets(of: env, rollout: checking) == [
+            RoutePlan.targets(of: env, rollout: checking) == [
                 ResolvedTarget(label: "main", weight: 1, deployment: "d1")
             ])
     }
@@ -35,13 +35,13 @@ struct RoutePlanTests {
     @Test func aDeletedBranchServesNothing() {
         var deleted = env
         deleted.deletedAt = Date()
-        #expect(Orchestrator.targets(of: deleted, rollout: nil).isEmpty)
+        #expect(RoutePlan.targets(of: deleted, rollout: nil).isEmpty)
     }
 }
 
 struct StateStoreTests {
     @Test func activationIsRecordedAndHistoryGoesNewestFirst() async throws {
-        let state = try StateStore()
+        let state = try SQLiteStateStore()
         try await state.upsertEnvironment(site: "s", branch: "main", kind: "branch", headCommit: "c1")
         for (i, id) in ["d1", "d2", "d3"].enumerated() {
             let record = DeploymentRecord(
@@ -62,7 +62,7 @@ struct StateStoreTests {
     }
 
     @Test func policiesAndTheAuditEntryAreWrittenTogether() async throws {
-        let state = try StateStore()
+        let state = try SQLiteStateStore()
         try await state.setHostPolicies(
             [("a.test", "s", [PolicyTarget(kind: .branch, site: "s", ref: "main", weight: 90)]), ("b.test", "s", nil)],
             audit: AuditEntry(actor: "me", action: "split", target: "a.test", before: "x", after: "y"))
@@ -71,7 +71,7 @@ struct StateStoreTests {
     }
 
     @Test func unfinishedBuildsAreAbandonedOnRestart() async throws {
-        let state = try StateStore()
+        let state = try SQLiteStateStore()
         try await state.insertBuild(
             BuildRecord(
                 id: "b1", site: "s", branch: "main", commit: "c", commitMessage: "", status: .running, queuedAt: Date(),

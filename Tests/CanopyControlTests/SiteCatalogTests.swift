@@ -1,3 +1,4 @@
+import CanopyStore
 import Foundation
 import Logging
 import Testing

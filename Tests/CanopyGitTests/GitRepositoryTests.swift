@@ -1,3 +1,4 @@
+import CanopyTestSupport
 import Foundation
 import Testing
 
@@ -10,9 +11,7 @@ final class Fixture {
     let work: String
 
     init() throws {
-        root =
-            FileManager.default.temporaryDirectory.appendingPathComponent("canopy-git-\(UUID().uuidString.prefix(8))")
-            .path
+        root = try makeTemporaryDirectory("git")
         bare = root + "/remote.git"
         work = root + "/work"
         try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
@@ -30,22 +29,9 @@ final class Fixture {
     }
 
     func run(_ args: [String]) throws -> String {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = args
-        var env = ProcessInfo.processInfo.environment
-        for name in ["GIT_AUTHOR", "GIT_COMMITTER"] {
-            env[name + "_NAME"] = "T"
-            env[name + "_EMAIL"] = "t@t.test"
-        }
-        p.environment = env
-        let pipe = Pipe()
-        p.standardOutput = pipe
-        p.standardError = pipe
-        try p.run()
-        let out = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        guard p.terminationStatus == 0 else {
+        let (status, data) = try runProcess(args, environment: gitIdentity)
+        let out = String(decoding: data, as: UTF8.self)
+        guard status == 0 else {
             throw GitError(operation: args.joined(separator: " "), repository: work, code: -1, message: out)
         }
         return out.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -86,7 +72,7 @@ struct GitRepositoryTests {
         let commit = try repo.commit(c1)
         #expect(commit.summary == "First line")
         #expect(commit.message.contains("Body text"))
-        #expect(commit.authorEmail == "t@t.test")
+        #expect(commit.authorEmail == "test@canopy.test")
         #expect(abs(commit.time.timeIntervalSinceNow) < 600)
     }
 

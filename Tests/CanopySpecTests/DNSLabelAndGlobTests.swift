@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 
 @testable import CanopySpec
@@ -77,6 +78,13 @@ struct GlobTests {
         #expect(!mid.matches("other/a.png"))
     }
 
+    @Test("a leading ./ is the folder itself (artifact patterns written as paths)")
+    func leadingDotSlash() {
+        #expect(Glob("./**").matches("a/b"))
+        #expect(Glob("./dist/*.html").matches("dist/index.html"))
+        #expect(!Glob("./dist/*.html").matches("dist/a/index.html"))
+    }
+
     @Test("* stays within one segment")
     func star() {
         let g = Glob("*.html")
@@ -129,5 +137,18 @@ struct GlobTests {
         #expect(Glob("**.js").matches("a/b/c.js") && Glob("**.js").matches("c.js"))
         #expect(!Glob("**.js").matches("c.json"))
         #expect(Glob("{unclosed").matches("{unclosed"))
+    }
+}
+
+@Suite("Timestamp")
+struct TimestampTests {
+    @Test("UTC with milliseconds, read back with or without them")
+    func formatAndParse() {
+        let date = Date(timeIntervalSince1970: 1_700_000_000.5)
+        #expect(Timestamp.string(from: date) == "2023-11-14T22:13:20.500Z")
+        #expect(Timestamp.date(from: "2023-11-14T22:13:20.500Z") == date)
+        #expect(Timestamp.date(from: "2023-11-14T22:13:20Z") == Date(timeIntervalSince1970: 1_700_000_000))
+        #expect(Timestamp.date(from: "yesterday") == nil)
+        #expect(Timestamp.now().count == 24)
     }
 }

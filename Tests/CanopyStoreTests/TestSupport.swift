@@ -1,47 +1,10 @@
+@_exported import CanopyTestSupport
 import Foundation
-
-/// A temporary folder removed when the test ends.
-final class TempFolder: Sendable {
-    let path: String
-
-    init() throws {
-        path =
-            FileManager.default.temporaryDirectory
-            .appendingPathComponent("canopy-store-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    }
-
-    deinit { try? FileManager.default.removeItem(atPath: path) }
-
-    /// Writes `data` at `relative` (creating folders) and returns the full path.
-    @discardableResult
-    func write(_ relative: String, _ data: Data) throws -> String {
-        let full = path + "/" + relative
-        try FileManager.default.createDirectory(
-            atPath: (full as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        try data.write(to: URL(fileURLWithPath: full))
-        return full
-    }
-
-    @discardableResult
-    func write(_ relative: String, _ text: String) throws -> String {
-        try write(relative, Data(text.utf8))
-    }
-}
 
 /// Runs a child process and returns its standard output; fails on a non-zero exit.
 func run(_ executable: String, _ arguments: [String]) throws -> Data {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = arguments
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    try process.run()
-    let output = pipe.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    guard process.terminationStatus == 0 else {
-        throw NSError(domain: "child", code: Int(process.terminationStatus))
-    }
+    let (status, output) = try runProcess([executable] + arguments, discardingErrors: true)
+    guard status == 0 else { throw TestFailure("\(executable) exited \(status)") }
     return output
 }
 

@@ -7,7 +7,7 @@ import GRDB
 /// Every write is a transaction in WAL mode with `synchronous = FULL`, so an activation is on disk
 /// before the edge is told about it, and a `kill -9` loses nothing that was acknowledged. GRDB runs
 /// the work on its own serial queue, off the event loops and off the cooperative pool.
-public final class StateStore: Sendable {
+public final class SQLiteStateStore: StateStore {
     let db: DatabaseQueue
 
     /// Opens (creating and migrating when needed) the database at `path`.

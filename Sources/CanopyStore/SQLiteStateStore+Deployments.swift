@@ -22,7 +22,7 @@ extension EnvironmentRecord {
     }
 }
 
-extension StateStore {
+extension SQLiteStateStore {
     // MARK: Deployments
 
     /// Records a deployment and, unless the environment is pinned, makes it the active one, in one

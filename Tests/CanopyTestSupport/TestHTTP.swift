@@ -5,20 +5,20 @@ import Foundation
 #endif
 
 /// A response read off the wire.
-struct HTTPResult: Sendable {
-    var status: Int
-    var headers: [(String, String)]
-    var body: Data
+public struct HTTPResult: Sendable {
+    public var status: Int
+    public var headers: [(String, String)]
+    public var body: Data
 
-    var text: String { String(decoding: body, as: UTF8.self) }
+    public var text: String { String(decoding: body, as: UTF8.self) }
 
-    func header(_ name: String) -> String? {
+    public func header(_ name: String) -> String? {
         headers.first { $0.0.lowercased() == name.lowercased() }?.1
     }
 }
 
 /// A TCP connection to 127.0.0.1:`port` with a 30-second receive timeout.
-func connectLoopback(port: Int) throws -> Int32 {
+public func connectLoopback(port: Int) throws -> Int32 {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     guard fd >= 0 else { throw TestFailure("socket() failed") }
     var timeout = timeval(tv_sec: 30, tv_usec: 0)
@@ -40,8 +40,8 @@ func connectLoopback(port: Int) throws -> Int32 {
 }
 
 /// A minimal HTTP/1.1 client over a real TCP socket: one request per connection, any Host header.
-enum TestHTTP {
-    static func request(
+public enum TestHTTP {
+    public static func request(
         _ method: String = "GET", port: Int, path: String = "/", host: String, headers: [String: String] = [:],
         body: Data? = nil
     ) throws -> HTTPResult {
@@ -66,7 +66,7 @@ enum TestHTTP {
         return try parse(data, method: method)
     }
 
-    static func isComplete(_ data: Data, method: String) -> Bool {
+    public static func isComplete(_ data: Data, method: String) -> Bool {
         guard let end = data.range(of: Data("\r\n\r\n".utf8)) else { return false }
         let head = String(decoding: data[..<end.lowerBound], as: UTF8.self).lowercased()
         let bodyCount = data.count - end.upperBound
@@ -84,7 +84,7 @@ enum TestHTTP {
         return false
     }
 
-    static func parse(_ data: Data, method: String) throws -> HTTPResult {
+    public static func parse(_ data: Data, method: String) throws -> HTTPResult {
         guard let end = data.range(of: Data("\r\n\r\n".utf8)) else {
             throw TestFailure("no complete HTTP response (\(data.count) bytes)")
         }
@@ -101,7 +101,7 @@ enum TestHTTP {
         return HTTPResult(status: status, headers: headers, body: method == "HEAD" ? Data() : body)
     }
 
-    static func dechunk(_ data: Data) -> Data {
+    public static func dechunk(_ data: Data) -> Data {
         var out = Data()
         var rest = data[...]
         while let lineEnd = rest.range(of: Data("\r\n".utf8)) {

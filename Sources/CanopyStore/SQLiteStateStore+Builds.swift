@@ -13,7 +13,7 @@ extension BuildRecord {
     }
 }
 
-extension StateStore {
+extension SQLiteStateStore {
     // MARK: Builds
 
     /// Records a new build.

@@ -1,7 +1,7 @@
 import Foundation
 import GRDB
 
-extension StateStore {
+extension SQLiteStateStore {
     // MARK: Host policies
 
     static let encoder: JSONEncoder = {

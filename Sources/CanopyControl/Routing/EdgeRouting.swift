@@ -1,0 +1,17 @@
+import CanopyEdge
+
+/// What the control plane needs of the edge: publish a routing table, read a deployment's traffic
+/// counters, and probe a deployment (health gates) without a network hop. `EdgeServer` is the real
+/// one; tests pass a fake that records the tables.
+protocol EdgeRouting: Sendable {
+    /// How many event-loop lanes a served deployment keeps per-lane state for.
+    var lanes: Int { get }
+    /// Replaces the table the edge routes by, in one atomic swap.
+    func update(_ table: RoutingTable)
+    /// Requests and error answers of one deployment since the edge started.
+    func stats(deployment: String) -> DeploymentTrafficStats
+    /// The status `path` answers with from `deployment`, as a visitor would get it.
+    func probe(deployment: ServedDeployment, path: String) -> Int
+}
+
+extension EdgeServer: EdgeRouting {}

@@ -1,0 +1,146 @@
+import CanopyEdge
+import CanopySpec
+import CanopyStore
+import Foundation
+import Logging
+
+/// Turns state into routing tables: computes the route plan, loads the deployments it names (once,
+/// kept while anything routes to them), and hands the edge one immutable `RoutingTable`.
+///
+/// The edge is behind `EdgeRouting`, so that publishing can be tested with a fake edge.
+actor RoutePublisher {
+    let state: any TrafficStateStore
+    let store: DeploymentStore
+    let edge: any EdgeRouting
+    let blocking: BlockingExecutor
+    let logger: Logger
+
+    /// Deployments loaded for serving, by id, with the Sites-file rules they were loaded with.
+    private var served: [String: LoadedDeployment] = [:]
+    /// What every hostname serves, as last published.
+    private(set) var hostnames: [HostnameStatus] = []
+
+    /// A deployment loaded for the edge, and the site rules it was loaded with.
+    private struct LoadedDeployment {
+        var deployment: ServedDeployment
+        var rules: SiteRules
+    }
+
+    init(
+        state: any TrafficStateStore, store: DeploymentStore, edge: any EdgeRouting, blocking: BlockingExecutor,
+        logger: Logger
+    ) {
+        self.state = state
+        self.store = store
+        self.edge = edge
+        self.blocking = blocking
+        self.logger = logger
+    }
+
+    /// The route plan from the state in force and the Sites files.
+    func plan(sites: [String: SiteConfig]) async throws -> RoutePlan {
+        RoutePlan(
+            sites: sites, environments: try await state.environments(),
+            rollouts: try await state.rollouts(activeOnly: true), policies: try await state.hostPolicies(),
+            liveDeployments: try await state.liveDeployments())
+    }
+
+    /// A deployment ready to serve, loaded once and kept while anything routes to it. The Sites
+    /// file's own redirects and headers are part of how a deployment is served, so a change to them
+    /// reloads that site's deployments.
+    func deployment(_ id: String, sites: [String: SiteConfig]) async throws -> ServedDeployment {
+        let manifest: DeploymentManifest
+        if let loaded = served[id] {
+            manifest = loaded.deployment.manifest
+            if loaded.rules == Self.rules(of: sites[manifest.site]) { return loaded.deployment }
+        } else {
+            manifest = try await blocking.run { [store] in try store.manifest(id: id) }
+        }
+        let rules = Self.rules(of: sites[manifest.site])
+        let lanes = edge.lanes
+        let storeRoot = store.root
+        let deployment = try await blocking.run {
+            try ServedDeployment.load(manifest: manifest, storeRoot: storeRoot, siteRules: rules, lanes: lanes)
+        }
+        served[id] = LoadedDeployment(deployment: deployment, rules: rules)
+        return deployment
+    }
+
+    /// Unloads deployments retention removed.
+    func forget(_ ids: [String]) {
+        for id in ids { served[id] = nil }
+    }
+
+    static func rules(of site: SiteConfig?) -> SiteRules {
+        SiteRules(redirects: site?.redirects ?? [], headers: site?.headers ?? [])
+    }
+
+    /// Builds the routing table from the state in force and hands it to the edge in one atomic swap.
+    /// Returns what every hostname now serves.
+    @discardableResult
+    func publish(sites: [String: SiteConfig]) async throws -> [HostnameStatus] {
+        let plan = try await plan(sites: sites)
+        for conflict in plan.conflicts { logger.warning("\(conflict)") }
+        var routes: [HostRoute] = []
+        var statuses: [HostnameStatus] = []
+        for entry in plan.entries {
+            guard let (route, status) = await route(for: entry, sites: sites) else { continue }
+            routes.append(route)
+            statuses.append(status)
+        }
+        edge.update(RoutingTable(routes: routes))
+        hostnames = statuses
+        try await keepLoaded(routed: Set(routes.flatMap { $0.targets.map(\.deployment.manifest.id) }), sites: sites)
+        return statuses
+    }
+
+    /// One hostname's route with its targets loaded and weights normalised; nil when none loads.
+    private func route(for entry: RouteEntry, sites: [String: SiteConfig]) async -> (HostRoute, HostnameStatus)? {
+        var targets: [RouteTarget] = []
+        var statusTargets: [HostnameStatus.Target] = []
+        for target in entry.targets where target.weight > 0 {
+            do {
+                let deployment = try await deployment(target.deployment, sites: sites)
+                targets.append(RouteTarget(label: target.label, weight: target.weight, deployment: deployment))
+                statusTargets.append(
+                    .init(
+                        label: target.label, weight: target.weight, deployment: target.deployment,
+                        commit: deployment.manifest.commit))
+            } catch {
+                logger.error("cannot load deployment \(target.deployment) for \(entry.hostname): \(error)")
+            }
+        }
+        guard !targets.isEmpty else { return nil }
+        let total = targets.reduce(0) { $0 + $1.weight }
+        for index in targets.indices {
+            targets[index].weight /= total
+            statusTargets[index].weight /= total
+        }
+        let route = HostRoute(
+            hostname: entry.hostname, site: entry.site, environment: entry.branch, targets: targets,
+            password: entry.settings.password, noindex: entry.settings.noindex)
+        let status = HostnameStatus(
+            hostname: entry.hostname, site: entry.site, branch: entry.branch, kind: entry.kind,
+            hasPolicy: entry.hasPolicy, targets: statusTargets)
+        return (route, status)
+    }
+
+    /// Keeps loaded what is routed and each branch's rollback target, so that a rollback (or an
+    /// unpin after one) is a pointer move that never waits for a deployment to load.
+    private func keepLoaded(routed: Set<String>, sites: [String: SiteConfig]) async throws {
+        var keep = routed
+        var warm: [String] = []
+        for env in try await state.environments() where env.activeDeployment != nil {
+            let history = try await state.activationHistory(site: env.site, branch: env.branch)
+            if let previous = history.first(where: { $0 != env.activeDeployment }) {
+                keep.insert(previous)
+                if served[previous] == nil { warm.append(previous) }
+            }
+        }
+        served = served.filter { keep.contains($0.key) }
+        for id in warm {
+            guard (try? await state.deployment(id: id))?.removedAt == nil else { continue }
+            _ = try? await deployment(id, sites: sites)
+        }
+    }
+}
