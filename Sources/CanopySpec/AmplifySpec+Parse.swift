@@ -90,6 +90,7 @@ extension AmplifySpec {
                 if let artifacts = section.artifacts {
                     findings.warn(artifacts.1, "backend artifacts are not deployed by Canopy")
                 }
+                plan.cachePaths += section.cachePaths
             }
         }
         var sawArtifacts = false
@@ -101,7 +102,7 @@ extension AmplifySpec {
                     plan.artifacts = artifacts.0
                     sawArtifacts = true
                 }
-                plan.cachePaths = section.cachePaths
+                plan.cachePaths += section.cachePaths
                 plan.customHeaders += section.customHeaders
                 // Amplify runs the commands of a monorepo app in its buildPath (often the repository
                 // root, '/') and resolves artifacts and cache paths from there.
@@ -117,6 +118,7 @@ extension AmplifySpec {
                     findings.warn(location, "the test section has no commands")
                 }
                 plan.testArtifacts = section.artifacts?.0
+                plan.cachePaths += section.cachePaths
             }
         }
         if let (_, headers) = app["customHeaders"] {
@@ -131,6 +133,8 @@ extension AmplifySpec {
         try findings.throwIfErrors()
         plan.variables = variables
         plan.stages = stages
+        // One cache per branch, as on Amplify: backend, frontend and test paths together.
+        plan.cachePaths = plan.cachePaths.reduce(into: []) { if !$0.contains($1) { $0.append($1) } }
         plan.warnings = findings.warnings
         return plan
     }
