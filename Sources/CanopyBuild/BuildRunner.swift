@@ -203,11 +203,20 @@ public final class BuildRunner: Sendable {
         return .succeeded
     }
 
-    /// Before the first stage, as root: the cache restore, then the hand-over
+    /// Before the first stage, as root: the checkout's `.git`, the cache restore, then the hand-over
     /// of the checkout and HOME to the build user.
     private func prepare(
         _ request: BuildRequest, cache: BuildCache, places: BuildCache.Places, scratch: String, log: BuildLog
     ) async -> BuildFailure? {
+        if let repository = request.gitRepository,
+            let problem = await onDedicatedThread({
+                Self.makeGitRepository(
+                    in: places.checkout, from: repository, branch: request.branch, commit: request.commit,
+                    cloneURL: request.cloneURL)
+            })
+        {
+            log.note("## Warning: \(problem)")
+        }
         cache.warnings.forEach { log.note("## Warning: \($0)") }
         let restoreLines = await onDedicatedThread {
             cache.restore(

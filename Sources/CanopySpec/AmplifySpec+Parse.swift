@@ -94,9 +94,11 @@ extension AmplifySpec {
             }
         }
         var sawArtifacts = false
+        var misplacedArtifacts: SourceLocation?
         if let (_, frontend) = app["frontend"] {
             findings.attempt { findings in
                 let section = try parseSection(frontend, kind: .frontend, &findings)
+                misplacedArtifacts = section.misplacedArtifacts
                 if !section.phases.isEmpty { stages.append(BuildStage(kind: .frontend, phases: section.phases)) }
                 if let artifacts = section.artifacts {
                     plan.artifacts = artifacts.0
@@ -124,11 +126,24 @@ extension AmplifySpec {
         if let (_, headers) = app["customHeaders"] {
             findings.attempt { findings in plan.customHeaders += try RulesSpec.headerRules(headers) }
         }
-        if app["frontend"] != nil && !sawArtifacts {
-            findings.warn(
-                app["frontend"]!.0,
-                "frontend has no artifacts section: deploying the whole application folder (baseDirectory '.', files '**/*')"
-            )
+        if let location = app["frontend"]?.0 ?? app["backend"]?.0, !sawArtifacts {
+            let commands = stages.contains { $0.kind != .test }
+            if commands || misplacedArtifacts != nil {
+                // Never publish a repository (its .env included) by accident.
+                let misplaced = misplacedArtifacts.map {
+                    " (the artifacts at line \($0.line) are indented under phases; move them to the level of phases)"
+                }
+                findings.error(
+                    misplacedArtifacts ?? location,
+                    "this build has commands but frontend has no artifacts section\(misplaced ?? ""): Canopy does not deploy "
+                        + "the whole folder; add `artifacts:` with `baseDirectory:` (the build's output folder) and "
+                        + "`files: ['**/*']`")
+            } else if app["frontend"] != nil {
+                findings.warn(
+                    location,
+                    "frontend has no artifacts section: deploying the whole application folder (baseDirectory '.', files '**/*')"
+                )
+            }
         }
         try findings.throwIfErrors()
         plan.variables = variables
@@ -171,6 +186,8 @@ extension AmplifySpec {
         var customHeaders: [HeaderRule] = []
         /// `buildPath`: the folder (from the repository root) where a monorepo app builds.
         var buildPath: String?
+        /// Where `artifacts` was written under `phases` (a common indentation mistake).
+        var misplacedArtifacts: SourceLocation?
     }
 
     static let phaseNames: [BuildStage.Kind: [String]] = [
@@ -191,6 +208,7 @@ extension AmplifySpec {
                 if entry.value.isNull { continue }
                 var byName: [String: BuildPhase] = [:]
                 for phase in try entry.value.mapping("\(what).phases") {
+                    if phase.key == "artifacts" { section.misplacedArtifacts = phase.keyLocation }
                     guard phaseNames[kind]!.contains(phase.key) else {
                         findings.warn(
                             phase.keyLocation,

@@ -91,6 +91,22 @@ struct AmplifySpecTests {
         #expect(filesOnly.artifacts == ArtifactSelection(baseDirectory: ".", files: ["**/*.html"]))
     }
 
+    /// #14: a spec with build commands and no artifacts (or artifacts indented under phases) used
+    /// to deploy the whole checkout, `.env` included.
+    @Test("missing or misplaced artifacts with build commands are an error at their line")
+    func missingArtifactsWithCommands() throws {
+        let missing = try error("version: 1\nfrontend:\n  phases:\n    build:\n      commands:\n        - make\n")
+        #expect(missing.diagnostics.map(\.location.line) == [2])
+        #expect(missing.description.contains("no artifacts section"), "\(missing)")
+        let misplaced = try error(
+            "version: 1\nfrontend:\n  phases:\n    build:\n      commands:\n        - make\n"
+                + "    artifacts:\n      baseDirectory: dist\n")
+        #expect(misplaced.diagnostics.map(\.location.line) == [7])
+        #expect(misplaced.description.contains("indented under phases"), "\(misplaced)")
+        let backendOnly = try error("version: 1\nbackend:\n  phases:\n    build:\n      commands: [make]\n")
+        #expect(backendOnly.diagnostics.map(\.location.line) == [2])
+    }
+
     @Test("applications: appRoot selects one, its env merges over the top-level env")
     func applications() throws {
         let yaml = """
