@@ -127,23 +127,9 @@ extension AmplifySpec {
             findings.attempt { findings in plan.customHeaders += try RulesSpec.headerRules(headers) }
         }
         if let location = app["frontend"]?.0 ?? app["backend"]?.0, !sawArtifacts {
-            let commands = stages.contains { $0.kind != .test }
-            if commands || misplacedArtifacts != nil {
-                // Never publish a repository (its .env included) by accident.
-                let misplaced = misplacedArtifacts.map {
-                    " (the artifacts at line \($0.line) are indented under phases; move them to the level of phases)"
-                }
-                findings.error(
-                    misplacedArtifacts ?? location,
-                    "this build has commands but frontend has no artifacts section\(misplaced ?? ""): Canopy does not deploy "
-                        + "the whole folder; add `artifacts:` with `baseDirectory:` (the build's output folder) and "
-                        + "`files: ['**/*']`")
-            } else if app["frontend"] != nil {
-                findings.warn(
-                    location,
-                    "frontend has no artifacts section: deploying the whole application folder (baseDirectory '.', files '**/*')"
-                )
-            }
+            checkMissingArtifacts(
+                at: location, frontend: app["frontend"] != nil, commands: stages.contains { $0.kind != .test },
+                misplaced: misplacedArtifacts, &findings)
         }
         try findings.throwIfErrors()
         plan.variables = variables
@@ -152,6 +138,31 @@ extension AmplifySpec {
         plan.cachePaths = plan.cachePaths.reduce(into: []) { if !$0.contains($1) { $0.append($1) } }
         plan.warnings = findings.warnings
         return plan
+    }
+
+    /// No artifacts: an error when there are build commands (deploying the whole folder would
+    /// publish the sources, `.env` included), or when `artifacts` sits under `phases`; otherwise a
+    /// plain folder is deployed as it is, with a warning.
+    static func checkMissingArtifacts(
+        at location: SourceLocation, frontend: Bool, commands: Bool, misplaced: SourceLocation?,
+        _ findings: inout DiagnosticCollector
+    ) {
+        if commands || misplaced != nil {
+            // Never publish a repository (its .env included) by accident.
+            let note = misplaced.map {
+                " (the artifacts at line \($0.line) are indented under phases; move them to the level of phases)"
+            }
+            findings.error(
+                misplaced ?? location,
+                "this build has commands but frontend has no artifacts section\(note ?? ""): Canopy does not deploy "
+                    + "the whole folder; add `artifacts:` with `baseDirectory:` (the build's output folder) and "
+                    + "`files: ['**/*']`")
+        } else if frontend {
+            findings.warn(
+                location,
+                "frontend has no artifacts section: deploying the whole application folder (baseDirectory '.', files '**/*')"
+            )
+        }
     }
 
     static func normalise(_ path: String) -> String {
