@@ -242,7 +242,8 @@ extension Orchestrator {
     }
 
     func cacheDirectory(site: String, branch: String) -> String {
-        data.caches + "/" + site + "/" + DNSLabel.make(branch)
+        // Keyed by the exact branch name: `Main` and `main` never share a cache (#15).
+        data.caches + "/" + site + "/" + CacheFolder.name(branch: branch)
     }
 }
 

@@ -142,3 +142,23 @@ import Testing
         #expect(fixture.log.contains("`/**/*` names the whole disk"), "\(fixture.log)")
     }
 }
+
+/// #15: branches whose DNS labels collide (`Main`, `main`) shared one cache folder.
+@Suite struct CacheFolderNameTests {
+    @Test func everyBranchHasItsOwnFolder() {
+        let branches = [
+            "main", "Main", "MAIN", "feature/x", "feature-x", "feature_x", "feature.x", ".hidden", "..", "a b", "ünï",
+            "%2F", "/", String(repeating: "a", count: 200), String(repeating: "a", count: 200) + "b",
+            String(repeating: "a", count: 200) + "+", String(repeating: "é", count: 150),
+        ]
+        let names = branches.map { CacheFolder.name(branch: $0) }
+        #expect(Set(names).count == branches.count, "\(names)")
+        for name in names {
+            let parts = name.split(separator: "/", omittingEmptySubsequences: false)
+            #expect(parts.allSatisfy { !$0.isEmpty && $0 != "." && $0 != ".." && $0.utf8.count <= 255 }, "\(name)")
+        }
+        // No branch's folder is inside another's.
+        for a in names { for b in names where a != b { #expect(!b.hasPrefix(a + "/"), "\(a) contains \(b)") } }
+        #expect(CacheFolder.name(branch: "feature/Login_Page") == "feature%2FLogin_Page")
+    }
+}
