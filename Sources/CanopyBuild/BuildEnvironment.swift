@@ -16,9 +16,20 @@ enum BuildEnvironment {
         var environment: [String: String] = [
             "PATH": path, "HOME": home, "LANG": "C.UTF-8", "CI": "true", "TERM": "dumb",
         ]
-        environment.merge(request.plan.variables) { _, new in new }
+        let facts = self.facts(for: request)
+        // `env.variables` values expand `$VAR` and `${VAR}` as the shell would, from the defaults,
+        // the Sites file's variables and the build facts.
+        let context = environment.merging(request.environment) { _, new in new }.merging(facts) { _, new in new }
+        environment.merge(request.plan.variables.mapValues { ShellExpansion.expand($0, in: context) }) { _, new in new }
         environment.merge(request.environment) { _, new in new }
-        environment.merge([
+        environment.merge(facts) { _, new in new }
+        return environment
+    }
+
+    /// What the build is: AWS_* as Amplify names them, CANOPY_* as Canopy does, and where the
+    /// branch is served (`CANOPY_URL`, `CANOPY_HOSTNAMES`) so a site can set its base URL.
+    static func facts(for request: BuildRequest) -> [String: String] {
+        var facts = [
             "AWS_APP_ID": request.site,
             "AWS_BRANCH": request.branch,
             "AWS_BRANCH_ARN": "arn:canopy:local:\(request.site):branches/\(request.branch)",
@@ -30,7 +41,11 @@ enum BuildEnvironment {
             "CANOPY_COMMIT": request.commit,
             "CANOPY_BUILD_ID": request.buildID,
             "CANOPY_CLONE_URL": request.cloneURL,
-        ]) { _, new in new }
-        return environment
+        ]
+        if !request.hostnames.isEmpty {
+            facts["CANOPY_HOSTNAMES"] = request.hostnames.joined(separator: " ")
+            facts["CANOPY_URL"] = request.url ?? "http://" + request.hostnames[0]
+        }
+        return facts
     }
 }

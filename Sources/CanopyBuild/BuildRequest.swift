@@ -34,6 +34,14 @@ public struct BuildRequest: Sendable {
     /// Runs the commands as this user (the server must be root). The checkout's parent folders
     /// must let the user through; the runner gives it the checkout and HOME.
     public var runAs: BuildUser?
+    /// Where the branch is served, in the Sites file's order: `CANOPY_HOSTNAMES` (space-separated)
+    /// and, with `url`, `CANOPY_URL` in the build environment.
+    public var hostnames: [String] = []
+    /// The branch's URL (`CANOPY_URL`); nil means `http://` and the first hostname.
+    public var url: String?
+    /// A git repository holding `commit` (the site's repository or its mirror): the checkout then
+    /// gets a `.git` with the branch checked out. nil leaves the checkout without one.
+    public var gitRepository: String?
 
     public init(
         buildID: String, site: String, branch: String, commit: String, sourceDirectory: String,

@@ -107,21 +107,10 @@ public final class BuildRunner: Sendable {
                         + "\(request.branch); fix appRoot in the Sites file or amplify.yml"))
         }
 
-        // Cache restore.
         let cache = BuildCache(plan: plan)
-        cache.warnings.forEach { log.note("## Warning: \($0)") }
-        let restoreLines = await onDedicatedThread {
-            cache.restore(into: root, cacheDirectory: request.cacheDirectory, seedDirectory: request.seedCacheDirectory)
-        }
-        restoreLines.forEach { log.note($0) }
-
-        if let user = request.runAs {
-            if let problem = await onDedicatedThread({
-                Self.handOver(root: root, home: home, scratch: scratch, to: user)
-            }) {
-                return .failed(BuildFailure(message: problem))
-            }
-            log.note("## Running as user \(user.name) (uid \(user.uid))")
+        let places = BuildCache.Places(checkout: root, home: home, user: request.runAs)
+        if let failure = await prepare(request, cache: cache, places: places, scratch: scratch, log: log) {
+            return .failed(failure)
         }
 
         let environment = BuildEnvironment.make(for: request, home: home)
@@ -207,11 +196,42 @@ public final class BuildRunner: Sendable {
         }
 
         // Cache save.
-        if let cacheDirectory = request.cacheDirectory, !cache.entries.isEmpty {
-            let lines = await onDedicatedThread { cache.save(from: root, cacheDirectory: cacheDirectory) }
+        if let cacheDirectory = request.cacheDirectory, !cache.isEmpty {
+            let lines = await onDedicatedThread { cache.save(from: places, cacheDirectory: cacheDirectory) }
             lines.forEach { log.note($0) }
         }
         return .succeeded
+    }
+
+    /// Before the first stage, as root: the checkout's `.git`, the cache restore, then the hand-over
+    /// of the checkout and HOME to the build user.
+    private func prepare(
+        _ request: BuildRequest, cache: BuildCache, places: BuildCache.Places, scratch: String, log: BuildLog
+    ) async -> BuildFailure? {
+        if let repository = request.gitRepository,
+            let problem = await onDedicatedThread({
+                Self.makeGitRepository(
+                    in: places.checkout, from: repository, branch: request.branch, commit: request.commit,
+                    cloneURL: request.cloneURL)
+            })
+        {
+            log.note("## Warning: \(problem)")
+        }
+        cache.warnings.forEach { log.note("## Warning: \($0)") }
+        let restoreLines = await onDedicatedThread {
+            cache.restore(
+                into: places, cacheDirectory: request.cacheDirectory, seedDirectory: request.seedCacheDirectory)
+        }
+        restoreLines.forEach { log.note($0) }
+        if let user = request.runAs {
+            if let problem = await onDedicatedThread({
+                Self.handOver(root: places.checkout, home: places.home, scratch: scratch, to: user)
+            }) {
+                return BuildFailure(message: problem)
+            }
+            log.note("## Running as user \(user.name) (uid \(user.uid))")
+        }
+        return nil
     }
 
     // MARK: - Helpers

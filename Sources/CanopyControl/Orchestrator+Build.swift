@@ -123,8 +123,11 @@ extension Orchestrator {
         switch try await loadPlan(source: source, appRoot: site.appRoot) {
         case .success(let loaded):
             plan = loaded
+        case .failure(let error as BuildFailure):
+            return .failed("\(error)")
         case .failure(let error):
-            return .failed("amplify.yml is invalid:\n\(error)")
+            return .failed(
+                "\((error as? SpecError)?.diagnostics.first?.location.file ?? "amplify.yml") is invalid:\n\(error)")
         }
         for warning in plan.warnings { await log.append("warning: \(warning)") }
         if plan.specFile == nil { await log.append("No amplify.yml: deploying the repository root as it is.") }
@@ -133,7 +136,7 @@ extension Orchestrator {
         environment.merge(envConfig.settings.env) { _, branch in branch }
         let secrets = Self.secrets(site: site, envConfig: envConfig)
 
-        let request = BuildRequest(
+        var request = BuildRequest(
             buildID: job.id, site: site.name, branch: job.key.branch, commit: job.commit,
             sourceDirectory: source, plan: plan, environment: environment, secrets: secrets,
             cloneURL: site.repositoryLocation, timeout: .seconds(site.buildTimeoutSeconds),
@@ -143,6 +146,8 @@ extension Orchestrator {
             logFile: log.path, artifactDirectory: artifacts,
             testArtifactDirectory: plan.testArtifacts == nil ? nil : buildDir + "/test-artifacts",
             maxLogBytes: 50 << 20, cpuSeconds: site.buildTimeoutSeconds, runAs: buildUser)
+        request.hostnames = envConfig.domains
+        request.gitRepository = repository
         let result = await runner.run(request, logger: logger, onLog: log.onLog)
         switch result.status {
         case .succeeded: break
@@ -174,24 +179,8 @@ extension Orchestrator {
     }
 
     private func loadPlan(source: String, appRoot: String?) async throws -> Result<BuildPlan, Error> {
-        try await blocking.run {
-            for name in ["amplify.yml", "amplify.yaml"] {
-                let path = source + "/" + name
-                if RuleFiles.isSymbolicLink(path) { return .failure(CanopyError(RuleFiles.linkRefusal(name))) }
-                guard FileManager.default.fileExists(atPath: path) else { continue }
-                do {
-                    let text = try String(contentsOfFile: path, encoding: .utf8)
-                    return .success(try AmplifySpec.parse(text, file: name, appRoot: appRoot))
-                } catch {
-                    return .failure(error)
-                }
-            }
-            var plan = BuildPlan.repositoryRoot
-            if let appRoot, !appRoot.isEmpty {
-                plan.appRoot = appRoot
-            }
-            return .success(plan)
-        }
+        // Where Amplify looks: the repository root, then the app's folder (`frontend/amplify.yml`).
+        try await blocking.run { BuildSpecLocator.load(checkout: source, appRoot: appRoot) }
     }
 
     /// Records the deployment and, if this build is still the newest of its branch, activates it.
@@ -271,7 +260,8 @@ extension Orchestrator {
     }
 
     func cacheDirectory(site: String, branch: String) -> String {
-        data.caches + "/" + site + "/" + DNSLabel.make(branch)
+        // Keyed by the exact branch name: `Main` and `main` never share a cache (#15).
+        data.caches + "/" + site + "/" + CacheFolder.name(branch: branch)
     }
 }
 

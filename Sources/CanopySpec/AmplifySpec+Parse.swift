@@ -90,18 +90,21 @@ extension AmplifySpec {
                 if let artifacts = section.artifacts {
                     findings.warn(artifacts.1, "backend artifacts are not deployed by Canopy")
                 }
+                plan.cachePaths += section.cachePaths
             }
         }
         var sawArtifacts = false
+        var misplacedArtifacts: SourceLocation?
         if let (_, frontend) = app["frontend"] {
             findings.attempt { findings in
                 let section = try parseSection(frontend, kind: .frontend, &findings)
+                misplacedArtifacts = section.misplacedArtifacts
                 if !section.phases.isEmpty { stages.append(BuildStage(kind: .frontend, phases: section.phases)) }
                 if let artifacts = section.artifacts {
                     plan.artifacts = artifacts.0
                     sawArtifacts = true
                 }
-                plan.cachePaths = section.cachePaths
+                plan.cachePaths += section.cachePaths
                 plan.customHeaders += section.customHeaders
                 // Amplify runs the commands of a monorepo app in its buildPath (often the repository
                 // root, '/') and resolves artifacts and cache paths from there.
@@ -117,22 +120,49 @@ extension AmplifySpec {
                     findings.warn(location, "the test section has no commands")
                 }
                 plan.testArtifacts = section.artifacts?.0
+                plan.cachePaths += section.cachePaths
             }
         }
         if let (_, headers) = app["customHeaders"] {
             findings.attempt { findings in plan.customHeaders += try RulesSpec.headerRules(headers) }
         }
-        if app["frontend"] != nil && !sawArtifacts {
-            findings.warn(
-                app["frontend"]!.0,
-                "frontend has no artifacts section: deploying the whole application folder (baseDirectory '.', files '**/*')"
-            )
+        if let location = app["frontend"]?.0 ?? app["backend"]?.0, !sawArtifacts {
+            checkMissingArtifacts(
+                at: location, frontend: app["frontend"] != nil, commands: stages.contains { $0.kind != .test },
+                misplaced: misplacedArtifacts, &findings)
         }
         try findings.throwIfErrors()
         plan.variables = variables
         plan.stages = stages
+        // One cache per branch, as on Amplify: backend, frontend and test paths together.
+        plan.cachePaths = plan.cachePaths.reduce(into: []) { if !$0.contains($1) { $0.append($1) } }
         plan.warnings = findings.warnings
         return plan
+    }
+
+    /// No artifacts: an error when there are build commands (deploying the whole folder would
+    /// publish the sources, `.env` included), or when `artifacts` sits under `phases`; otherwise a
+    /// plain folder is deployed as it is, with a warning.
+    static func checkMissingArtifacts(
+        at location: SourceLocation, frontend: Bool, commands: Bool, misplaced: SourceLocation?,
+        _ findings: inout DiagnosticCollector
+    ) {
+        if commands || misplaced != nil {
+            // Never publish a repository (its .env included) by accident.
+            let note = misplaced.map {
+                " (the artifacts at line \($0.line) are indented under phases; move them to the level of phases)"
+            }
+            findings.error(
+                misplaced ?? location,
+                "this build has commands but frontend has no artifacts section\(note ?? ""): Canopy does not deploy "
+                    + "the whole folder; add `artifacts:` with `baseDirectory:` (the build's output folder) and "
+                    + "`files: ['**/*']`")
+        } else if frontend {
+            findings.warn(
+                location,
+                "frontend has no artifacts section: deploying the whole application folder (baseDirectory '.', files '**/*')"
+            )
+        }
     }
 
     static func normalise(_ path: String) -> String {
@@ -167,6 +197,8 @@ extension AmplifySpec {
         var customHeaders: [HeaderRule] = []
         /// `buildPath`: the folder (from the repository root) where a monorepo app builds.
         var buildPath: String?
+        /// Where `artifacts` was written under `phases` (a common indentation mistake).
+        var misplacedArtifacts: SourceLocation?
     }
 
     static let phaseNames: [BuildStage.Kind: [String]] = [
@@ -187,6 +219,7 @@ extension AmplifySpec {
                 if entry.value.isNull { continue }
                 var byName: [String: BuildPhase] = [:]
                 for phase in try entry.value.mapping("\(what).phases") {
+                    if phase.key == "artifacts" { section.misplacedArtifacts = phase.keyLocation }
                     guard phaseNames[kind]!.contains(phase.key) else {
                         findings.warn(
                             phase.keyLocation,

@@ -12,7 +12,8 @@ public struct BuildPlan: Sendable, Hashable {
     public var stages: [BuildStage]
     /// What is deployed, relative to `appRoot`.
     public var artifacts: ArtifactSelection
-    /// `frontend.cache.paths`, relative to `appRoot` (may start with `../`).
+    /// `cache.paths` of frontend, backend and test: relative to `appRoot` (may start with `../`),
+    /// in HOME (`~/…`, `$HOME/…`), absolute, or `!` exclusions.
     public var cachePaths: [String]
     /// `test.artifacts`: kept with the build's log, never deployed.
     public var testArtifacts: ArtifactSelection?

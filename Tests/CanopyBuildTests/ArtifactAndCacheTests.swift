@@ -118,7 +118,7 @@ import Testing
         let firstResult = await first.run(request)
         #expect(firstResult.succeeded, "\(String(describing: firstResult.failure))")
         #expect(first.read(first.artifacts + "/state") == "fresh\n")
-        #expect(first.read(cacheFolder + "/node_modules/dep/count") == "\(first.buildID)\n")
+        #expect(first.read(cacheFolder + "/checkout/node_modules/dep/count") == "\(first.buildID)\n")
         #expect(first.log.contains("outside the repository"))
 
         let second = try Fixture()
@@ -129,7 +129,8 @@ import Testing
         #expect(secondResult.succeeded, "\(String(describing: secondResult.failure))")
         #expect(second.read(second.artifacts + "/state") == "restored\n")
         #expect(second.read(second.artifacts + "/count") == "\(first.buildID)\n\(second.buildID)\n")
-        #expect(second.read(cacheFolder + "/node_modules/dep/count") == "\(first.buildID)\n\(second.buildID)\n")
+        #expect(
+            second.read(cacheFolder + "/checkout/node_modules/dep/count") == "\(first.buildID)\n\(second.buildID)\n")
     }
 
     @Test func emptyCacheIsSeededFromTheSeedFolder() async throws {
@@ -139,8 +140,9 @@ import Testing
             try? FileManager.default.removeItem(atPath: seed)
             try? FileManager.default.removeItem(atPath: cacheFolder)
         }
-        try FileManager.default.createDirectory(atPath: seed + "/.next/cache", withIntermediateDirectories: true)
-        try "from production".write(toFile: seed + "/.next/cache/x", atomically: true, encoding: .utf8)
+        try FileManager.default.createDirectory(
+            atPath: seed + "/checkout/.next/cache", withIntermediateDirectories: true)
+        try "from production".write(toFile: seed + "/checkout/.next/cache/x", atomically: true, encoding: .utf8)
         var plan = frontendPlan(["mkdir -p dist && cp .next/cache/x dist/x"])
         plan.cachePaths = [".next/cache/**/*"]
         let fixture = try Fixture()
@@ -151,7 +153,7 @@ import Testing
         let result = await fixture.run(request)
         #expect(result.succeeded, "\(String(describing: result.failure))")
         #expect(fixture.read(fixture.artifacts + "/x") == "from production")
-        #expect(fixture.read(cacheFolder + "/.next/cache/x") == "from production")
+        #expect(fixture.read(cacheFolder + "/checkout/.next/cache/x") == "from production")
     }
 
     @Test func copyTreeKeepsContentAndLinks() throws {

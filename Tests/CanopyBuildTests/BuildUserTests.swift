@@ -29,8 +29,8 @@ import Testing
         chmod(locked, 0o755)
         // A cache restored by root must come back writable for the build.
         let cache = fixture.folder + "/cache"
-        try FileManager.default.createDirectory(atPath: cache + "/deps", withIntermediateDirectories: true)
-        try "v1\n".write(toFile: cache + "/deps/lib.txt", atomically: true, encoding: .utf8)
+        try FileManager.default.createDirectory(atPath: cache + "/checkout/deps", withIntermediateDirectories: true)
+        try "v1\n".write(toFile: cache + "/checkout/deps/lib.txt", atomically: true, encoding: .utf8)
         try fixture.write("src/page.html", "<p>checked out by root</p>\n")
 
         var plan = frontendPlan([
@@ -63,7 +63,7 @@ import Testing
         #expect(fixture.log.contains("Permission denied"))
         #expect(fixture.log.contains("Running as user nobody"))
         // The cache was saved from the user's edit.
-        #expect(fixture.read(cache + "/deps/lib.txt") == "v1\nv2\n")
+        #expect(fixture.read(cache + "/checkout/deps/lib.txt") == "v1\nv2\n")
     }
 
     @Test(.enabled(if: isRoot)) func aCheckoutTheUserCannotReachFailsTheBuildWithAMessage() async throws {

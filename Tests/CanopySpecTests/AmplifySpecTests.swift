@@ -82,13 +82,29 @@ struct AmplifySpecTests {
 
     @Test("artifacts default to the whole application folder, with a warning when the section is missing")
     func artifactDefaults() throws {
-        let missing = try parse("version: 1\nfrontend:\n  phases:\n    build:\n      commands:\n        - make\n")
+        let missing = try parse("version: 1\nfrontend:\n  cache:\n    paths: [node_modules/**/*]\n")
         #expect(missing.artifacts == .everything)
         #expect(missing.warnings.map(\.location.line) == [2])
         let partial = try parse("frontend:\n  artifacts:\n    baseDirectory: out\n")
         #expect(partial.artifacts == ArtifactSelection(baseDirectory: "out", files: ["**/*"]))
         let filesOnly = try parse("frontend:\n  artifacts:\n    files: '**/*.html'\n")
         #expect(filesOnly.artifacts == ArtifactSelection(baseDirectory: ".", files: ["**/*.html"]))
+    }
+
+    /// #14: a spec with build commands and no artifacts (or artifacts indented under phases) used
+    /// to deploy the whole checkout, `.env` included.
+    @Test("missing or misplaced artifacts with build commands are an error at their line")
+    func missingArtifactsWithCommands() throws {
+        let missing = try error("version: 1\nfrontend:\n  phases:\n    build:\n      commands:\n        - make\n")
+        #expect(missing.diagnostics.map(\.location.line) == [2])
+        #expect(missing.description.contains("no artifacts section"), "\(missing)")
+        let misplaced = try error(
+            "version: 1\nfrontend:\n  phases:\n    build:\n      commands:\n        - make\n"
+                + "    artifacts:\n      baseDirectory: dist\n")
+        #expect(misplaced.diagnostics.map(\.location.line) == [7])
+        #expect(misplaced.description.contains("indented under phases"), "\(misplaced)")
+        let backendOnly = try error("version: 1\nbackend:\n  phases:\n    build:\n      commands: [make]\n")
+        #expect(backendOnly.diagnostics.map(\.location.line) == [2])
     }
 
     @Test("applications: appRoot selects one, its env merges over the top-level env")
@@ -108,11 +124,13 @@ struct AmplifySpecTests {
                   phases:
                     build:
                       commands: [make site]
+                  artifacts: { baseDirectory: out }
               - appRoot: apps/docs
                 frontend:
                   phases:
                     build:
                       commands: [make docs]
+                  artifacts: { baseDirectory: out }
             """
         let site = try parse(yaml, appRoot: "apps/site")
         #expect(site.appRoot == "apps/site")
@@ -133,6 +151,7 @@ struct AmplifySpecTests {
     func singleApplication() throws {
         let plan = try parse(
             "applications:\n  - appRoot: web\n    frontend:\n      phases:\n        build:\n          commands: [make]\n"
+                + "      artifacts: { baseDirectory: out }\n"
         )
         #expect(plan.appRoot == "web")
         #expect(plan.stages.count == 1)
@@ -196,6 +215,7 @@ struct AmplifySpecTests {
                     - true
                     - ''
                     - "echo 'a: b'"
+              artifacts: { baseDirectory: out }
             """)
         let phases = try #require(plan.stages.first?.phases)
         #expect(phases[0].commands.map(\.text) == ["npm ci"])
@@ -259,7 +279,9 @@ struct AmplifySpecTests {
 
     @Test("YAML anchors and aliases are followed")
     func aliases() throws {
-        let plan = try parse("shared: &cmds\n  - make\nfrontend:\n  phases:\n    build:\n      commands: *cmds\n")
+        let plan = try parse(
+            "shared: &cmds\n  - make\nfrontend:\n  phases:\n    build:\n      commands: *cmds\n  artifacts: { baseDirectory: out }\n"
+        )
         #expect(plan.stages.first?.phases.first?.commands.map(\.text) == ["make"])
     }
 
@@ -295,5 +317,40 @@ struct AmplifySpecTests {
             "version: 1\nbackend:\nfrontend:\n  phases:\n    build:\n      commands:\n  artifacts:\n  cache:\n")
         #expect(plan.stages.isEmpty)
         #expect(plan.artifacts == .everything)
+    }
+
+    /// Amplify reads `cache` in backend and test sections too (the Cypress example of
+    /// https://docs.aws.amazon.com/amplify/latest/userguide/running-tests.html): one cache per branch.
+    @Test("test.cache and backend.cache are cached with frontend.cache")
+    func cacheInEverySection() throws {
+        let plan = try parse(
+            """
+            version: 1
+            backend:
+              phases:
+                build:
+                  commands: [echo backend]
+              cache:
+                paths: [amplify/.cache/**/*]
+            frontend:
+              phases:
+                build:
+                  commands: [mkdir -p dist]
+              artifacts: { baseDirectory: dist, files: ['**/*'] }
+              cache:
+                paths: [node_modules/**/*, '~/.npm/**/*']
+            test:
+              phases:
+                test:
+                  commands: [npx cypress run]
+              cache:
+                paths: ['~/.cache/Cypress/**/*', node_modules/**/*, '!node_modules/.cache/**/*']
+            """)
+        #expect(
+            plan.cachePaths == [
+                "amplify/.cache/**/*", "node_modules/**/*", "~/.npm/**/*", "~/.cache/Cypress/**/*",
+                "!node_modules/.cache/**/*",
+            ])
+        #expect(plan.warnings.isEmpty)
     }
 }

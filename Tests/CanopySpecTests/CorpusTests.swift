@@ -118,9 +118,13 @@ struct CorpusExpectationTests {
         let web = try AmplifySpec.parse(yaml, file: "012.yml", appRoot: "apps/web")
         #expect(web.appRoot == "apps/web")
         #expect(web.artifacts.baseDirectory == "out")
-        let api = try AmplifySpec.parse(yaml, file: "012.yml", appRoot: "./apps/api/")
-        #expect(api.appRoot == "apps/api")
-        #expect(api.stages.map(\.kind) == [.backend])
+        // apps/api has backend commands and no artifacts: deploying its folder would publish its
+        // sources, so it is an error at its line (#14).
+        let api = try #require(throws: SpecError.self) {
+            try AmplifySpec.parse(yaml, file: "012.yml", appRoot: "./apps/api/")
+        }
+        #expect(api.diagnostics.map(\.location.line) == [32])
+        #expect(api.description.contains("no artifacts section"))
         let missing = try #require(throws: SpecError.self) {
             try AmplifySpec.parse(yaml, file: "012.yml", appRoot: "apps/nope")
         }
