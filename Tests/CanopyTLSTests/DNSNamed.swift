@@ -3,7 +3,9 @@ import Foundation
 
 /// A real BIND (`named` from Debian's bind9) on loopback, authoritative for `example.test`,
 /// `acme-delegate.test` (both updatable with the TSIG keys below) and `locked.test` (not updatable).
-/// `_acme-challenge.cname.example.test` is a CNAME into `acme-delegate.test`.
+/// `_acme-challenge.cname.example.test` is a CNAME into `acme-delegate.test`. It also resolves for
+/// Pebble as a CA's recursive resolver would (BIND follows a CNAME into another zone only when
+/// recursing); it is authoritative for the root zone too, so it never asks anything off this machine.
 final class DNSNamed {
     static let available = FileManager.default.isExecutableFile(atPath: "/usr/sbin/named")
 
@@ -46,7 +48,8 @@ final class DNSNamed {
             options {
                 directory "\(dir)"; pid-file "\(dir)/named.pid"; session-keyfile "\(dir)/session.key";
                 managed-keys-directory "\(dir)"; listen-on port \(port) { 127.0.0.1; }; listen-on-v6 { none; };
-                recursion no; dnssec-validation no; notify no;
+                recursion yes; allow-recursion { 127.0.0.1; }; query-source address 127.0.0.1;
+                dnssec-validation no; notify no;
             };
             controls { };
             \(keyStatement(key256))
@@ -54,7 +57,10 @@ final class DNSNamed {
             \(try zone("example.test", updatable: true))
             \(try zone("acme-delegate.test", updatable: true))
             \(try zone("locked.test", updatable: false))
+            zone "." { type primary; file "\(dir)/root.zone"; };
             """
+        _ = try folder.write(
+            "root.zone", "$TTL 60\n@ IN SOA ns. hostmaster. 1 3600 600 86400 60\n@ IN NS ns.\nns IN A 127.0.0.1\n")
         let configFile = try folder.write("named.conf", config)
         let process = try ACMETestProcess(
             "/usr/sbin/named", ["-g", "-4", "-c", configFile], logPath: dir + "/named.log")
