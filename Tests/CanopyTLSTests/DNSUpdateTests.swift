@@ -1,6 +1,7 @@
-import CanopyTLS
 import Foundation
 import Testing
+
+@testable import CanopyTLS
 
 /// RFC 2136 updates with TSIG against a real BIND: records really appear and disappear, and a
 /// server that refuses says why.
@@ -83,5 +84,35 @@ struct DNSUpdateTests {
         let client = DNSUpdateClient(configuration: RFC2136Configuration(host: "127.0.0.1", port: port, key: nil))
         let error = await #expect(throws: DNSError.self) { try await client.txtValues("example.test") }
         #expect(error?.description.contains("127.0.0.1:\(port)") == true, "\(String(describing: error))")
+    }
+}
+
+/// The answer's TSIG is checked: a real signed answer from BIND verifies, and the same bytes with
+/// one flipped bit or checked with another secret do not.
+@Suite(.enabled(if: DNSNamed.available, "needs bind9's named (Scripts/test.sh installs it)"))
+struct DNSTSIGVerificationTests {
+    @Test func aTamperedOrForeignSignedAnswerIsRejected() async throws {
+        let named = try await DNSNamed()
+        defer { named.stop() }
+        var query = DNSMessage(id: 4242, flags: 0)
+        query.questions = [DNSRecord(name: "example.test", type: DNSMessage.RecordType.soa.rawValue)]
+        let (bytes, mac) = TSIG.sign(query, key: named.key256)
+        let answer = try await DNSTransport(host: "127.0.0.1", port: named.port).exchange(bytes)
+        let message = try DNSMessage.decode(answer)
+        #expect(message.answers.first?.type == DNSMessage.RecordType.soa.rawValue)
+        try TSIG.verify(response: answer, message: message, requestMAC: mac, key: named.key256, server: "named")
+
+        var tampered = answer
+        tampered[message.answers[0].offset + 20] ^= 0x01
+        #expect(throws: DNSError.self) {
+            try TSIG.verify(
+                response: tampered, message: try DNSMessage.decode(tampered), requestMAC: mac, key: named.key256,
+                server: "named")
+        }
+        var foreign = named.key256
+        foreign.secret = DNSNamed.randomBytes(32)
+        #expect(throws: DNSError.self) {
+            try TSIG.verify(response: answer, message: message, requestMAC: mac, key: foreign, server: "named")
+        }
     }
 }
