@@ -130,6 +130,8 @@ final class ACMEResponseCollector: ChannelInboundHandler, RemovableChannelHandle
     var body: [UInt8] = []
     var finished = false
     var deadline: Scheduled<Void>?
+    /// The largest body read; ACME documents and certificate chains are a few KiB.
+    static let maximumBodySize = 4 << 20
 
     init(request: ACMEHTTPRequest, promise: EventLoopPromise<ACMEHTTPResponse>, timeout: TimeAmount) {
         self.request = request
@@ -163,7 +165,16 @@ final class ACMEResponseCollector: ChannelInboundHandler, RemovableChannelHandle
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
         case .head(let head): self.head = head
-        case .body(var buffer): body += buffer.readBytes(length: buffer.readableBytes) ?? []
+        case .body(var buffer):
+            body += buffer.readBytes(length: buffer.readableBytes) ?? []
+            if body.count > Self.maximumBodySize {
+                finish(
+                    .failure(
+                        ACMEError.unexpectedResponse(
+                            url: request.head.uri, status: Int(head?.status.code ?? 0),
+                            reason: "response larger than 4 MiB")))
+                context.close(promise: nil)
+            }
         case .end:
             if let head {
                 let fields = head.headers.map { (name: $0.name, value: $0.value) }
