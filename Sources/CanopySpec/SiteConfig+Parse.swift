@@ -44,6 +44,7 @@ extension SitesSpec {
                     site.deletedBranchRetentionSeconds = try duration(entry.value, "cleanupAfter", allowZero: true)
                 case "webhookToken": site.webhookToken = try entry.value.string("webhookToken")
                 case "notify": site.notifyURL = try url(entry.value, "notify")
+                case "acme": site.acme = try ACMESiteSettings.parse(entry.value, &findings)
                 case "commitDomain":
                     site.commitDomain = try template(
                         entry.value, "commitDomain", required: "{commit}", allowed: ["commit", "site"])

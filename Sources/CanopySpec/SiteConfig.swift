@@ -51,6 +51,8 @@ public struct SiteConfig: Sendable, Hashable {
     public var notifyURL: String?
     /// Findings that did not stop the file (unknown keys, …).
     public var warnings: [SpecDiagnostic]
+    /// The `acme:` block (DNS-01 through RFC 2136), if any.
+    public var acme: ACMESiteSettings? = nil
 
     public init(
         name: String, file: String, repository: String, repositoryLocation: String,
