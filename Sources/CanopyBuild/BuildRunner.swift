@@ -160,6 +160,12 @@ public final class BuildRunner: Sendable {
             if testFailure != nil { break }
         }
 
+        // Nothing the build left running may change the checkout while root reads it.
+        if request.runAs != nil {
+            let problems = await onDedicatedThread { BuildUser.takeBack(root) + BuildUser.takeBack(home) }
+            problems.prefix(3).forEach { log.note("## Warning: \($0)") }
+        }
+
         // Test artifacts, even when tests failed.
         if let selection = plan.testArtifacts, let destination = request.testArtifactDirectory {
             let collector = ArtifactCollector(

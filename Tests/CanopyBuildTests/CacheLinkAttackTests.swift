@@ -147,4 +147,34 @@ import Testing
         var info = stat()
         #expect(lstat(outside + "/c/deep.txt", &info) == 0 && info.st_uid == user.uid)
     }
+
+    /// A process that outlives the build (a cleared environment and its own session escape the
+    /// straggler sweep) must not be able to swap a folder for a link while root collects the
+    /// artifacts and saves the cache: after the last stage the checkout's folders are root's.
+    @Test(.enabled(if: isRoot)) func processesLeftBehindCannotChangeTheCheckoutAfterTheBuild() async throws {
+        let fixture = try Fixture()
+        defer { fixture.remove() }
+        let marks = fixture.folder + "/marks"
+        try FileManager.default.createDirectory(atPath: marks, withIntermediateDirectories: true)
+        chmod(marks, 0o777)
+        let swap =
+            "touch \(marks)/ready; while [ ! -e \(marks)/go ]; do sleep 0.1; done; "
+            + "if mv dist/sub dist/old && ln -s /etc dist/sub; then echo swapped > \(marks)/result; "
+            + "else echo refused > \(marks)/result; fi"
+        var request = fixture.request(
+            frontendPlan([
+                "mkdir -p dist/sub && echo page > dist/sub/index.html",
+                "env -i setsid sh -c '\(swap)' > /dev/null 2>&1 < /dev/null &",
+                "while [ ! -e \(marks)/ready ]; do sleep 0.1; done",
+            ]))
+        request.runAs = try BuildUser.lookup("nobody")
+        let result = await fixture.run(request)
+        #expect(result.succeeded, "\(String(describing: result.failure))\n\(fixture.log)")
+        // The process left behind tries now, when root would be reading the checkout.
+        try "go\n".write(toFile: marks + "/go", atomically: true, encoding: .utf8)
+        #expect(await eventually(seconds: 20) { fixture.read(marks + "/result") != nil })
+        #expect(fixture.read(marks + "/result") == "refused\n")
+        var info = stat()
+        #expect(lstat(fixture.source + "/dist/sub", &info) == 0 && info.st_mode & S_IFMT == S_IFDIR)
+    }
 }
