@@ -19,6 +19,8 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.0.0"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.5.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.0.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.0"),
+        .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.0"),
     ],
     targets: [
         // MARK: C shims
@@ -56,9 +58,22 @@ let package = Package(
             ]
         ),
         .target(
+            name: "CanopyTLS",
+            dependencies: [
+                "CanopyStore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
             name: "CanopyEdge",
             dependencies: [
-                "CanopySpec", "CanopyStore",
+                "CanopySpec", "CanopyStore", "CanopyTLS",
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOTLS", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -93,7 +108,7 @@ let package = Package(
         .executableTarget(
             name: "canopy-bench-serve",
             dependencies: [
-                "CanopyEdge", "CanopyStore",
+                "CanopyEdge", "CanopyStore", "CanopyTLS",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -104,6 +119,15 @@ let package = Package(
         .testTarget(name: "CanopyBuildTests", dependencies: ["CanopyBuild"]),
         .testTarget(name: "CanopyStoreTests", dependencies: ["CanopyStore"]),
         .testTarget(
+            name: "CanopyTLSTests",
+            dependencies: [
+                "CanopyTLS",
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]
+        ),
+        .testTarget(
             name: "CanopyEdgeTests",
             dependencies: [
                 "CanopyEdge",
@@ -112,6 +136,8 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
         ),
         .testTarget(

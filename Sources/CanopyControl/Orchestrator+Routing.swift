@@ -92,13 +92,14 @@ extension Orchestrator {
             routes.append(
                 HostRoute(
                     hostname: entry.hostname, site: entry.site, environment: entry.branch, targets: targets,
-                    password: entry.settings.password, noindex: entry.settings.noindex))
+                    password: entry.settings.password, noindex: entry.settings.noindex, tls: entry.settings.tls))
             statuses.append(
                 HostnameStatus(
                     hostname: entry.hostname, site: entry.site, branch: entry.branch, kind: entry.kind,
                     hasPolicy: entry.hasPolicy, targets: statusTargets))
         }
         edge.update(RoutingTable(routes: routes))
+        await certificates.update(hostnames: routes.map { ($0.hostname, $0.tls.tls) })
         hostnames = statuses
         // Keep loaded what is routed and each branch's rollback target, so that a rollback (or an
         // unpin after one) is a pointer move that never waits for a deployment to load.

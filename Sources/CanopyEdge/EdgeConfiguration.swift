@@ -13,8 +13,16 @@ public struct EdgeConfiguration: Sendable {
     /// A request head still incomplete after this long gets 408 and the connection closes
     /// (slow-header clients hold no connection for long).
     public var headTimeout: Duration = .seconds(30)
+    /// The TLS listener (`--listen-tls`), when there is one. Its handshakes are held to the head timeout.
+    public var tlsHost: String?
+    public var tlsPort: Int?
 
-    public init(host: String, port: Int, eventLoopThreads: Int, storeRoot: String, accessLog: String? = nil) {
+    public init(
+        host: String, port: Int, eventLoopThreads: Int, storeRoot: String, accessLog: String? = nil,
+        tlsHost: String? = nil, tlsPort: Int? = nil
+    ) {
+        self.tlsHost = tlsHost
+        self.tlsPort = tlsPort
         self.accessLog = accessLog
         self.host = host
         self.port = port

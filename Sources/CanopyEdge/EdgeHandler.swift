@@ -35,10 +35,13 @@ final class EdgeHandler: ChannelInboundHandler, RemovableChannelHandler {
     private var reaper: RepeatedTask?
     /// The connection's first bytes have been checked for the HTTP/2 preface.
     private var sniffed = false
+    /// The connection came through the TLS listener (behind a TLSHelloHandler).
+    private let secure: Bool
 
-    init(server: EdgeServer, lane: Int) {
+    init(server: EdgeServer, lane: Int, secure: Bool = false) {
         self.server = server
         self.lane = lane
+        self.secure = secure
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -117,13 +120,15 @@ final class EdgeHandler: ChannelInboundHandler, RemovableChannelHandler {
         reaper?.cancel()
         let server = self.server
         let lane = self.lane
+        let secure = self.secure
         do {
             _ = try context.pipeline.syncOperations.configureHTTP2Pipeline(
                 mode: .server, connectionConfiguration: .init(), streamConfiguration: .init()
             ) { stream in
                 stream.eventLoop.makeCompletedFuture {
                     try stream.pipeline.syncOperations.addHandlers([
-                        HTTP2FramePayloadToHTTP1ServerCodec(), EdgeStreamHandler(server: server, lane: lane),
+                        HTTP2FramePayloadToHTTP1ServerCodec(),
+                        EdgeStreamHandler(server: server, lane: lane, secure: secure),
                     ])
                 }
             }
@@ -136,6 +141,8 @@ final class EdgeHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     private func answer(_ request: EdgeRequest, context: ChannelHandlerContext) {
+        var request = request
+        request.isSecure = secure
         let start = DispatchTimeNanos.now()
         let snapshot = server.snapshot.load(ordering: .acquiring)
         let response = Responder.respond(request, snapshot: snapshot, date: dates.current(), out: &out)
@@ -178,7 +185,7 @@ final class EdgeHandler: ChannelInboundHandler, RemovableChannelHandler {
         if let log = server.accessLog {
             log.record(
                 host: "-", remote: context.remoteAddress?.ipAddress ?? "-", method: "-", uri: "-", version: "-",
-                status: status, bytes: 0, referer: nil, agent: nil)
+                status: status, bytes: 0, referer: nil, agent: nil, scheme: secure ? "https" : "http")
         }
         finish(context: context)
     }

@@ -13,10 +13,12 @@ final class EdgeStreamHandler: ChannelInboundHandler {
     private let lane: Int
     private var head: HTTPRequestHead?
     private var dates = DateHeaderCache()
+    private let secure: Bool
 
-    init(server: EdgeServer, lane: Int) {
+    init(server: EdgeServer, lane: Int, secure: Bool = false) {
         self.server = server
         self.lane = lane
+        self.secure = secure
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -28,7 +30,9 @@ final class EdgeStreamHandler: ChannelInboundHandler {
         case .end:
             guard let h = head else { return }
             head = nil
-            answer(Self.request(h), context: context)
+            var request = Self.request(h)
+            request.isSecure = secure
+            answer(request, context: context)
         }
     }
 

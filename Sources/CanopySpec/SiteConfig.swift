@@ -51,6 +51,8 @@ public struct SiteConfig: Sendable, Hashable {
     public var notifyURL: String?
     /// Findings that did not stop the file (unknown keys, …).
     public var warnings: [SpecDiagnostic]
+    /// The site-wide `tls:`, `https:` and `hsts:` (each rule's settings already include them).
+    public var tls = TLSSettings()
 
     public init(
         name: String, file: String, repository: String, repositoryLocation: String,
@@ -128,6 +130,8 @@ public struct EnvironmentSettings: Sendable, Hashable {
     public var retention: Int?
     /// `X-Robots-Tag: noindex` on its hostnames (default: true for previews, false otherwise).
     public var noindex: Bool
+    /// `tls:`, `https:` and `hsts:` (with the site's where unset).
+    public var tls = TLSSettings()
 
     public init(
         env: [String: String] = [:], password: BasicCredential? = nil, rollout: RolloutStrategy = .allAtOnce,

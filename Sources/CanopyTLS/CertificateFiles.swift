@@ -1,0 +1,62 @@
+import Foundation
+
+/// A user's own certificate and key files (`tls: { certificate: FILE, key: FILE }`).
+public struct CertificateFiles: Sendable, Hashable {
+    public var certificate: String
+    public var key: String
+
+    public init(certificate: String, key: String) {
+        self.certificate = certificate
+        self.key = key
+    }
+
+    /// What the files hold now, to notice a change without parsing: size and modification time of each.
+    public func stamp() -> String {
+        [certificate, key].map { path in
+            guard let attributes = try? FileManager.default.attributesOfItem(atPath: path) else { return "missing" }
+            let size = (attributes[.size] as? NSNumber)?.intValue ?? -1
+            let modified = (attributes[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
+            return "\(size)@\(modified)"
+        }.joined(separator: ",")
+    }
+
+    /// Reads and checks both files. The error names the file at fault and why.
+    public func load(now: Date = Date()) throws(CertificateFileError) -> CertificateBundle {
+        let chainPEM = try read(certificate, what: "certificate")
+        let keyPEM = try read(key, what: "key")
+        do throws(CertificateProblem) {
+            return try CertificateBundle(chainPEM: chainPEM, keyPEM: keyPEM, now: now)
+        } catch {
+            switch error {
+            case .certificate(let reason): throw CertificateFileError(file: certificate, reason: reason)
+            case .key(let reason): throw CertificateFileError(file: key, reason: reason)
+            }
+        }
+    }
+
+    private func read(_ path: String, what: String) throws(CertificateFileError) -> String {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            let reason =
+                FileManager.default.fileExists(atPath: path)
+                ? "the \(what) file cannot be read (check its permissions)" : "the \(what) file does not exist"
+            throw CertificateFileError(file: path, reason: reason)
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw CertificateFileError(file: path, reason: "the \(what) file is not PEM text")
+        }
+        return text
+    }
+}
+
+/// A certificate or key file that was refused: which file, and why.
+public struct CertificateFileError: Error, Sendable, Equatable, CustomStringConvertible {
+    public var file: String
+    public var reason: String
+
+    public init(file: String, reason: String) {
+        self.file = file
+        self.reason = reason
+    }
+
+    public var description: String { "\(file): \(reason)" }
+}
