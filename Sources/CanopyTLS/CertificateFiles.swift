@@ -1,5 +1,9 @@
 import Foundation
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// A user's own certificate and key files (`tls: { certificate: FILE, key: FILE }`).
 public struct CertificateFiles: Sendable, Hashable {
     public var certificate: String
@@ -10,13 +14,14 @@ public struct CertificateFiles: Sendable, Hashable {
         self.key = key
     }
 
-    /// What the files hold now, to notice a change without parsing: size and modification time of each.
+    /// What the files hold now, to notice a change without parsing: each file's inode, size,
+    /// modification and change times (a copy that keeps the modification time still changes ctime).
     public func stamp() -> String {
         [certificate, key].map { path in
-            guard let attributes = try? FileManager.default.attributesOfItem(atPath: path) else { return "missing" }
-            let size = (attributes[.size] as? NSNumber)?.intValue ?? -1
-            let modified = (attributes[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
-            return "\(size)@\(modified)"
+            var st = stat()
+            guard stat(path, &st) == 0 else { return "missing" }
+            return
+                "\(st.st_ino):\(st.st_size):\(st.st_mtim.tv_sec).\(st.st_mtim.tv_nsec):\(st.st_ctim.tv_sec).\(st.st_ctim.tv_nsec)"
         }.joined(separator: ",")
     }
 

@@ -104,7 +104,15 @@ struct HTTPSTests {
             return log.split(separator: "\n").contains { $0.contains("HTTP/2.0\" 200") && $0.hasSuffix(" https") }
         }
         let metrics = try canopy.admin("/metrics").text
-        #expect(metrics.contains("canopy_http_requests_by_protocol_total{protocol=\"h2\",tls=\"true\"} 1"))
+        func served(_ labels: String) -> Int {
+            let line = metrics.split(separator: "\n").first {
+                $0.hasPrefix("canopy_http_requests_by_protocol_total{\(labels)}")
+            }
+            return line.flatMap { Int($0.split(separator: " ").last ?? "") } ?? -1
+        }
+        #expect(served("protocol=\"h2\",tls=\"true\"") >= 1)
+        #expect(served("protocol=\"http/1.1\",tls=\"true\"") >= 1)
+        #expect(served("protocol=\"http/1.1\",tls=\"false\"") >= 1)
 
         // canopy certs lists each hostname's certificate.
         let table = try canopy.cli(["certs"])
@@ -118,7 +126,11 @@ struct HTTPSTests {
         try FileManager.default.copyItem(atPath: other.key, toPath: first.key)
         try await waitUntil("canopy certs to report the refused certificate") {
             let json = try canopy.cli(["certs", "--json"])
-            return json.contains("does not match the private key") && json.contains(first.certificate)
+            let list = try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [[String: Any]] ?? []
+            let site = list.first { $0["hostname"] as? String == "site.test" } ?? [:]
+            let reason = site["reason"] as? String ?? ""
+            return site["state"] as? String == "failed" && site["serving"] as? Bool == true
+                && reason.contains("does not match the private key") && reason.contains(first.certificate)
         }
         #expect(canopy.serverLog.contains("certificate refused: \(first.certificate)"))
         #expect(try TestPKI.servedSerial(port: port, serverName: "site.test") == originalSerial)
