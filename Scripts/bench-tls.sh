@@ -21,7 +21,13 @@ rounds="${BENCH_ROUNDS:-3}"
 cores="$(nproc)"
 nginx_port="$(free_port)" nginx_tls="$(free_port)" canopy_port="$(free_port)" canopy_tls="$(free_port)"
 
-compare_setup canopy-bench-tls
+# A release build of its own (.build-release), so that a debug build in .build is not locked meanwhile.
+echo "==> Building canopy-bench-serve (release)" >&2
+swift build -c release --product canopy-bench-serve --scratch-path .build-release >/dev/null
+bin="$(swift build -c release --scratch-path .build-release --show-bin-path)/canopy-bench-serve"
+work="$(mktemp -d /tmp/canopy-bench-tls.XXXXXX)"
+pids=()
+trap compare_cleanup EXIT
 
 # MARK: Files and certificate
 mkdir -p "$work/site"
