@@ -32,6 +32,25 @@ struct HTTPSTests {
         }
     }
 
+    /// Python's TLS client: one full handshake (reading a response, so that TLS 1.3 tickets arrive),
+    /// then five offering its session; prints how many were resumed.
+    static let resumption = """
+        import socket, ssl, sys
+        port, version = int(sys.argv[1]), getattr(ssl.TLSVersion, sys.argv[2])
+        ctx = ssl.create_default_context()
+        ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE
+        ctx.minimum_version = ctx.maximum_version = version
+        def connect(session=None):
+            raw = socket.create_connection(("127.0.0.1", port))
+            return ctx.wrap_socket(raw, server_hostname="site.test", session=session)
+        s = connect()
+        s.sendall(b"GET / HTTP/1.1\\r\\nHost: site.test\\r\\nConnection: close\\r\\n\\r\\n")
+        while s.recv(65536): pass
+        session = s.session
+        s.close()
+        print(sum(connect(session).session_reused for _ in range(5)))
+        """
+
     @Test func httpsWithSNIRedirectHSTSAndCertificateReloads() async throws {
         let canopy = try CanopyInstance("https")
         let pki = try TestPKI(in: canopy.root + "/tls")
@@ -64,6 +83,19 @@ struct HTTPSTests {
         #expect(h2.contains("version=2"))
         #expect(h2.hasPrefix("HTTP/2 200"))
         #expect(h2.lowercased().contains("strict-transport-security: max-age=15552000"))
+
+        // Returning visitors resume their session (tickets in TLS 1.3, sessions in 1.2); TLS 1.1 is refused.
+        for version in ["TLSv1_3", "TLSv1_2"] {
+            let resumed = try sh(["python3", "-c", Self.resumption, String(port), version])
+            #expect(resumed.trimmingCharacters(in: .whitespacesAndNewlines) == "5", "\(version): \(resumed)")
+        }
+        let old = try sh(
+            [
+                "bash", "-c",
+                "openssl s_client -connect 127.0.0.1:\(port) -servername site.test -tls1_1 </dev/null 2>&1",
+            ],
+            allowFailure: true)
+        #expect(old.contains("alert protocol version"), "openssl said: \(old)")
 
         // Cleartext: 308 to the same URL on HTTPS, without HSTS; ACME challenges are not redirected.
         let redirect = try canopy.get("site.test", "/about?x=1")
