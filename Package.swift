@@ -20,7 +20,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.5.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.0.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.0"),
-        .package(url: "https://github.com/apple/swift-certificates.git", from: "1.19.0"),
+        .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.0"),
         .package(url: "https://github.com/apple/swift-asn1.git", from: "1.1.0"),
     ],
     targets: [
@@ -74,7 +74,9 @@ let package = Package(
         .target(
             name: "CanopyEdge",
             dependencies: [
-                "CanopySpec", "CanopyStore",
+                "CanopySpec", "CanopyStore", "CanopyTLS",
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOTLS", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -122,7 +124,7 @@ let package = Package(
         .executableTarget(
             name: "canopy-bench-serve",
             dependencies: [
-                "CanopyEdge", "CanopyStore",
+                "CanopyEdge", "CanopyStore", "CanopyTLS",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -164,6 +166,8 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
         ),
         .testTarget(

@@ -90,105 +90,112 @@ public struct AdminAPI: Sendable {
 
     /// Every route of the API (the dashboard's pages and forms are in `dashboard(_:)`); a test checks
     /// this table against openapi.yaml.
-    static let routes: [Route] = [
-        Route(method: .GET, template: "/metrics") { api, _, _ in
-            .text(
-                await api.metrics.exposition(orchestrator: api.orchestrator),
-                contentType: "text/plain; version=0.0.4; charset=utf-8")
-        },
-        Route(method: .GET, template: "/api/v1/status") { api, _, _ in .json(try await api.orchestrator.statusReport())
-        },
-        Route(method: .GET, template: "/api/v1/sites") { api, _, _ in .json(try await api.orchestrator.siteSummaries())
-        },
-        Route(method: .GET, template: "/api/v1/sites/{site}/branches") { api, _, p in
-            .json(try await api.orchestrator.state.environments(site: try await api.knownSite(p["site"]!)))
-        },
-        Route(method: .GET, template: "/api/v1/sites/{site}/branches/{branch}/deployments") { api, _, p in
-            .json(
-                try await api.orchestrator.state.deployments(
-                    site: try await api.knownSite(p["site"]!), branch: p["branch"]!))
-        },
-        Route(method: .GET, template: "/api/v1/deployments/{id}") { api, _, p in
-            guard let d = try await api.orchestrator.state.deployment(id: p["id"]!) else {
-                throw AdminError(.notFound, "no deployment \(p["id"]!)")
-            }
-            return .json(d)
-        },
-        Route(method: .GET, template: "/api/v1/hostnames") { api, _, _ in .json(await api.orchestrator.hostnames) },
-        Route(method: .POST, template: "/api/v1/hostnames/{hostname}/split") { api, request, p in
-            let body = try request.decodeJSON(SplitRequest.self)
-            return .json(
-                try await api.orchestrator.split(
-                    hostname: p["hostname"]!, weights: body.targets.map { ($0.target, $0.weight) },
-                    actor: api.actor(request)))
-        },
-        Route(method: .DELETE, template: "/api/v1/hostnames/{hostname}/split") { api, request, p in
-            try await api.orchestrator.clearPolicy(hostname: p["hostname"]!, actor: api.actor(request))
-            return .json(["cleared": p["hostname"]!])
-        },
-        Route(method: .POST, template: "/api/v1/swap") { api, request, _ in
-            let body = try request.decodeJSON(SwapRequest.self)
-            let start = ContinuousClock.now
-            try await api.orchestrator.swap(body.a, body.b, actor: api.actor(request))
-            return .json(
-                ActionResult(
-                    ok: true, detail: "swapped \(body.a) and \(body.b)",
-                    milliseconds: (ContinuousClock.now - start).milliseconds))
-        },
-        Route(method: .POST, template: "/api/v1/rollback") { api, request, _ in
-            let body = try request.decodeJSON(TargetRequest.self)
-            let start = ContinuousClock.now
-            let deployment = try await api.orchestrator.rollback(body.target, to: body.to, actor: api.actor(request))
-            return .json(
-                ActionResult(ok: true, detail: deployment, milliseconds: (ContinuousClock.now - start).milliseconds))
-        },
-        Route(method: .POST, template: "/api/v1/pin") { api, request, _ in
-            .json(
-                try await api.orchestrator.setPinned(
-                    try request.decodeJSON(TargetRequest.self).target, pinned: true, actor: api.actor(request)))
-        },
-        Route(method: .POST, template: "/api/v1/unpin") { api, request, _ in
-            .json(
-                try await api.orchestrator.setPinned(
-                    try request.decodeJSON(TargetRequest.self).target, pinned: false, actor: api.actor(request)))
-        },
-        Route(method: .GET, template: "/api/v1/rollouts") { api, _, _ in
-            .json(try await api.orchestrator.state.rollouts())
-        },
-        Route(method: .POST, template: "/api/v1/rollout") { api, request, _ in
-            let body = try request.decodeJSON(RolloutRequest.self)
-            return .json(
-                try await api.orchestrator.rolloutCommand(body.target, action: body.action, actor: api.actor(request)))
-        },
-        Route(method: .GET, template: "/api/v1/builds") { api, request, _ in
-            let limit = Int(request.query["limit"] ?? "") ?? 50
-            return .json(
-                try await api.orchestrator.state.builds(
-                    site: request.query["site"], branch: request.query["branch"], limit: limit))
-        },
-        Route(method: .POST, template: "/api/v1/builds") { api, request, _ in
-            let body = try request.decodeJSON(BuildTrigger.self)
-            return .json(
-                try await api.orchestrator.triggerBuild(site: body.site, branch: body.branch, actor: api.actor(request))
-            )
-        },
-        Route(method: .GET, template: "/api/v1/builds/{id}") { api, _, p in
-            guard let build = try await api.orchestrator.state.build(id: p["id"]!) else {
-                throw AdminError(.notFound, "no build \(p["id"]!)")
-            }
-            return .json(build)
-        },
-        Route(method: .GET, template: "/api/v1/builds/{id}/log") { api, request, p in
-            try await api.buildLog(id: p["id"]!, follow: ["1", "true"].contains(request.query["follow"] ?? ""))
-        },
-        Route(method: .GET, template: "/api/v1/audit") { api, request, _ in
-            .json(try await api.orchestrator.state.auditLog(limit: Int(request.query["limit"] ?? "") ?? 100))
-        },
-        Route(method: .GET, template: "/api/v1/events") { api, _, _ in await api.events() },
-        Route(method: .POST, template: "/api/v1/hooks/local") { api, request, _ in
-            .json(["poked": await api.watcher.poke(repository: request.query["repo"])])
-        },
-    ]
+    static let routes: [Route] =
+        [
+            Route(method: .GET, template: "/metrics") { api, _, _ in
+                .text(
+                    await api.metrics.exposition(orchestrator: api.orchestrator),
+                    contentType: "text/plain; version=0.0.4; charset=utf-8")
+            },
+            Route(method: .GET, template: "/api/v1/status") { api, _, _ in
+                .json(try await api.orchestrator.statusReport())
+            },
+            Route(method: .GET, template: "/api/v1/sites") { api, _, _ in
+                .json(try await api.orchestrator.siteSummaries())
+            },
+            Route(method: .GET, template: "/api/v1/sites/{site}/branches") { api, _, p in
+                .json(try await api.orchestrator.state.environments(site: try await api.knownSite(p["site"]!)))
+            },
+            Route(method: .GET, template: "/api/v1/sites/{site}/branches/{branch}/deployments") { api, _, p in
+                .json(
+                    try await api.orchestrator.state.deployments(
+                        site: try await api.knownSite(p["site"]!), branch: p["branch"]!))
+            },
+            Route(method: .GET, template: "/api/v1/deployments/{id}") { api, _, p in
+                guard let d = try await api.orchestrator.state.deployment(id: p["id"]!) else {
+                    throw AdminError(.notFound, "no deployment \(p["id"]!)")
+                }
+                return .json(d)
+            },
+            Route(method: .GET, template: "/api/v1/hostnames") { api, _, _ in .json(await api.orchestrator.hostnames) },
+            Route(method: .POST, template: "/api/v1/hostnames/{hostname}/split") { api, request, p in
+                let body = try request.decodeJSON(SplitRequest.self)
+                return .json(
+                    try await api.orchestrator.split(
+                        hostname: p["hostname"]!, weights: body.targets.map { ($0.target, $0.weight) },
+                        actor: api.actor(request)))
+            },
+            Route(method: .DELETE, template: "/api/v1/hostnames/{hostname}/split") { api, request, p in
+                try await api.orchestrator.clearPolicy(hostname: p["hostname"]!, actor: api.actor(request))
+                return .json(["cleared": p["hostname"]!])
+            },
+            Route(method: .POST, template: "/api/v1/swap") { api, request, _ in
+                let body = try request.decodeJSON(SwapRequest.self)
+                let start = ContinuousClock.now
+                try await api.orchestrator.swap(body.a, body.b, actor: api.actor(request))
+                return .json(
+                    ActionResult(
+                        ok: true, detail: "swapped \(body.a) and \(body.b)",
+                        milliseconds: (ContinuousClock.now - start).milliseconds))
+            },
+            Route(method: .POST, template: "/api/v1/rollback") { api, request, _ in
+                let body = try request.decodeJSON(TargetRequest.self)
+                let start = ContinuousClock.now
+                let deployment = try await api.orchestrator.rollback(
+                    body.target, to: body.to, actor: api.actor(request))
+                return .json(
+                    ActionResult(ok: true, detail: deployment, milliseconds: (ContinuousClock.now - start).milliseconds)
+                )
+            },
+            Route(method: .POST, template: "/api/v1/pin") { api, request, _ in
+                .json(
+                    try await api.orchestrator.setPinned(
+                        try request.decodeJSON(TargetRequest.self).target, pinned: true, actor: api.actor(request)))
+            },
+            Route(method: .POST, template: "/api/v1/unpin") { api, request, _ in
+                .json(
+                    try await api.orchestrator.setPinned(
+                        try request.decodeJSON(TargetRequest.self).target, pinned: false, actor: api.actor(request)))
+            },
+            Route(method: .GET, template: "/api/v1/rollouts") { api, _, _ in
+                .json(try await api.orchestrator.state.rollouts())
+            },
+            Route(method: .POST, template: "/api/v1/rollout") { api, request, _ in
+                let body = try request.decodeJSON(RolloutRequest.self)
+                return .json(
+                    try await api.orchestrator.rolloutCommand(
+                        body.target, action: body.action, actor: api.actor(request)))
+            },
+            Route(method: .GET, template: "/api/v1/builds") { api, request, _ in
+                let limit = Int(request.query["limit"] ?? "") ?? 50
+                return .json(
+                    try await api.orchestrator.state.builds(
+                        site: request.query["site"], branch: request.query["branch"], limit: limit))
+            },
+            Route(method: .POST, template: "/api/v1/builds") { api, request, _ in
+                let body = try request.decodeJSON(BuildTrigger.self)
+                return .json(
+                    try await api.orchestrator.triggerBuild(
+                        site: body.site, branch: body.branch, actor: api.actor(request))
+                )
+            },
+            Route(method: .GET, template: "/api/v1/builds/{id}") { api, _, p in
+                guard let build = try await api.orchestrator.state.build(id: p["id"]!) else {
+                    throw AdminError(.notFound, "no build \(p["id"]!)")
+                }
+                return .json(build)
+            },
+            Route(method: .GET, template: "/api/v1/builds/{id}/log") { api, request, p in
+                try await api.buildLog(id: p["id"]!, follow: ["1", "true"].contains(request.query["follow"] ?? ""))
+            },
+            Route(method: .GET, template: "/api/v1/audit") { api, request, _ in
+                .json(try await api.orchestrator.state.auditLog(limit: Int(request.query["limit"] ?? "") ?? 100))
+            },
+            Route(method: .GET, template: "/api/v1/events") { api, _, _ in await api.events() },
+            Route(method: .POST, template: "/api/v1/hooks/local") { api, request, _ in
+                .json(["poked": await api.watcher.poke(repository: request.query["repo"])])
+            },
+        ] + certificateRoutes
 
     private func route(_ request: AdminRequest) async throws -> AdminResponse {
         for route in Self.routes {

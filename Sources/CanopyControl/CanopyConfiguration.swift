@@ -10,6 +10,9 @@ public struct CanopyConfiguration: Sendable {
     /// The public listener (the edge).
     public var listenHost: String
     public var listenPort: Int
+    /// The TLS listener (`--listen-tls`); nil for none.
+    public var tlsListenHost: String?
+    public var tlsListenPort: Int?
     /// The admin listener (API, dashboard, hooks); never the public one.
     public var adminHost: String
     public var adminPort: Int
@@ -70,6 +73,8 @@ public struct DataFolder: Sendable {
     public var adminAddress: String { root + "/admin.address" }
     /// The edge's bound address (`http://host:port`), written at start (useful with port 0).
     public var edgeAddress: String { root + "/edge.address" }
+    /// The TLS listener's bound address (`https://host:port`), written at start when it runs.
+    public var edgeTLSAddress: String { root + "/edge-tls.address" }
 
     public func buildDirectory(_ buildID: String) -> String { builds + "/" + buildID }
     public func buildLog(_ buildID: String) -> String { buildDirectory(buildID) + "/build.log" }

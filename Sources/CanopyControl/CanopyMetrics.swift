@@ -56,6 +56,11 @@ actor CanopyMetrics {
         text += "canopy_http_request_duration_seconds_bucket{le=\"+Inf\"} \(latency.count)\n"
         text += "canopy_http_request_duration_seconds_sum \(latency.sumSeconds)\n"
         text += "canopy_http_request_duration_seconds_count \(latency.count)\n"
+        text += "# TYPE canopy_http_requests_by_protocol_total counter\n"
+        for entry in edge.protocolSnapshot() {
+            text +=
+                "canopy_http_requests_by_protocol_total{protocol=\"\(entry.protocol)\",tls=\"\(entry.tls)\"} \(entry.requests)\n"
+        }
         let queue = await orchestrator.queue.snapshot
         let rollouts = (try? await orchestrator.state.rollouts(activeOnly: true).count) ?? 0
         text += "# TYPE canopy_build_queue_length gauge\ncanopy_build_queue_length \(queue.queued)\n"

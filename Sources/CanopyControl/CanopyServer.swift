@@ -26,7 +26,8 @@ public enum CanopyServer {
         let edge = EdgeServer(
             configuration: EdgeConfiguration(
                 host: config.listenHost, port: config.listenPort, eventLoopThreads: config.edgeThreads,
-                storeRoot: data.store, accessLog: config.accessLog),
+                storeRoot: data.store, accessLog: config.accessLog, tlsHost: config.tlsListenHost,
+                tlsPort: config.tlsListenPort),
             logger: logger)
         let orchestrator = Orchestrator(
             config: config, buildUser: buildUser, data: data, state: state, store: store, edge: edge,
@@ -41,6 +42,7 @@ public enum CanopyServer {
         let metrics = CanopyMetrics(registry: registry, edge: edge)
 
         let edgePort = try await edge.start()
+        try await startTLS(edge, config, data: data, logger: logger)
         let adminGroup = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let api = AdminAPI(
             orchestrator: orchestrator, token: token, watcher: follower, edgePort: edgePort,
@@ -83,6 +85,7 @@ public enum CanopyServer {
         logger.info("stopped")
         try? FileManager.default.removeItem(atPath: data.adminAddress)
         try? FileManager.default.removeItem(atPath: data.edgeAddress)
+        try? FileManager.default.removeItem(atPath: data.edgeTLSAddress)
         try await adminGroup.shutdownGracefully()
         try await blocking.shutdown()
     }

@@ -14,6 +14,7 @@ extension Orchestrator {
     /// Builds the routing table from the state in force and hands it to the edge in one atomic swap.
     func publishRoutes() async throws {
         hostnames = try await routes.publish(sites: catalog.sites)
+        await certificates.update(hostnames: await routes.certificateSources)
         emit(.routesPublished(hostnames: hostnames.count))
     }
 

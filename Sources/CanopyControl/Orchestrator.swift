@@ -36,6 +36,8 @@ public actor Orchestrator {
     let runner: BuildRunner
     let notifier: Notifier
     let logger: Logger
+    /// The edge's certificates, kept in agreement with the served hostnames' `tls:`.
+    let certificates: CertificateController
 
     var catalog = SiteCatalog()
     /// Route plans, loaded deployments and the tables the edge gets.
@@ -73,6 +75,7 @@ public actor Orchestrator {
         self.runner = BuildRunner()
         self.notifier = Notifier(logger: logger)
         self.logger = logger
+        self.certificates = CertificateController(edge: edge, data: data, blocking: blocking, logger: logger)
     }
 
     // MARK: Start
@@ -102,7 +105,10 @@ public actor Orchestrator {
 
     /// Re-reads the Sites folder; returns the sites whose configuration changed.
     func reloadSites() async -> Bool {
-        guard catalog.reload(directory: config.sitesDirectory, logger: logger) else { return false }
+        guard catalog.reload(directory: config.sitesDirectory, logger: logger) else {
+            await certificates.refresh()  // certificate files may change without the Sites file
+            return false
+        }
         logger.info("Sites configuration reloaded: \(catalog.sites.keys.sorted().joined(separator: ", "))")
         try? await publishRoutes()
         return true

@@ -2,7 +2,8 @@ import Foundation
 import NIOConcurrencyHelpers
 
 /// The optional access log, in the combined log format with the virtual host first
-/// (`host remote - - [time] "GET /path HTTP/1.1" 200 1234 "referer" "agent"`). Lines are queued by
+/// (`host remote - - [time] "GET /path HTTP/1.1" 200 1234 "referer" "agent" https`), the scheme
+/// last (`http` or `https`: with the version, which protocol served the request). Lines are queued by
 /// the event loops and written by one background thread, so the request path never waits on a file.
 public final class AccessLog: Sendable {
     private let pending = NIOLockedValueBox<[String]>([])
@@ -42,7 +43,7 @@ public final class AccessLog: Sendable {
 
     func record(
         host: String, remote: String, method: String, uri: String, version: String, status: Int, bytes: Int,
-        referer: String?, agent: String?
+        referer: String?, agent: String?, scheme: String = "http"
     ) {
         let time = Self.timestamp()
         func quote(_ s: String?) -> String {
@@ -50,7 +51,7 @@ public final class AccessLog: Sendable {
             return s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
         }
         let line =
-            "\(host) \(remote) - - [\(time)] \"\(method) \(quote(uri)) \(version)\" \(status) \(bytes) \"\(quote(referer))\" \"\(quote(agent))\"\n"
+            "\(host) \(remote) - - [\(time)] \"\(method) \(quote(uri)) \(version)\" \(status) \(bytes) \"\(quote(referer))\" \"\(quote(agent))\" \(scheme)\n"
         pending.withLockedValue { $0.append(line) }
     }
 

@@ -15,8 +15,16 @@ public struct EdgeConfiguration: Sendable {
     public var headTimeout: Duration = .seconds(30)
     /// A client that leaves its output undrained this long is closed (nginx's send_timeout).
     public var sendTimeout: Duration = .seconds(60)
+    /// The TLS listener (`--listen-tls`), when there is one. Its handshakes are held to the head timeout.
+    public var tlsHost: String?
+    public var tlsPort: Int?
 
-    public init(host: String, port: Int, eventLoopThreads: Int, storeRoot: String, accessLog: String? = nil) {
+    public init(
+        host: String, port: Int, eventLoopThreads: Int, storeRoot: String, accessLog: String? = nil,
+        tlsHost: String? = nil, tlsPort: Int? = nil
+    ) {
+        self.tlsHost = tlsHost
+        self.tlsPort = tlsPort
         self.accessLog = accessLog
         self.host = host
         self.port = port

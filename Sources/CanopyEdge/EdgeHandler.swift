@@ -35,10 +35,13 @@ final class EdgeHandler: ChannelInboundHandler, RemovableChannelHandler {
     private var reaper: RepeatedTask?
     /// The connection's first bytes have been checked for the HTTP/2 preface.
     private var sniffed = false
+    /// The connection came through the TLS listener (behind a TLSHelloHandler).
+    private let secure: Bool
 
-    init(server: EdgeServer, lane: Int) {
+    init(server: EdgeServer, lane: Int, secure: Bool = false) {
         self.server = server
         self.lane = lane
+        self.secure = secure
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -116,7 +119,7 @@ final class EdgeHandler: ChannelInboundHandler, RemovableChannelHandler {
         closing = true
         reaper?.cancel()
         do {
-            try server.configureHTTP2(context.channel, lane: lane)
+            try server.configureHTTP2(context.channel, lane: lane, secure: secure)
             context.fireChannelRead(wrapInboundOut(input))
             context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
         } catch {
@@ -126,6 +129,8 @@ final class EdgeHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     private func answer(_ request: EdgeRequest, context: ChannelHandlerContext) {
+        var request = request
+        request.isSecure = secure
         let start = DispatchTimeNanos.now()
         let snapshot = server.snapshot.load(ordering: .acquiring)
         let response = Responder.respond(request, snapshot: snapshot, date: dates.current(), out: &out)
@@ -168,7 +173,7 @@ final class EdgeHandler: ChannelInboundHandler, RemovableChannelHandler {
         if let log = server.accessLog {
             log.record(
                 host: "-", remote: context.remoteAddress?.ipAddress ?? "-", method: "-", uri: "-", version: "-",
-                status: status, bytes: 0, referer: nil, agent: nil)
+                status: status, bytes: 0, referer: nil, agent: nil, scheme: secure ? "https" : "http")
         }
         finish(context: context)
     }

@@ -22,8 +22,8 @@ extension EdgeServer {
     /// server connection whose streams are answered by `EdgeStreamHandler` through the same
     /// Responder as HTTP/1.1. Used for h2c with prior knowledge and for h2 over TLS alike, so both
     /// get the same guard: idle and send timeouts, back-pressure, and closing on protocol errors.
-    /// Must run on the channel's event loop.
-    func configureHTTP2(_ channel: any Channel, lane: Int) throws {
+    /// `secure`: the connection came through the TLS listener. Must run on the channel's event loop.
+    func configureHTTP2(_ channel: any Channel, lane: Int, secure: Bool) throws {
         let pipeline = channel.pipeline.syncOperations
         try pipeline.addHandler(
             HTTP2ConnectionGuard(idleTimeout: idleTimeout, sendTimeout: Self.nanoseconds(configuration.sendTimeout)))
@@ -33,7 +33,7 @@ extension EdgeServer {
         ) { [self] stream in
             stream.eventLoop.makeCompletedFuture {
                 try stream.pipeline.syncOperations.addHandlers([
-                    HTTP2FramePayloadToHTTP1ServerCodec(), EdgeStreamHandler(server: self, lane: lane),
+                    HTTP2FramePayloadToHTTP1ServerCodec(), EdgeStreamHandler(server: self, lane: lane, secure: secure),
                 ])
             }
         }

@@ -1,4 +1,5 @@
 import Atomics
+import CanopyTLS
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
@@ -21,6 +22,14 @@ public final class EdgeServer: Sendable {
     /// Counters per (hostname, deployment); the map is only touched when a table is installed and when
     /// counters are read, never per request. Per-deployment totals are sums over it.
     private let counters = NIOLockedValueBox<[HostDeployment: TrafficCounters]>([:])
+    /// ACME challenge answers (HTTP-01 tokens, TLS-ALPN-01 certificates); see `ACMEChallenges`.
+    public let challenges = ACMEChallenges()
+    /// What the current snapshot was made from, so that a new table or certificate set can be
+    /// combined with the other (both are swapped in as one snapshot).
+    let published = NIOLockedValueBox(PublishedState())
+    /// Requests by protocol: HTTP/1.x, HTTP/2, each in cleartext and over TLS.
+    let protocolCounters: [TrafficCounters]
+    let tlsChannel = NIOLockedValueBox<(any Channel)?>(nil)
 
     public init(configuration: EdgeConfiguration, logger: Logger) {
         self.configuration = configuration
@@ -36,8 +45,11 @@ public final class EdgeServer: Sendable {
         for loop in group.makeIterator() { lanes[ObjectIdentifier(loop)] = lanes.count }
         self.laneOfLoop = lanes
         self.latency = LatencyHistogram(lanes: lanes.count)
+        self.protocolCounters = (0..<4).map { [count = lanes.count] _ in TrafficCounters(lanes: count) }
         self.snapshot = ManagedAtomic(
-            EdgeSnapshot(table: .empty, counters: { [count = lanes.count] _, _ in TrafficCounters(lanes: count) }))
+            EdgeSnapshot(
+                table: .empty, challenges: challenges,
+                counters: { [count = lanes.count] _, _ in TrafficCounters(lanes: count) }))
     }
 
     /// The connection timeouts, in nanoseconds (for the request path's clock).
@@ -74,15 +86,26 @@ public final class EdgeServer: Sendable {
 
     /// Installs a new routing table; the next request uses it.
     public func update(_ table: RoutingTable) {
-        let next = counters.withLockedValue { state in
-            EdgeSnapshot(table: table) { host, deployment in
-                let key = HostDeployment(host: host, deployment: deployment)
-                let counters = state[key] ?? TrafficCounters(lanes: laneOfLoop.count)
-                state[key] = counters
-                return counters
+        publish { $0.table = table }
+    }
+
+    /// Changes what the snapshot is made of and swaps the new snapshot in.
+    func publish(_ change: (inout PublishedState) -> Void) {
+        published.withLockedValue { inputs in
+            change(&inputs)
+            let next = counters.withLockedValue { state in
+                EdgeSnapshot(
+                    table: inputs.table, certificates: inputs.certificates, tlsPort: inputs.tlsPort,
+                    challenges: challenges
+                ) { host, deployment in
+                    let key = HostDeployment(host: host, deployment: deployment)
+                    let counters = state[key] ?? TrafficCounters(lanes: laneOfLoop.count)
+                    state[key] = counters
+                    return counters
+                }
             }
+            snapshot.store(next, ordering: .releasing)
         }
-        snapshot.store(next, ordering: .releasing)
     }
 
     /// Counts an answered request (per lane) and writes its access log line.
@@ -95,11 +118,13 @@ public final class EdgeServer: Sendable {
             target.counters.record(status: response.status, bytes: response.bodyBytes, lane: lane)
         }
         latency.record(nanoseconds: DispatchTimeNanos.now() - started, lane: lane)
+        protocolCounters[(request.isHTTP2 ? 1 : 0) + (request.isSecure ? 2 : 0)].record(
+            status: response.status, bytes: response.bodyBytes, lane: lane)
         if let log = accessLog {
             log.record(
                 host: request.host ?? "-", remote: remote()?.ipAddress ?? "-", method: request.methodName,
                 uri: request.uri, version: request.version, status: response.status, bytes: response.bodyBytes,
-                referer: request.referer, agent: request.userAgent)
+                referer: request.referer, agent: request.userAgent, scheme: request.isSecure ? "https" : "http")
         }
     }
 
@@ -112,6 +137,11 @@ public final class EdgeServer: Sendable {
             return value
         }
         try? await bound?.close()
+        let tls = tlsChannel.withLockedValue { value in
+            defer { value = nil }
+            return value
+        }
+        try? await tls?.close()
         try await group.shutdownGracefully()
         accessLog?.close()
     }
@@ -164,6 +194,14 @@ public final class EdgeServer: Sendable {
         var out = ByteBuffer()
         return Responder.serve(request, target: target, deployment: deployment, context: &context, out: &out).status
     }
+}
+
+/// The inputs of the current snapshot.
+struct PublishedState {
+    var table: RoutingTable = .empty
+    var certificates: CertificateSet = .empty
+    /// The TLS listener's bound port, once it listens (HTTPS redirects name it).
+    var tlsPort: Int?
 }
 
 /// Which hostname and deployment a set of counters belongs to.

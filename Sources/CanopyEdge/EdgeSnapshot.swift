@@ -1,18 +1,30 @@
 import Atomics
 import CanopySpec
+import CanopyTLS
 import Foundation
 
 /// What the request path reads: the routing table compiled for serving (cumulative weights,
 /// expected Authorization header, counters), swapped atomically as a whole.
+/// The certificate set travels in the same snapshot: a TLS handshake reads it with the same one
+/// atomic load, and each route's HTTPS redirect and HSTS line are precomputed against it.
 final class EdgeSnapshot: AtomicReference, Sendable {
     let table: RoutingTable
     let routes: [String: CompiledRoute]
+    let certificates: CertificateSet
+    /// HTTP-01 tokens (the same object in every snapshot).
+    let challenges: ACMEChallenges
 
-    init(table: RoutingTable, counters: (String, String) -> TrafficCounters) {
+    init(
+        table: RoutingTable, certificates: CertificateSet = .empty, tlsPort: Int? = nil,
+        challenges: ACMEChallenges = ACMEChallenges(), counters: (String, String) -> TrafficCounters
+    ) {
         self.table = table
+        self.certificates = certificates
+        self.challenges = challenges
         var routes: [String: CompiledRoute] = [:]
         for (host, route) in table.routes {
-            routes[host] = CompiledRoute(route: route, counters: counters)
+            let https = HTTPSRoute(route: route, certificates: certificates, tlsPort: tlsPort)
+            routes[host] = CompiledRoute(route: route, https: https, counters: counters)
         }
         self.routes = routes
     }
@@ -24,11 +36,17 @@ final class CompiledRoute: Sendable {
     /// `Basic <base64>` when the route is protected.
     let expectedAuthorization: [UInt8]?
     let authenticateHeader: String
+    /// `https://host[:port]` when cleartext requests are redirected to HTTPS (308), else nil.
+    let httpsRedirect: String?
+    /// The `Strict-Transport-Security` line for HTTPS responses, when configured and served.
+    let hstsLine: [UInt8]?
 
     var isSplit: Bool { targets.count > 1 }
 
-    init(route: HostRoute, counters: (String, String) -> TrafficCounters) {
+    init(route: HostRoute, https: HTTPSRoute = HTTPSRoute(), counters: (String, String) -> TrafficCounters) {
         self.route = route
+        self.httpsRedirect = https.redirect
+        self.hstsLine = https.hstsLine
         let total = route.targets.reduce(0) { $0 + max(0, $1.weight) }
         var cumulative = 0.0
         targets = route.targets.map { target in

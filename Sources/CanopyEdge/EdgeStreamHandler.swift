@@ -16,10 +16,12 @@ final class EdgeStreamHandler: ChannelInboundHandler {
     /// Closes (resets) the stream if its request has not fully arrived within the head timeout,
     /// as an HTTP/1.1 request head is held to it.
     private var deadline: Scheduled<Void>?
+    private let secure: Bool
 
-    init(server: EdgeServer, lane: Int) {
+    init(server: EdgeServer, lane: Int, secure: Bool = false) {
         self.server = server
         self.lane = lane
+        self.secure = secure
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -45,7 +47,9 @@ final class EdgeStreamHandler: ChannelInboundHandler {
             deadline = nil
             guard let h = head else { return }
             head = nil
-            answer(Self.request(h), context: context)
+            var request = Self.request(h)
+            request.isSecure = secure
+            answer(request, context: context)
         }
     }
 

@@ -41,6 +41,8 @@ struct EdgeRequest {
 
     /// Arrived as an HTTP/2 stream.
     var isHTTP2 = false
+    /// Arrived over TLS.
+    var isSecure = false
 
     var version: String { isHTTP2 ? "HTTP/2.0" : minorVersion == 0 ? "HTTP/1.0" : "HTTP/1.1" }
 }

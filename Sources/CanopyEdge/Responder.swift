@@ -64,10 +64,19 @@ struct Responder {
         guard let rawHost = target.host ?? request.host else {
             return simple(400, &out, context, body: "A Host header is required.")
         }
+        if !request.isSecure && request.uri.hasPrefix(challengePrefix) {
+            return challenge(request.uri, snapshot: snapshot, &out, context)
+        }
         let host = normaliseHost(rawHost)
         context.host = host
         guard let route = snapshot.routes[host] else {
             return write(unknownHost, &out, context)
+        }
+        if request.isSecure {
+            context.secure = true
+            context.hsts = route.hstsLine
+        } else if let https = route.httpsRedirect {
+            return redirectToHTTPS(https, request.uri, &out, context)
         }
         if let expected = route.expectedAuthorization {
             let given = request.authorization.map { Array($0.utf8) } ?? []
@@ -108,6 +117,10 @@ struct Responder {
         var newVisitor: Double?
         var host: String
         var connection: StaticString?
+        /// Answered over TLS: split cookies are `Secure`.
+        var secure = false
+        /// The route's `Strict-Transport-Security` line (HTTPS responses only).
+        var hsts: [UInt8]? = nil
     }
 
     // MARK: Files
@@ -348,6 +361,7 @@ struct Responder {
 
     @inline(__always)
     private static func endHead(_ out: inout ByteBuffer, _ context: ResponseContext) {
+        if let hsts = context.hsts { out.writeBytes(hsts) }
         if let line = context.connection {
             out.writeStaticString(line)
         }
@@ -366,7 +380,7 @@ struct Responder {
     private static func cookieLine(_ context: ResponseContext) -> String {
         guard let r = context.newVisitor else { return "" }
         return
-            "Set-Cookie: canopy-split=\(String(format: "%.6f", r)); Path=/; Max-Age=2592000; SameSite=Lax; HttpOnly\r\n"
+            "Set-Cookie: canopy-split=\(String(format: "%.6f", r)); Path=/; Max-Age=2592000; SameSite=Lax; HttpOnly\(context.secure ? "; Secure" : "")\r\n"
     }
 
     /// The `Cache-Control` line of a full response: the file's own, precomputed, unless the route

@@ -39,11 +39,14 @@ public struct HostRoute: Sendable {
     public var password: BasicCredential?
     /// `X-Robots-Tag: noindex` on every response.
     public var noindex: Bool
+    /// Certificate source, HTTPS redirect and HSTS (from the Sites file).
+    public var tls: TLSSettings
 
     public init(
         hostname: String, site: String, environment: String, targets: [RouteTarget], password: BasicCredential? = nil,
-        noindex: Bool = false
+        noindex: Bool = false, tls: TLSSettings = TLSSettings()
     ) {
+        self.tls = tls
         self.hostname = hostname
         self.site = site
         self.environment = environment

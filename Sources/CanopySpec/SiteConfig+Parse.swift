@@ -9,6 +9,7 @@ extension SitesSpec {
         var findings = DiagnosticCollector()
         var site = SiteConfig(name: siteName, file: file, repository: "", repositoryLocation: "")
         var domainsSeen: [String: SourceLocation] = [:]
+        var siteTLS = TLSSettings()
 
         func claim(_ host: String, _ location: SourceLocation, _ findings: inout DiagnosticCollector) {
             if let first = domainsSeen[host] {
@@ -109,6 +110,8 @@ extension SitesSpec {
                         throw entry.value.error("pullRequests needs domain: \"pr-{number}.preview.example.com\"")
                     }
                     if enabled { site.pullRequests = rule }
+                case "tls", "https", "hsts":
+                    _ = try tlsSetting(&siteTLS, entry, "")
                 default:
                     findings.warn(entry.keyLocation, "unknown key '\(entry.key)' is ignored")
                 }
@@ -120,6 +123,7 @@ extension SitesSpec {
         }
         try findings.throwIfErrors()
         site.repositoryLocation = resolveRepository(site.repository, baseDirectory: baseDirectory)
+        applyTLSDefaults(&site, siteTLS, baseDirectory: baseDirectory)
         site.warnings = findings.warnings
         return site
     }
@@ -174,6 +178,7 @@ extension SitesSpec {
             settings.maxErrorRate = share
         case "retention": settings.retention = try positive(field.value, "\(what).retention")
         case "noindex": settings.noindex = try field.value.bool("\(what).noindex")
+        case "tls", "https", "hsts": _ = try tlsSetting(&settings.tls, field, "\(what).")
         default: findings.warn(field.keyLocation, "unknown key '\(what).\(field.key)' is ignored")
         }
     }

@@ -53,6 +53,8 @@ public struct SiteConfig: Sendable, Hashable {
     public var warnings: [SpecDiagnostic]
     /// The `acme:` block (DNS-01 through RFC 2136), if any.
     public var acme: ACMESiteSettings? = nil
+    /// The site-wide `tls:`, `https:` and `hsts:` (each rule's settings already include them).
+    public var tls = TLSSettings()
 
     public init(
         name: String, file: String, repository: String, repositoryLocation: String,
@@ -130,6 +132,8 @@ public struct EnvironmentSettings: Sendable, Hashable {
     public var retention: Int?
     /// `X-Robots-Tag: noindex` on its hostnames (default: true for previews, false otherwise).
     public var noindex: Bool
+    /// `tls:`, `https:` and `hsts:` (with the site's where unset).
+    public var tls = TLSSettings()
 
     public init(
         env: [String: String] = [:], password: BasicCredential? = nil, rollout: RolloutStrategy = .allAtOnce,

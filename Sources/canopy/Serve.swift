@@ -15,6 +15,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Public listener, HOST:PORT.")
     var listen = "0.0.0.0:8080"
 
+    @Option(help: "TLS listener (HTTPS, HTTP/2 by ALPN), HOST:PORT, besides --listen; e.g. 0.0.0.0:443.")
+    var listenTls: String?
+
     @Option(help: "Admin listener (API, dashboard, hooks), HOST:PORT. Keep it on loopback.")
     var admin = "127.0.0.1:8081"
 
@@ -48,6 +51,9 @@ struct Serve: AsyncParsableCommand {
             sitesDirectory: sites, dataDirectory: data, listenHost: host, listenPort: port, adminHost: adminHost,
             adminPort: adminPort, pollInterval: .milliseconds(Int(poll * 1000)))
         if let builds { config.buildConcurrency = max(1, builds) }
+        if let listenTls {
+            (config.tlsListenHost, config.tlsListenPort) = try parseAddress(listenTls, option: "--listen-tls")
+        }
         config.accessLog = accessLog
         config.buildUser = buildUser
         if let buildFolder { config.buildWorkRoot = buildFolder }

@@ -54,6 +54,6 @@ struct ObservabilityTests {
             } ?? ""
         #expect(line.hasPrefix("site.test 127.0.0.1 - - ["))
         #expect(line.contains("\"GET /about?x=1 HTTP/1.1\" 200 "))
-        #expect(line.hasSuffix("\"observer/1.0\""))
+        #expect(line.hasSuffix("\"observer/1.0\" http"))
     }
 }

@@ -19,6 +19,8 @@ actor RoutePublisher {
     private var served: [String: LoadedDeployment] = [:]
     /// What every hostname serves, as last published.
     private(set) var hostnames: [HostnameStatus] = []
+    /// Where each routed hostname's certificate comes from (its `tls:`), as last published.
+    private(set) var certificateSources: [(String, TLSSource?)] = []
 
     /// A deployment loaded for the edge, and the site rules it was loaded with.
     private struct LoadedDeployment {
@@ -90,6 +92,7 @@ actor RoutePublisher {
         }
         edge.update(RoutingTable(routes: routes))
         hostnames = statuses
+        certificateSources = routes.map { ($0.hostname, $0.tls.tls) }
         try await keepLoaded(routed: Set(routes.flatMap { $0.targets.map(\.deployment.manifest.id) }), sites: sites)
         return statuses
     }
@@ -118,7 +121,7 @@ actor RoutePublisher {
         }
         let route = HostRoute(
             hostname: entry.hostname, site: entry.site, environment: entry.branch, targets: targets,
-            password: entry.settings.password, noindex: entry.settings.noindex)
+            password: entry.settings.password, noindex: entry.settings.noindex, tls: entry.settings.tls)
         let status = HostnameStatus(
             hostname: entry.hostname, site: entry.site, branch: entry.branch, kind: entry.kind,
             hasPolicy: entry.hasPolicy, targets: statusTargets)

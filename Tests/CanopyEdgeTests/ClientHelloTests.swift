@@ -1,0 +1,56 @@
+import NIOCore
+import NIOEmbedded
+import NIOSSL
+import Testing
+
+@testable import CanopyEdge
+
+/// The ClientHello reader, on real hellos written by BoringSSL's client.
+struct ClientHelloTests {
+    /// The first flight of a TLS client offering `protocols` for `serverName`.
+    func hello(serverName: String?, protocols: [String]) throws -> ByteBuffer {
+        var configuration = TLSConfiguration.makeClientConfiguration()
+        configuration.applicationProtocols = protocols
+        let context = try NIOSSLContext(configuration: configuration)
+        let channel = EmbeddedChannel()
+        try channel.pipeline.syncOperations.addHandler(
+            try NIOSSLClientHandler(context: context, serverHostname: serverName))
+        try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 443)).wait()
+        var out = ByteBuffer()
+        while var part = try channel.readOutbound(as: ByteBuffer.self) { out.writeBuffer(&part) }
+        _ = try? channel.finish()
+        return out
+    }
+
+    @Test func readsTheServerNameAndProtocols() throws {
+        let bytes = try hello(serverName: "Shop.Example.com", protocols: ["h2", "http/1.1"])
+        #expect(
+            ClientHello.parse(bytes)
+                == .hello(ClientHello(serverName: "Shop.Example.com", protocols: ["h2", "http/1.1"])))
+        let acme = try hello(serverName: "example.com", protocols: ["acme-tls/1"])
+        #expect(ClientHello.parse(acme) == .hello(ClientHello(serverName: "example.com", protocols: ["acme-tls/1"])))
+        let bare = try hello(serverName: nil, protocols: [])
+        #expect(ClientHello.parse(bare) == .hello(ClientHello(serverName: nil, protocols: [])))
+    }
+
+    @Test func waitsForTheWholeHelloAndRefusesWhatIsNotTLS() throws {
+        let bytes = try hello(serverName: "example.com", protocols: ["h2"])
+        for cut in [1, 5, 40, bytes.readableBytes - 1] {
+            #expect(ClientHello.parse(bytes.getSlice(at: 0, length: cut)!) == .incomplete)
+        }
+        #expect(ClientHello.parse(ByteBuffer(string: "GET / HTTP/1.1\r\n\r\n")) == .notTLS)
+        #expect(ClientHello.parse(ByteBuffer(bytes: [0x16, 0x03, 0x01, 0x00, 0x04, 0x02, 0, 0, 0])) == .notTLS)
+        // A hello split over two records is put back together.
+        var record = bytes
+        let header = record.readBytes(length: 5)!
+        let body = record.readBytes(length: record.readableBytes)!
+        let half = body.count / 2
+        var split = ByteBuffer(bytes: [header[0], header[1], header[2], UInt8(half >> 8), UInt8(half & 0xFF)])
+        split.writeBytes(body[..<half])
+        split.writeBytes([
+            header[0], header[1], header[2], UInt8((body.count - half) >> 8), UInt8((body.count - half) & 0xFF),
+        ])
+        split.writeBytes(body[half...])
+        #expect(ClientHello.parse(split) == .hello(ClientHello(serverName: "example.com", protocols: ["h2"])))
+    }
+}
