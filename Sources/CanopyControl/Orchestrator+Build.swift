@@ -35,7 +35,7 @@ extension Orchestrator {
             buildUser == nil
             ? buildDir : config.buildWorkRoot + "/" + job.id + "-" + UUID().uuidString.prefix(8).lowercased()
         let log = BuildLogFile(path: data.buildLog(job.id))
-        let outcome: BuildOutcome
+        var outcome: BuildOutcome
         do {
             outcome = try await runPipeline(
                 job, site: site, envConfig: envConfig, buildDir: buildDir, source: workspace + "/src", log: log,
@@ -45,11 +45,17 @@ extension Orchestrator {
         } catch {
             outcome = Task.isCancelled ? .cancelled : .failed("\(error)")
         }
+        outcome = outcome.notingFullDisk(paths: [data.root, workspace])
         // A superseded build's task is cancelled, and GRDB refuses writes from a cancelled task:
-        // the outcome is recorded from a task of its own so that it is never lost.
+        // the outcome is recorded from a task of its own so that it is never lost. What a build that
+        // did not deploy left (checkout, artifacts, a partial ingest) goes first: on a full disk that
+        // is the room the record needs.
+        let failed: Bool
+        if case .succeeded = outcome { failed = false } else { failed = true }
         await Task {
             try? await self.blocking.run {
                 try? FileManager.default.removeItem(atPath: workspace == buildDir ? buildDir + "/src" : workspace)
+                if failed { try? FileManager.default.removeItem(atPath: buildDir + "/artifacts") }
             }
             await self.record(outcome, job: job, envConfig: envConfig, site: site, log: log, logger)
         }.value
@@ -80,6 +86,13 @@ extension Orchestrator {
         case failed(String)
         case timedOut(String)
         case cancelled
+
+        /// A failure on a full disk says so (the log may have lost its last lines to it).
+        func notingFullDisk(paths: [String]) -> BuildOutcome {
+            guard case .failed(let message) = self, let note = DiskSpace.fullDiskNote(paths: paths, message: message)
+            else { return self }
+            return .failed(message + "\n" + note)
+        }
     }
 
     private func runPipeline(
@@ -190,6 +203,8 @@ extension Orchestrator {
         _ job: BuildJob, manifest: DeploymentManifest, site: SiteConfig, settings: EnvironmentSettings,
         log: BuildLogFile, _ logger: Logger
     ) async {
+        // Garbage collection keeps the ingested deployment until it is recorded (or given up).
+        defer { store.releaseIngest(manifest.id) }
         let record = DeploymentRecord(
             id: manifest.id, site: site.name, branch: job.key.branch, commit: job.commit,
             commitMessage: job.commitMessage, commitTime: job.commitTime, createdAt: manifest.createdAt,
@@ -237,7 +252,11 @@ extension Orchestrator {
     func finish(
         _ job: BuildJob, status: BuildStatus, deploymentID: String? = nil, error: String?, _ logger: Logger
     ) async {
-        try? await state.updateBuild(job.id, status: status, deploymentID: deploymentID, error: error)
+        do {
+            try await state.updateBuild(job.id, status: status, deploymentID: deploymentID, error: error)
+        } catch {
+            logger.error("cannot record the build's result (\(status.rawValue)): \(error)")
+        }
         switch status {
         case .succeeded: logger.info("build succeeded")
         case .superseded, .cancelled: logger.info("build \(status.rawValue)")
@@ -252,8 +271,28 @@ extension Orchestrator {
             ? data.mirrors + "/" + site.name + ".git" : site.repositoryLocation
     }
 
+    /// A branch's build cache, named by its exact name: `Main` and `main` share a DNS label but
+    /// never a cache.
     func cacheDirectory(site: String, branch: String) -> String {
-        data.caches + "/" + site + "/" + DNSLabel.make(branch)
+        data.caches + "/" + site + "/" + Self.cacheFolderName(branch: branch)
+    }
+
+    /// The branch name with every byte outside `[a-z0-9_-]` percent-encoded (so distinct names
+    /// stay distinct on any file system); a name too long for one folder name keeps its first part
+    /// and a 64-bit hash of the whole after a `~` (which the encoding never makes).
+    static func cacheFolderName(branch: String) -> String {
+        var name = ""
+        for byte in branch.utf8 {
+            if (0x61...0x7a).contains(byte) || (0x30...0x39).contains(byte) || byte == 0x2d || byte == 0x5f {
+                name.unicodeScalars.append(UnicodeScalar(byte))
+            } else {
+                name += "%" + String(byte, radix: 16, uppercase: true).leftPadded(to: 2)
+            }
+        }
+        guard name.utf8.count > 200 else { return name }
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in branch.utf8 { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3 }
+        return String(name.prefix(160)) + "~" + String(hash, radix: 16).leftPadded(to: 16)
     }
 }
 
@@ -261,6 +300,12 @@ extension BuildJob {
     var pullRequestNumber: Int? {
         guard kind == .pullRequest, key.branch.hasPrefix("pr-") else { return nil }
         return Int(key.branch.dropFirst(3))
+    }
+}
+
+extension String {
+    func leftPadded(to width: Int) -> String {
+        String(repeating: "0", count: max(0, width - count)) + self
     }
 }
 
@@ -276,15 +321,20 @@ enum RepositoryLocation {
 struct BuildLogFile: Sendable {
     let path: String
 
+    /// Appends a line. A line that cannot be written (a full disk) is dropped: the build's result,
+    /// in the state database, says what happened.
     func append(_ line: String) {
         let stamp = ISO8601DateFormatter().string(from: Date())
-        let data = Data("[\(stamp)] \(line)\n".utf8)
-        if let handle = FileHandle(forWritingAtPath: path) {
-            handle.seekToEndOfFile()
-            handle.write(data)
-            try? handle.close()
-        } else {
-            _ = FileManager.default.createFile(atPath: path, contents: data)
+        let bytes = Array("[\(stamp)] \(line)\n".utf8)
+        let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { return }
+        defer { close(fd) }
+        var offset = 0
+        while offset < bytes.count {
+            let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + offset, $0.count - offset) }
+            if written < 0 && errno == EINTR { continue }
+            if written <= 0 { return }
+            offset += written
         }
     }
 }

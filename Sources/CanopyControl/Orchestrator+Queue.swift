@@ -26,7 +26,11 @@ extension Orchestrator {
         do {
             try await state.insertBuild(record)
         } catch {
-            logger.error("cannot record build \(job.id): \(error)")
+            // A build that cannot be recorded (a full disk) does not run: serving goes on, and the
+            // next scan queues the commit again.
+            logger.error("cannot record build \(job.id), so it does not run: \(error)")
+            if pending[key]?.id == job.id { pending[key] = older }
+            return
         }
         if let older {
             try? await state.updateBuild(older.id, status: .superseded, error: "Superseded by \(job.commit.prefix(7)).")
