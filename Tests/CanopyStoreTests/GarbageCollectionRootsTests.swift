@@ -63,18 +63,4 @@ import Testing
         try store.collectGarbage(keeping: [], since: store.garbageCollectionMark())
         #expect((try? store.manifest(id: fresh.id)) == nil)
     }
-
-    @Test func aFailedIngestHoldsNothing() throws {
-        let tmp = try TempFolder()
-        try tmp.write("bad/index.html", "x")
-        symlink("/etc/passwd", tmp.path + "/bad/link")
-        try tmp.write("ok/index.html", "ok")
-        let store = try DeploymentStore(root: tmp.path + "/store")
-        #expect(throws: DeploymentStoreError.self) { try ingest(store, tmp.path + "/bad", id: "d4") }
-        // The id is free again and nothing of it is kept.
-        let retry = try ingest(store, tmp.path + "/ok", id: "d4")
-        store.releaseIngest(retry.id)
-        try store.collectGarbage(keeping: [])
-        #expect(try store.manifestIDs().isEmpty)
-    }
 }

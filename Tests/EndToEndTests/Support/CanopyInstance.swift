@@ -94,6 +94,9 @@ final class CanopyInstance: @unchecked Sendable {
         process.waitUntilExit()
     }
 
+    /// True while the server process runs.
+    var isRunning: Bool { process?.isRunning ?? false }
+
     var serverLog: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
 
     var adminToken: String {
