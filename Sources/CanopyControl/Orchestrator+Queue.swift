@@ -28,7 +28,12 @@ extension Orchestrator {
         } catch {
             // A build that cannot be recorded (a full disk) does not run: serving goes on, and the
             // next scan queues the commit again.
-            logger.error("cannot record build \(job.id), so it does not run: \(error)")
+            let now = ContinuousClock.now
+            let again = buildRecordFailedAt.map { now - $0 < .seconds(60) } ?? false
+            logger.log(
+                level: again ? .debug : .error, "cannot record build \(job.id), so it does not run: \(error)",
+                metadata: ["site": "\(key.site)", "branch": "\(key.branch)", "commit": "\(job.commit.prefix(7))"])
+            if !again { buildRecordFailedAt = now }
             if pending[key]?.id == job.id { pending[key] = older }
             return
         }

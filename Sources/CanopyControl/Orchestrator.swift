@@ -62,6 +62,8 @@ public actor Orchestrator {
     var rolloutBaselines: [EnvironmentKey: DeploymentTrafficStats] = [:]
     /// What every hostname serves, as last published.
     var hostnames: [HostnameStatus] = []
+    /// When a build last could not be recorded (a full disk): the error is logged once a minute.
+    var buildRecordFailedAt: ContinuousClock.Instant?
 
     struct RunningBuild {
         var job: BuildJob

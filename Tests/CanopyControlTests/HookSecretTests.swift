@@ -51,13 +51,20 @@ import Testing
         deinit { close(fd) }
     }
 
-    /// Every process's command line, by pid.
-    static func commandLines() -> [Int: String] {
-        var lines: [Int: String] = [:]
-        for name in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
-            guard let pid = Int(name), let data = FileManager.default.contents(atPath: "/proc/\(name)/cmdline")
-            else { continue }
-            lines[pid] = String(decoding: data.map { $0 == 0 ? 0x20 : $0 }, as: UTF8.self)
+    /// The command lines of `pid` and all its descendants, by pid (walking `/proc/PID/task/*/children`,
+    /// which stays cheap however busy the machine is).
+    static func commandLines(of pid: Int32) -> [Int32: String] {
+        var lines: [Int32: String] = [:]
+        var queue = [pid]
+        while let next = queue.popLast() {
+            if let data = FileManager.default.contents(atPath: "/proc/\(next)/cmdline"), !data.isEmpty {
+                lines[next] = String(decoding: data.map { $0 == 0 ? 0x20 : $0 }, as: UTF8.self)
+            }
+            for task in (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(next)/task")) ?? [] {
+                let children =
+                    (try? String(contentsOfFile: "/proc/\(next)/task/\(task)/children", encoding: .utf8)) ?? ""
+                queue += children.split(separator: " ").compactMap { Int32($0) }
+            }
         }
         return lines
     }
@@ -87,11 +94,11 @@ import Testing
         var leaks: Set<String> = []
         var sawCurl = false
         while hook.isRunning {
-            for (pid, line) in Self.commandLines() where pid != getpid() {
+            for line in Self.commandLines(of: hook.processIdentifier).values {
                 if line.contains(secret) { leaks.insert(line) }
                 if line.contains("curl") && line.contains("hooks/local") { sawCurl = true }
             }
-            try await Task.sleep(for: .milliseconds(5))
+            try await Task.sleep(for: .milliseconds(2))
         }
         #expect(sawCurl, "the hook's curl was never seen running")
         #expect(leaks.isEmpty, "the token is on a command line: \(leaks)")
