@@ -135,7 +135,8 @@ for entry in hostnames:
             conn.close()
             served = response.getheader("X-Canopy-Deployment")
             if response.status != 200 or served != deployment or hashlib.sha256(body).hexdigest() != file["sha256"]:
-                print(f"{name}/{path}: {response.status} from {served}, {len(body)} bytes: wrong", file=sys.stderr)
+                print(f"{name}/{path}: {response.status} from {served} (the API says {deployment}), "
+                      f"{len(body)} bytes: wrong", file=sys.stderr)
                 problems += 1
 print(hosts, files, problems)
 EOF
