@@ -41,7 +41,7 @@ extension AdminAPI {
         if request.method == .POST && s.count == 2 && s[0] == "ui" {
             let action = s[1]
             let form = Self.formFields(request.bodyString)
-            let who = "dashboard"
+            let who = actor(request)
             switch action {
             case "rollback": _ = try await orchestrator.rollback(form["target"] ?? "", to: form["to"], actor: who)
             case "split-clear": try await orchestrator.clearPolicy(hostname: form["hostname"] ?? "", actor: who)

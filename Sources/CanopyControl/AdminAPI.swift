@@ -11,6 +11,8 @@ import NIOHTTP1
 public struct AdminAPI: Sendable {
     let orchestrator: Orchestrator
     let token: String
+    /// The post-receive hook's token (`hook.token`): good for `POST /api/v1/hooks/local` only.
+    let hookToken: String?
     let watcher: RepositoryFollower
     /// The edge's port, for links to hostnames in the dashboard.
     let edgePort: Int
@@ -19,6 +21,11 @@ public struct AdminAPI: Sendable {
     func handle(_ request: AdminRequest) async -> AdminResponse {
         if request.segments.first == "hooks" {
             return await incomingWebhook(request)
+        }
+        if request.method == .POST && request.segments == ["api", "v1", "hooks", "local"], let hookToken,
+            let given = bearerToken(request), constantTimeEqual(given, hookToken)
+        {
+            return await localHook(request)
         }
         if request.method == .POST && request.segments == ["login"] {
             return login(request)
@@ -47,10 +54,13 @@ public struct AdminAPI: Sendable {
         }
     }
 
+    func bearerToken(_ request: AdminRequest) -> String? {
+        guard let header = request.headers.first(name: "Authorization"), header.hasPrefix("Bearer ") else { return nil }
+        return String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)
+    }
+
     func authorized(_ request: AdminRequest) -> Bool {
-        if let header = request.headers.first(name: "Authorization"), header.hasPrefix("Bearer ") {
-            return constantTimeEqual(String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces), token)
-        }
+        if let given = bearerToken(request) { return constantTimeEqual(given, token) }
         for cookieHeader in request.headers[canonicalForm: "Cookie"] {
             for cookie in cookieHeader.split(separator: ";") {
                 let kv = cookie.trimmingCharacters(in: .whitespaces).split(separator: "=", maxSplits: 1)
@@ -60,9 +70,26 @@ public struct AdminAPI: Sendable {
         return false
     }
 
-    /// Who did it, for the audit log: the `X-Canopy-Actor` header (the CLI sends user@host), else "api".
+    /// Who did it, for the audit log: whom the token that authorised the request belongs to. Every
+    /// auditable route needs the admin token, so that is "admin" (webhooks are "webhook:<site>" and
+    /// the post-receive hook "hook:<site>" in the server's log). Nothing the client claims (such as an
+    /// `X-Canopy-Actor` header) is taken for it.
     func actor(_ request: AdminRequest) -> String {
-        request.headers.first(name: "X-Canopy-Actor") ?? "api"
+        "admin"
+    }
+
+    /// `POST /api/v1/hooks/local?repo=PATH` with the hook token: schedules a scan of the sites that
+    /// follow that repository.
+    private func localHook(_ request: AdminRequest) async -> AdminResponse {
+        let repository = request.query["repo"]
+        let sites = await orchestrator.sites.values
+            .filter {
+                RepositoryFollower.normalise($0.repositoryLocation) == RepositoryFollower.normalise(repository ?? "")
+            }
+            .map { "hook:\($0.name)" }
+        orchestrator.logger.info(
+            "push notification from \(sites.isEmpty ? "hook" : sites.sorted().joined(separator: ", "))")
+        return .json(["poked": await watcher.poke(repository: repository)])
     }
 
     /// One route of the admin API: a method and a path template (`{name}` matches one segment).
@@ -228,6 +255,7 @@ public struct AdminAPI: Sendable {
         guard constantTimeEqual(given, expected) else {
             return .error(.unauthorized, "wrong webhook token for site \(siteName)")
         }
+        orchestrator.logger.info("push notification from webhook:\(siteName)")
         let event =
             request.headers.first(name: "X-GitHub-Event") ?? request.headers.first(name: "X-Gitlab-Event")
             ?? request.headers.first(name: "X-Gitea-Event") ?? "push"
@@ -263,6 +291,10 @@ public struct AdminAPI: Sendable {
             throw AdminError(.notFound, "no build \(id)")
         }
         guard follow else {
+            if build.status.isFinished && !FileManager.default.fileExists(atPath: build.logPath) {
+                return .text(
+                    "No log for build \(id): \(build.error ?? "retention removed it with the build's folder.")\n")
+            }
             return .text((try? String(contentsOfFile: build.logPath, encoding: .utf8)) ?? "")
         }
         let state = orchestrator.state

@@ -69,6 +69,8 @@ public struct DataFolder: Sendable {
     public var caches: String { root + "/cache" }
     public var mirrors: String { root + "/mirrors" }
     public var adminToken: String { root + "/admin.token" }
+    /// The post-receive hook's token: it may only tell the server about a push.
+    public var hookToken: String { root + "/hook.token" }
     /// The admin listener's address, written at start so that the CLI and hooks find it.
     public var adminAddress: String { root + "/admin.address" }
     /// The edge's bound address (`http://host:port`), written at start (useful with port 0).
@@ -88,15 +90,20 @@ public struct DataFolder: Sendable {
 
     /// The admin token: the file's content, created (mode 0600) with 32 random bytes when missing.
     public func loadOrCreateAdminToken() throws -> String {
-        if let existing = try? String(contentsOfFile: adminToken, encoding: .utf8) {
+        try loadOrCreateToken(at: adminToken)
+    }
+
+    /// A token file's content, created (mode 0600) with 32 random bytes when missing.
+    public func loadOrCreateToken(at path: String) throws -> String {
+        if let existing = try? String(contentsOfFile: path, encoding: .utf8) {
             let token = existing.trimmingCharacters(in: .whitespacesAndNewlines)
             if !token.isEmpty { return token }
         }
         var generator = SystemRandomNumberGenerator()
         let token = (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &generator)) }.joined()
         let created = FileManager.default.createFile(
-            atPath: adminToken, contents: Data((token + "\n").utf8), attributes: [.posixPermissions: 0o600])
-        guard created else { throw CanopyError("cannot write the admin token to \(adminToken)") }
+            atPath: path, contents: Data((token + "\n").utf8), attributes: [.posixPermissions: 0o600])
+        guard created else { throw CanopyError("cannot write a token to \(path)") }
         return token
     }
 }

@@ -19,6 +19,8 @@ public enum CanopyServer {
         try data.create()
         let buildUser = try BuildIsolation.prepare(config, data: data, logger: logger)
         let token = try config.adminToken ?? data.loadOrCreateAdminToken()
+        // A full disk must not keep the server from starting: hooks then fall back to polling.
+        let hookToken = try? data.loadOrCreateToken(at: data.hookToken)
         let state = try SQLiteStateStore(path: data.stateDatabase)
         let store = try DeploymentStore(root: data.store)
         let blocking = BlockingExecutor(threads: max(2, config.buildConcurrency))
@@ -45,7 +47,7 @@ public enum CanopyServer {
         try await startTLS(edge, config, data: data, logger: logger)
         let adminGroup = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let api = AdminAPI(
-            orchestrator: orchestrator, token: token, watcher: follower, edgePort: edgePort,
+            orchestrator: orchestrator, token: token, hookToken: hookToken, watcher: follower, edgePort: edgePort,
             metrics: metrics)
         let admin = AdminServer(group: adminGroup, logger: logger) { await api.handle($0) }
 

@@ -206,7 +206,7 @@ enum Dashboard {
         .seg{display:block;color:#fff;font-size:.75rem;line-height:1.4rem;padding:0 .4rem;white-space:nowrap;overflow:hidden}
         .c0{background:#2f7d4f}.c1{background:#2d6cdf}.c2{background:#c0692b}.c3{background:#7b4fc0}
         .badge{display:inline-block;border-radius:999px;padding:0 .55rem;font-size:.75rem;background:#e6ebe4}
-        .succeeded,.completed{background:#d6f0dd;color:#1d5b33}.failed,.rolled-back,.timed-out{background:#f8d9d6;color:#8a2119}
+        .succeeded,.completed{background:#d6f0dd;color:#1d5b33}.failed,.rolled-back,.timed-out,.interrupted{background:#f8d9d6;color:#8a2119}
         .running,.checking,.queued{background:#dbe7fb;color:#1e4fa3}.pinned,.policy,.paused{background:#fbecd0;color:#7a4b00}
         form.inline{display:inline-block;margin:0 .15rem}button{font:inherit;font-size:.8rem;border:1px solid var(--line);background:#fff;border-radius:6px;padding:.15rem .6rem;cursor:pointer}
         button:hover{border-color:var(--g)}input[type=password]{font:inherit;padding:.4rem;width:100%;margin:.4rem 0}

@@ -48,7 +48,7 @@ extension Orchestrator {
         let forwarding = Task {
             for await line in opened.lines { self.emit(.buildLog(buildID: job.id, line: line)) }
         }
-        let outcome: BuildOutcome
+        var outcome: BuildOutcome
         do {
             outcome = try await runPipeline(
                 job, site: site, envConfig: envConfig, buildDir: buildDir, source: workspace + "/src", log: log,
@@ -58,11 +58,17 @@ extension Orchestrator {
         } catch {
             outcome = Task.isCancelled ? .cancelled : .failed("\(error)")
         }
+        outcome = outcome.notingFullDisk(paths: [data.root, workspace])
         // A superseded build's task is cancelled, and GRDB refuses writes from a cancelled task:
-        // the outcome is recorded from a task of its own so that it is never lost.
+        // the outcome is recorded from a task of its own so that it is never lost. What a build that
+        // did not deploy left (checkout, artifacts, a partial ingest) goes first: on a full disk that
+        // is the room the record needs.
+        let failed: Bool
+        if case .succeeded = outcome { failed = false } else { failed = true }
         await Task {
             try? await self.blocking.run {
                 try? FileManager.default.removeItem(atPath: workspace == buildDir ? buildDir + "/src" : workspace)
+                if failed { try? FileManager.default.removeItem(atPath: buildDir + "/artifacts") }
             }
             await self.record(outcome, job: job, envConfig: envConfig, site: site, log: log, logger)
         }.value
@@ -96,6 +102,13 @@ extension Orchestrator {
         case failed(String)
         case timedOut(String)
         case cancelled
+
+        /// A failure on a full disk says so (the log may have lost its last lines to it).
+        func notingFullDisk(paths: [String]) -> BuildOutcome {
+            guard case .failed(let message) = self, let note = DiskSpace.fullDiskNote(paths: paths, message: message)
+            else { return self }
+            return .failed(message + "\n" + note)
+        }
     }
 
     private func runPipeline(
@@ -188,6 +201,8 @@ extension Orchestrator {
         _ job: BuildJob, manifest: DeploymentManifest, site: SiteConfig, settings: EnvironmentSettings,
         log: BuildLogWriter, _ logger: Logger
     ) async {
+        // Garbage collection keeps the ingested deployment until it is recorded (or given up).
+        defer { store.releaseIngest(manifest.id) }
         let record = DeploymentRecord(
             id: manifest.id, site: site.name, branch: job.key.branch, commit: job.commit,
             commitMessage: job.commitMessage, commitTime: job.commitTime, createdAt: manifest.createdAt,
@@ -235,7 +250,11 @@ extension Orchestrator {
     func finish(
         _ job: BuildJob, status: BuildStatus, deploymentID: String? = nil, error: String?, _ logger: Logger
     ) async {
-        try? await state.updateBuild(job.id, status: status, deploymentID: deploymentID, error: error)
+        do {
+            try await state.updateBuild(job.id, status: status, deploymentID: deploymentID, error: error)
+        } catch {
+            logger.error("cannot record the build's result (\(status.rawValue)): \(error)")
+        }
         switch status {
         case .succeeded: logger.info("build succeeded")
         case .superseded, .cancelled: logger.info("build \(status.rawValue)")
@@ -259,6 +278,8 @@ extension Orchestrator {
             ? data.mirrors + "/" + site.name + ".git" : site.repositoryLocation
     }
 
+    /// A branch's build cache, named by its exact name: `Main` and `main` share a DNS label but
+    /// never a cache.
     func cacheDirectory(site: String, branch: String) -> String {
         // Keyed by the exact branch name: `Main` and `main` never share a cache (#15).
         data.caches + "/" + site + "/" + CacheFolder.name(branch: branch)

@@ -24,7 +24,16 @@ extension Orchestrator {
         do {
             try await state.insertBuild(record)
         } catch {
-            logger.error("cannot record build \(job.id): \(error)")
+            // A build that cannot be recorded (a full disk) does not run: serving goes on, and the
+            // next scan queues the commit again.
+            let now = ContinuousClock.now
+            let again = buildRecordFailedAt.map { now - $0 < .seconds(60) } ?? false
+            logger.log(
+                level: again ? .debug : .error, "cannot record build \(job.id), so it does not run: \(error)",
+                metadata: ["site": "\(key.site)", "branch": "\(key.branch)", "commit": "\(job.commit.prefix(7))"])
+            if !again { buildRecordFailedAt = now }
+            if pending[key]?.id == job.id { pending[key] = older }
+            return
         }
         if let older = displaced.superseded {
             try? await state.updateBuild(older.id, status: .superseded, error: "Superseded by \(job.commit.prefix(7)).")

@@ -12,6 +12,8 @@ extension Orchestrator {
     /// deployment stay. Returns the ids removed.
     @discardableResult
     func applyRetention(now: Date = Date()) async throws -> [String] {
+        // Before reading what is live: a deployment recorded after this is kept by the collection.
+        let mark = store.garbageCollectionMark()
         let environments = try await state.environments(includeDeleted: true)
         let live = try await state.liveDeployments()
         var protected = Set<String>()
@@ -43,10 +45,12 @@ extension Orchestrator {
             }
             remove += newestFirst.dropFirst(max(1, keep)).map(\.id).filter { !protected.contains($0) }
         }
+        let pruned = try await pruneBuildFolders(environments: environments, live: live)
+        if pruned > 0 { logger.info("retention removed the folders of \(pruned) old builds") }
         guard !remove.isEmpty else { return [] }
         try await state.markDeploymentsRemoved(remove, at: now)
         let keepIDs = Set(live.map(\.id)).subtracting(remove)
-        let freed = try await blocking.run { [store] in try store.collectGarbage(keeping: keepIDs) }
+        let freed = try await blocking.run { [store] in try store.collectGarbage(keeping: keepIDs, since: mark) }
         await routes.forget(remove)
         logger.info(
             "retention removed \(remove.count) deployments; freed \(freed.freedBytes) bytes in \(freed.removedBlobs) blobs"

@@ -56,6 +56,8 @@ public actor Orchestrator {
     var rolloutBaselines: [EnvironmentKey: DeploymentTrafficStats] = [:]
     /// What every hostname serves, as last published.
     var hostnames: [HostnameStatus] = []
+    /// When a build last could not be recorded (a full disk): the error is logged once a minute.
+    var buildRecordFailedAt: ContinuousClock.Instant?
 
     init(
         config: CanopyConfiguration, buildUser: BuildUser? = nil, data: DataFolder, state: any StateStore,
@@ -82,11 +84,43 @@ public actor Orchestrator {
 
     /// Restores what was served before a restart (without rebuilding) and reads the Sites folder.
     func start() async throws {
-        let abandoned = try await state.abandonUnfinishedBuilds()
+        // What a server that died left: processes first (they must not write on), then files (on a
+        // full disk that is the room the records below need), then the records.
+        let abandoned = try await state.unfinishedBuilds()
+        let ids = abandoned.filter { $0.status == .running }.map(\.id)
+        let leftovers = abandoned.flatMap {
+            [data.buildDirectory($0.id) + "/src", data.buildDirectory($0.id) + "/artifacts"]
+        }
+        let stopped = try await blocking.run { [runner] in
+            let stopped = ids.reduce(0) { $0 + BuildRunner.stopLeftovers(buildID: $1) }
+            for path in leftovers { try? FileManager.default.removeItem(atPath: path) }
+            for id in ids { runner.removeLeftoverScratch(buildID: id) }
+            return stopped
+        }
+        if stopped > 0 { logger.notice("stopped \(stopped) processes left by interrupted builds") }
+        do {
+            _ = try await state.abandonUnfinishedBuilds()
+        } catch {
+            // A full disk must not keep the server from serving what it served.
+            logger.error("cannot record the builds a restart interrupted (\(error)); serving what was served")
+        }
         for build in abandoned {
-            logger.notice(
-                "build \(build.id) was interrupted by a restart; its commit is considered again",
-                metadata: ["site": "\(build.site)", "branch": "\(build.branch)", "commit": "\(build.commit.prefix(7))"])
+            let meta: Logger.Metadata = [
+                "site": "\(build.site)", "branch": "\(build.branch)", "commit": "\(build.commit.prefix(7))",
+            ]
+            let attempts =
+                build.status == .running
+                ? (try? await state.interruptedBuilds(site: build.site, branch: build.branch, commit: build.commit))
+                    ?? 0
+                : 0
+            if attempts >= Self.interruptedAttempts {
+                logger.error(
+                    "build \(build.id) was interrupted by a restart \(attempts) times: not retried; push again or run `canopy build \(build.site) \(build.branch)`",
+                    metadata: meta)
+            } else {
+                logger.notice(
+                    "build \(build.id) was interrupted by a restart; its commit is considered again", metadata: meta)
+            }
         }
         if buildUser != nil && !abandoned.isEmpty {
             // Their checkouts in the shared build folder, left by a server that stopped mid-build.
@@ -141,6 +175,14 @@ public actor Orchestrator {
         ]
         do {
             let existing = try await state.environment(site: site.name, branch: head.branch)
+            if existing == nil || existing?.deletedAt != nil,
+                let collision = hostnameCollision(
+                    site: site, branch: head.branch, domains: envConfig.domains,
+                    known: try await state.environments(site: site.name))
+            {
+                await refuseCollision(site: site, head: head, with: collision)
+                return
+            }
             if existing?.headCommit != head.commit || existing?.deletedAt != nil {
                 try await state.upsertEnvironment(
                     site: site.name, branch: head.branch, kind: envConfig.kind.rawValue, headCommit: head.commit)
@@ -148,11 +190,17 @@ public actor Orchestrator {
             // Already building, queued, built (passed or failed): nothing to do.
             if queue.contains(key, commit: head.commit) { return }
             // A commit built before (passed or failed) is not built again; one whose build was cut short
-            // (a restart, or a newer commit that has since been reverted) is.
-            if let last = try await state.latestBuild(site: site.name, branch: head.branch, commit: head.commit),
-                last.status != .cancelled && last.status != .superseded
-            {
-                return
+            // (a restart, or a newer commit that has since been reverted) is, and one the server's
+            // stopping interrupted is retried once.
+            if let last = try await state.latestBuild(site: site.name, branch: head.branch, commit: head.commit) {
+                switch last.status {
+                case .cancelled, .superseded: break
+                case .interrupted:
+                    let attempts = try await state.interruptedBuilds(
+                        site: site.name, branch: head.branch, commit: head.commit)
+                    if attempts >= Self.interruptedAttempts { return }
+                default: return
+                }
             }
             if Self.skipsCI(head.message) {
                 logger.info("commit message asks to skip the build", metadata: meta)
@@ -192,6 +240,9 @@ public actor Orchestrator {
         }
         return SitesSpec.environment(for: head.branch, commit: head.commit, in: site)
     }
+
+    /// Builds of one commit the server's stopping may interrupt before it is no longer retried.
+    static let interruptedAttempts = 2
 
     static func skipsCI(_ message: String) -> Bool {
         let lowered = message.lowercased()

@@ -16,8 +16,10 @@ public enum RepositorySetup {
         return Created(repository: absolute)
     }
 
-    /// The hook's body: read the admin address and token from the data folder at push time, POST, and
-    /// never fail or hold up the push when the server is down.
+    /// The hook's body: read the admin address and the hook token from the data folder at push time,
+    /// POST, and never fail or hold up the push when the server is down. The token never appears on
+    /// a command line (`/proc/PID/cmdline` is readable by every user, builds included): `printf` is a
+    /// bash builtin and curl reads the header from its standard input.
     static func notifyCommand(repository: String, data: DataFolder) -> String {
         let encoded =
             repository.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(.init(charactersIn: "/-._~")))
@@ -25,8 +27,9 @@ public enum RepositorySetup {
         return """
             data=\(shellQuote(data.root))
             addr=$(cat "$data/admin.address" 2>/dev/null) || exit 0
-            token=$(cat "$data/admin.token" 2>/dev/null)
-            curl -fsS -m 2 -X POST -H "Authorization: Bearer $token" "$addr/api/v1/hooks/local?repo=\(encoded)" >/dev/null 2>&1 || true
+            token=$(cat "$data/hook.token" 2>/dev/null) || exit 0
+            printf 'Authorization: Bearer %s\\n' "$token" \\
+              | curl -fsS -m 2 -X POST -H @- "$addr/api/v1/hooks/local?repo=\(encoded)" >/dev/null 2>&1 || true
             """
     }
 

@@ -33,7 +33,8 @@ public final class AccessLog: Sendable {
                     defer { lines.removeAll(keepingCapacity: true) }
                     return lines
                 }
-                if !lines.isEmpty { handle.write(Data(lines.joined().utf8)) }
+                // `write(_:)` traps on an error (a full disk); lines that cannot be written are dropped.
+                if !lines.isEmpty { try? handle.write(contentsOf: Data(lines.joined().utf8)) }
                 if stop.withLockedValue({ $0 }) && lines.isEmpty { break }
                 Thread.sleep(forTimeInterval: 0.2)
             }

@@ -12,6 +12,10 @@ extension DeploymentStore {
     /// and devices. Blobs and the manifest are written to `tmp/`, flushed and renamed into place, so
     /// a crash never leaves a partial blob or manifest under its final name.
     ///
+    /// The new deployment is a root for garbage collection from the start until the caller calls
+    /// ``releaseIngest(_:)`` (once it is recorded, or given up): a collection that runs between the
+    /// ingest and its record never deletes it.
+    ///
     /// Blocking: run it off the event loops. Ingests are serialised with garbage collection.
     /// - Throws: ``DeploymentStoreError`` naming the file involved; `.duplicateDeployment` if `id` exists.
     public func ingest(
@@ -21,6 +25,10 @@ extension DeploymentStore {
         mutationLock.lock()
         defer { mutationLock.unlock() }
         if POSIX.exists(manifestPath(id)) { throw DeploymentStoreError.duplicateDeployment(id: id) }
+        // Held from the first blob on, until the caller has recorded it (``releaseIngest(_:)``).
+        holds.withLock { _ = $0.inFlight.insert(id) }
+        var ingested = false
+        defer { if !ingested { holds.withLock { _ = $0.inFlight.remove(id) } } }
 
         let base = directory.count > 1 && directory.hasSuffix("/") ? String(directory.dropLast()) : directory
         guard let st = try POSIX.lstat(base) else { throw DeploymentStoreError.notADirectory(path: directory) }
@@ -66,6 +74,7 @@ extension DeploymentStore {
             id: id, site: site, branch: branch, commit: commit, commitTime: commitTime, createdAt: Date(),
             files: files)
         try writeManifest(manifest)
+        ingested = true
         return manifest
     }
 

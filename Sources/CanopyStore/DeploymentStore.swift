@@ -18,6 +18,8 @@ public final class DeploymentStore: Sendable {
     let gzipIndexDirectory: String
     /// Serialises ingest, manifest removal and garbage collection.
     let mutationLock = NSLock()
+    /// Deployments ingested but not yet recorded by their caller: roots for garbage collection.
+    let holds = IngestHoldsBox()
 
     /// Opens (creating if needed) a store at `root`, with its `blobs/`, `manifests/`, `tmp/` and
     /// `gzip/` folders. Leftovers in `tmp/` from an interrupted ingest are removed.

@@ -91,19 +91,42 @@ extension SQLiteStateStore {
         }
     }
 
-    /// Marks builds left queued or running by a process that died as cancelled; returns them so the
-    /// caller can queue their commits again.
+    /// Builds left queued or running: at start, those a process that died left behind.
+    public func unfinishedBuilds() async throws -> [BuildRecord] {
+        try await db.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM builds WHERE status IN ('queued', 'running')")
+                .map(BuildRecord.init(row:))
+        }
+    }
+
+    /// Marks builds left queued (as cancelled) or running (as interrupted) by a process that died;
+    /// returns them so the caller can queue their commits again.
     public func abandonUnfinishedBuilds(at date: Date = Date()) async throws -> [BuildRecord] {
         try await db.write { db in
             let rows = try Row.fetchAll(db, sql: "SELECT * FROM builds WHERE status IN ('queued', 'running')")
             try db.execute(
                 sql: """
-                    UPDATE builds SET status = 'cancelled', finished_at = ?,
-                                      error = 'The server stopped before this build finished.'
+                    UPDATE builds SET status = CASE status WHEN 'running' THEN 'interrupted' ELSE 'cancelled' END,
+                                      finished_at = ?,
+                                      error = CASE status WHEN 'running' THEN 'The server stopped while this build ran.'
+                                              ELSE 'The server stopped before this build started.' END
                     WHERE status IN ('queued', 'running')
                     """,
                 arguments: [date.timeIntervalSince1970])
             return rows.map(BuildRecord.init(row:))
+        }
+    }
+
+    /// How many builds of `commit` on a branch the server's stopping interrupted: the attempts a
+    /// retry counts against.
+    public func interruptedBuilds(site: String, branch: String, commit: String) async throws -> Int {
+        try await db.read { db in
+            try Int.fetchOne(
+                db,
+                sql: """
+                    SELECT COUNT(*) FROM builds WHERE site = ? AND branch = ? AND commit_id = ? AND status = 'interrupted'
+                    """,
+                arguments: [site, branch, commit]) ?? 0
         }
     }
 }

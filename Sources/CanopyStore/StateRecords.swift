@@ -10,6 +10,10 @@ public enum BuildStatus: String, Sendable, Codable, Hashable, CaseIterable {
     case superseded
     case cancelled
     case timedOut = "timed-out"
+    /// The server stopped (crashed, was killed or restarted) while it ran. Its commit is built once
+    /// more; a commit whose build is interrupted twice is not retried again (push again or run
+    /// `canopy build SITE BRANCH`), so a build that brings the server down cannot do it forever.
+    case interrupted
 
     /// True once the build can no longer change.
     public var isFinished: Bool { self != .queued && self != .running }

@@ -76,8 +76,17 @@ struct StateStoreTests {
             BuildRecord(
                 id: "b1", site: "s", branch: "main", commit: "c", commitMessage: "", status: .running, queuedAt: Date(),
                 logPath: "/dev/null"))
+        try await state.insertBuild(
+            BuildRecord(
+                id: "b2", site: "s", branch: "main", commit: "d", commitMessage: "", status: .queued, queuedAt: Date(),
+                logPath: "/dev/null"))
+        #expect(try await state.unfinishedBuilds().map(\.id).sorted() == ["b1", "b2"])
         let abandoned = try await state.abandonUnfinishedBuilds()
-        #expect(abandoned.map(\.id) == ["b1"])
-        #expect(try await state.build(id: "b1")?.status == .cancelled)
+        #expect(abandoned.map(\.id).sorted() == ["b1", "b2"])
+        // The running one was interrupted (and counts against its commit's retries); the queued one never ran.
+        #expect(try await state.build(id: "b1")?.status == .interrupted)
+        #expect(try await state.build(id: "b2")?.status == .cancelled)
+        #expect(try await state.interruptedBuilds(site: "s", branch: "main", commit: "c") == 1)
+        #expect(try await state.interruptedBuilds(site: "s", branch: "main", commit: "d") == 0)
     }
 }

@@ -6,9 +6,12 @@ import Testing
 @Suite struct DeploymentStoreManifestTests {
     let commitTime = Date(timeIntervalSince1970: 1_700_000_123.5)
 
+    /// Ingests and releases the hold, as the control plane does once the deployment is recorded.
     func ingest(_ store: DeploymentStore, _ dir: String, id: String) throws -> DeploymentManifest {
-        try store.ingest(
+        let manifest = try store.ingest(
             directory: dir, id: id, site: "example", branch: "dev", commit: "f00d", commitTime: commitTime)
+        store.releaseIngest(id)
+        return manifest
     }
 
     @Test func manifestRoundTripsThroughDiskAndAReopenedStore() throws {

@@ -24,16 +24,18 @@ final class CanopyInstance: @unchecked Sendable {
         try yaml.write(toFile: sites + "/\(name).yml", atomically: true, encoding: .utf8)
     }
 
-    /// Starts the server and waits until both listeners are up.
-    func start(extraArguments: [String] = []) async throws {
+    /// Starts the server and waits until both listeners are up. With `ports` (edge, admin) it listens
+    /// there and is waited for by connecting, not by its address files (which a full disk keeps it
+    /// from writing).
+    func start(extraArguments: [String] = [], ports: (edge: Int, admin: Int)? = nil) async throws {
         try? FileManager.default.removeItem(atPath: data + "/edge.address")
         try? FileManager.default.removeItem(atPath: data + "/admin.address")
         let process = Process()
         process.executableURL = URL(fileURLWithPath: canopyBinary)
         process.arguments =
             [
-                "serve", "--sites", sites, "--data", data, "--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0",
-                "--poll", "1", "--log-level", "debug",
+                "serve", "--sites", sites, "--data", data, "--listen", "127.0.0.1:\(ports?.edge ?? 0)",
+                "--admin", "127.0.0.1:\(ports?.admin ?? 0)", "--poll", "1", "--log-level", "debug",
             ] + extraArguments
         if !FileManager.default.fileExists(atPath: logPath) {
             _ = FileManager.default.createFile(atPath: logPath, contents: nil)
@@ -44,6 +46,18 @@ final class CanopyInstance: @unchecked Sendable {
         process.standardError = log
         try process.run()
         self.process = process
+        if let ports {
+            try await waitUntil("canopy serve to listen on \(ports) (log: \(logPath))", timeout: .seconds(60)) {
+                guard process.isRunning else { throw TestFailure("canopy serve exited:\n\(self.serverLog)") }
+                for port in [ports.edge, ports.admin] {
+                    guard let fd = try? connectLoopback(port: port) else { return false }
+                    close(fd)
+                }
+                (self.edgePort, self.adminPort) = ports
+                return true
+            }
+            return
+        }
         try await waitUntil("canopy serve to start (log: \(logPath))", timeout: .seconds(60)) {
             guard process.isRunning else { throw TestFailure("canopy serve exited:\n\(self.serverLog)") }
             guard let edge = try? String(contentsOfFile: self.data + "/edge.address", encoding: .utf8),
@@ -79,6 +93,9 @@ final class CanopyInstance: @unchecked Sendable {
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
     }
+
+    /// True while the server process runs.
+    var isRunning: Bool { process?.isRunning ?? false }
 
     var serverLog: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
 
