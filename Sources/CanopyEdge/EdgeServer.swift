@@ -43,6 +43,9 @@ public final class EdgeServer: Sendable {
     /// The connection timeouts, in nanoseconds (for the request path's clock).
     var idleTimeout: Int { Self.nanoseconds(configuration.idleTimeout) }
     var headTimeout: Int { Self.nanoseconds(configuration.headTimeout) }
+    var sendTimeout: Int { Self.nanoseconds(configuration.sendTimeout) }
+    /// Bytes of responses a connection gathers before handing them to the channel (back-pressure).
+    var outputLimit: Int { configuration.outputLimit }
 
     static func nanoseconds(_ duration: Duration) -> Int {
         let (seconds, attoseconds) = duration.components
@@ -61,6 +64,9 @@ public final class EdgeServer: Sendable {
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelOption(.maxMessagesPerRead, value: 16)
+            .childChannelOption(
+                .writeBufferWaterMark,
+                value: .init(low: configuration.outputLimit / 4, high: configuration.outputLimit))
             .childChannelInitializer { [self] channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(
