@@ -19,6 +19,8 @@ public struct EdgeConfiguration: Sendable {
     /// Unsent output a connection may hold before the edge stops reading and answering its
     /// pipelined requests (the write buffer's high water mark; reading resumes below a quarter).
     public var outputLimit = 256 << 10
+    /// Connections the edge holds at once; more are closed as soon as they are accepted.
+    public var maxConnections = 10_000
 
     public init(host: String, port: Int, eventLoopThreads: Int, storeRoot: String, accessLog: String? = nil) {
         self.accessLog = accessLog

@@ -80,6 +80,9 @@ final class CanopyInstance: @unchecked Sendable {
         process.waitUntilExit()
     }
 
+    /// The server's process id (0 before start).
+    var pid: Int32 { process?.processIdentifier ?? 0 }
+
     var serverLog: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
 
     var adminToken: String {
