@@ -19,6 +19,11 @@ final class EdgeStreamHandler: ChannelInboundHandler {
         self.lane = lane
     }
 
+    func handlerAdded(context: ChannelHandlerContext) {
+        // Ahead of the HTTP/1 codec: `:authority` wins over Host (RFC 9113 §8.3.1).
+        try? context.pipeline.syncOperations.addHandler(HTTP2AuthorityHandler(), position: .first)
+    }
+
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
         case .head(let h):
@@ -60,7 +65,8 @@ final class EdgeStreamHandler: ChannelInboundHandler {
     }
 
     /// The request fields the edge reads, from an HTTP/2 stream's header fields (`:authority`
-    /// arrives as Host; HTTP/2 may split Cookie into several fields).
+    /// arrives as Host, and wins over a Host field: see HTTP2AuthorityHandler; HTTP/2 may split
+    /// Cookie into several fields).
     static func request(_ head: HTTPRequestHead) -> EdgeRequest {
         let method: EdgeRequest.Method
         switch head.method {
