@@ -37,6 +37,7 @@ struct ResourceExhaustionTests {
         // The Sites folder is checked every second: several checks fail while descriptors are short.
         try await Task.sleep(for: .seconds(4))
         for fd in sockets { close(fd) }
+        try #require(kill(canopy.pid, 0) == 0, "the server died while out of descriptors:\n\(canopy.serverLogTail)")
         try sh(["prlimit", "--pid", "\(canopy.pid)", "--nofile=4096:"])
 
         // Every site still serves, and none was removed on the way.
