@@ -28,6 +28,8 @@ public struct CanopyConfiguration: Sendable {
     public var adminToken: String?
     /// Access log file (`-` for standard output); nil for none.
     public var accessLog: String?
+    /// Connections the edge holds at once (more are closed when accepted); nil for the edge's default.
+    public var maxConnections: Int?
     /// Account the builds run as when the server is root (`--build-user`); nil runs them as the server.
     public var buildUser: String?
     /// Where builds that run as `buildUser` get their checkouts: outside the data folder, which that

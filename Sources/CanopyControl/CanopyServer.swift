@@ -25,12 +25,12 @@ public enum CanopyServer {
         let store = try DeploymentStore(root: data.store)
         let blocking = BlockingExecutor(threads: max(2, config.buildConcurrency))
 
-        let edge = EdgeServer(
-            configuration: EdgeConfiguration(
-                host: config.listenHost, port: config.listenPort, eventLoopThreads: config.edgeThreads,
-                storeRoot: data.store, accessLog: config.accessLog, tlsHost: config.tlsListenHost,
-                tlsPort: config.tlsListenPort),
-            logger: logger)
+        var edgeConfiguration = EdgeConfiguration(
+            host: config.listenHost, port: config.listenPort, eventLoopThreads: config.edgeThreads,
+            storeRoot: data.store, accessLog: config.accessLog, tlsHost: config.tlsListenHost,
+            tlsPort: config.tlsListenPort)
+        if let limit = config.maxConnections { edgeConfiguration.maxConnections = limit }
+        let edge = EdgeServer(configuration: edgeConfiguration, logger: logger)
         let orchestrator = Orchestrator(
             config: config, buildUser: buildUser, data: data, state: state, store: store, edge: edge,
             blocking: blocking, logger: logger)

@@ -1,4 +1,5 @@
 import CanopyBuild
+import CanopyEdge
 import CanopyStore
 
 // The state records the CLI and other clients decode, named from here so that the executable
@@ -10,3 +11,4 @@ public typealias EnvironmentRecord = CanopyStore.EnvironmentRecord
 public typealias RolloutRecord = CanopyStore.RolloutRecord
 public typealias AuditEntry = CanopyStore.AuditEntry
 public typealias BuildUser = CanopyBuild.BuildUser
+public typealias DescriptorLimit = CanopyEdge.DescriptorLimit

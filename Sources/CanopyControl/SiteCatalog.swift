@@ -11,12 +11,15 @@ public struct SiteCatalog: Sendable {
     public private(set) var problems: [String: String] = [:]
     /// What the folder held when last read (path → contents).
     private var fingerprint: [String: String] = [:]
+    /// The last listing of the folder failed (logged once, until it succeeds again).
+    private var listingFailed = false
 
     public init() {}
 
-    /// Sites files in `directory`: `*.yml` and `*.yaml`, sorted.
-    static func files(in directory: String) -> [String] {
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+    /// Sites files in `directory`: `*.yml` and `*.yaml`, sorted. Throws when the folder cannot be
+    /// read (out of descriptors, no permission, an I/O error): that is never "no files".
+    static func files(in directory: String) throws -> [String] {
+        let names = try FileManager.default.contentsOfDirectory(atPath: directory)
         return names.filter { $0.hasSuffix(".yml") || $0.hasSuffix(".yaml") }.sorted().map { directory + "/" + $0 }
     }
 
@@ -40,7 +43,23 @@ public struct SiteCatalog: Sendable {
 
     /// Re-reads the folder when anything in it changed. Returns true when the configuration in force changed.
     public mutating func reload(directory: String, logger: Logger) -> Bool {
-        let files = Self.files(in: directory)
+        let files: [String]
+        do {
+            files = try Self.files(in: directory)
+        } catch {
+            // Removing every site because the folder could not be listed would unpublish them all.
+            if !listingFailed {
+                logger.error(
+                    "cannot read the Sites folder \(directory): \(error.localizedDescription); the configuration in force stays, and the folder is read again at each check"
+                )
+            }
+            listingFailed = true
+            return false
+        }
+        if listingFailed {
+            logger.notice("the Sites folder \(directory) can be read again")
+            listingFailed = false
+        }
         var newFingerprint: [String: String] = [:]
         for file in files {
             // Sites files are small: comparing their contents catches every edit, whatever the clock.

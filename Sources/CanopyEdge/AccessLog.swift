@@ -47,13 +47,30 @@ public final class AccessLog: Sendable {
         referer: String?, agent: String?, scheme: String = "http"
     ) {
         let time = Self.timestamp()
-        func quote(_ s: String?) -> String {
-            guard let s else { return "-" }
-            return s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
-        }
         let line =
-            "\(host) \(remote) - - [\(time)] \"\(method) \(quote(uri)) \(version)\" \(status) \(bytes) \"\(quote(referer))\" \"\(quote(agent))\" \(scheme)\n"
+            "\(Self.escape(host, space: true)) \(remote) - - [\(time)] \"\(Self.escape(method, space: true)) \(Self.escape(uri)) \(Self.escape(version, space: true))\" \(status) \(bytes) \"\(referer.map { Self.escape($0) } ?? "-")\" \"\(agent.map { Self.escape($0) } ?? "-")\" \(scheme)\n"
         pending.withLockedValue { $0.append(line) }
+    }
+
+    /// A request-supplied value as nginx's `escape=default` writes it: `"`, `\`, control bytes and
+    /// bytes above 126 become `\xHH`, so no value can end its field, its line, or forge another
+    /// (and `space` also escapes spaces, for the fields outside quotes: the host, method and version).
+    static func escape(_ value: String, space: Bool = false) -> String {
+        func plain(_ byte: UInt8) -> Bool {
+            byte > 0x20 && byte < 0x7F && byte != UInt8(ascii: "\"") && byte != UInt8(ascii: "\\")
+                || (byte == 0x20 && !space)
+        }
+        guard !value.utf8.allSatisfy(plain) else { return value }
+        let hex = Array("0123456789ABCDEF".utf8)
+        var bytes: [UInt8] = []
+        for byte in value.utf8 {
+            if plain(byte) {
+                bytes.append(byte)
+            } else {
+                bytes += [UInt8(ascii: "\\"), UInt8(ascii: "x"), hex[Int(byte >> 4)], hex[Int(byte & 0xF)]]
+            }
+        }
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     /// Writes what is queued and stops the writer.

@@ -13,8 +13,14 @@ public struct EdgeConfiguration: Sendable {
     /// A request head still incomplete after this long gets 408 and the connection closes
     /// (slow-header clients hold no connection for long).
     public var headTimeout: Duration = .seconds(30)
-    /// A client that leaves its output undrained this long is closed (nginx's send_timeout).
+    /// A client that takes none of its connection's unsent output for this long is disconnected
+    /// (nginx's `send_timeout`: 60 s).
     public var sendTimeout: Duration = .seconds(60)
+    /// Unsent output a connection may hold before the edge stops reading and answering its
+    /// pipelined requests (the write buffer's high water mark; reading resumes below a quarter).
+    public var outputLimit = 256 << 10
+    /// Connections the edge holds at once; more are closed as soon as they are accepted.
+    public var maxConnections = 10_000
     /// The TLS listener (`--listen-tls`), when there is one. Its handshakes are held to the head timeout.
     public var tlsHost: String?
     public var tlsPort: Int?

@@ -8,9 +8,15 @@ import NIOHTTP2
 /// appended to one output buffer; larger bodies follow as the shared body buffer or a sendfile
 /// region. Pipelined requests are answered in order, and everything a read batch produced goes out
 /// in one write when the batch ends.
-final class EdgeHandler: ChannelInboundHandler, RemovableChannelHandler {
+///
+/// Back-pressure: while the channel is not writable (its unsent output is over the write buffer's
+/// high water mark) the handler neither asks for more input nor answers the pipelined requests it
+/// already holds; both resume when the output drains. A client that takes nothing of its unsent
+/// output for the send timeout is disconnected (nginx's `send_timeout`).
+final class EdgeHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
+    typealias OutboundIn = IOData
     typealias OutboundOut = IOData
 
     /// What an HTTP/2 client with prior knowledge (h2c) sends first (RFC 9113 §3.4).
@@ -37,6 +43,14 @@ final class EdgeHandler: ChannelInboundHandler, RemovableChannelHandler {
     private var sniffed = false
     /// The connection came through the TLS listener (behind a TLSHelloHandler).
     private let secure: Bool
+    /// The output is over its bound: requests already read wait in `pending`, unanswered, until the
+    /// channel is writable again.
+    private var paused = false
+    /// A read was held back while the channel was not writable; it is issued once it is.
+    private var readHeld = false
+    /// For the send timeout: the unsent output at the last check, and when it last shrank.
+    private var unsent = 0
+    private var unsentSince = 0
 
     init(server: EdgeServer, lane: Int, secure: Bool = false) {
         self.server = server
@@ -48,7 +62,7 @@ final class EdgeHandler: ChannelInboundHandler, RemovableChannelHandler {
         out = context.channel.allocator.buffer(capacity: 2048)
         lastRead = DispatchTimeNanos.now()
         let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-        let check = TimeAmount.nanoseconds(Int64(min(server.idleTimeout, server.headTimeout) / 3))
+        let check = TimeAmount.nanoseconds(Int64(min(server.idleTimeout, server.headTimeout, server.sendTimeout) / 3))
         reaper = context.eventLoop.scheduleRepeatedTask(initialDelay: check, delay: check) { _ in
             let (handler, context) = loopBound.value
             handler.reap(context: context)
@@ -74,6 +88,10 @@ final class EdgeHandler: ChannelInboundHandler, RemovableChannelHandler {
             head.writeBuffer(&input)
             input = head
         }
+        if paused {
+            pending = input  // (the rest of a read batch that was under way when output hit its bound)
+            return
+        }
         if !sniffed {
             let n = min(input.readableBytes, Self.http2Preface.count)
             if input.readableBytesView.prefix(n).elementsEqual(Self.http2Preface.prefix(n)) {
@@ -87,7 +105,26 @@ final class EdgeHandler: ChannelInboundHandler, RemovableChannelHandler {
             }
             sniffed = true
         }
+        process(input, context: context)
+    }
+
+    /// Answers the complete requests in `input`, in order; keeps an incomplete head in `pending`.
+    /// Stops while the output is over its bound and the channel is not writable (the rest waits in
+    /// `pending` until `channelWritabilityChanged`).
+    private func process(_ input: ByteBuffer, context: ChannelHandlerContext) {
+        var input = input
         while input.readableBytes > 0 && !closing {
+            if out.readableBytes >= server.outputLimit || !context.channel.isWritable {
+                // (Flushed in any case: the writes that made the channel unwritable may not be yet.)
+                if out.readableBytes > 0 { writeOut(context: context) } else { context.flush() }
+                if !context.channel.isWritable {
+                    paused = true
+                    pending = input
+                    scanned = 0
+                    headStarted = 0
+                    return
+                }
+            }
             let outcome = input.withUnsafeReadableBytes { RequestParser.parse($0, scanFrom: scanned) }
             switch outcome {
             case .incomplete(let scanned):
@@ -111,6 +148,34 @@ final class EdgeHandler: ChannelInboundHandler, RemovableChannelHandler {
             }
         }
         headStarted = 0
+    }
+
+    // MARK: Back-pressure
+
+    func read(context: ChannelHandlerContext) {
+        guard !paused && context.channel.isWritable else {
+            readHeld = true
+            return
+        }
+        context.read()
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable {
+            if paused {
+                paused = false
+                if let input = pending {
+                    pending = nil
+                    process(input, context: context)
+                    if out.readableBytes > 0 { writeOut(context: context) } else { context.flush() }
+                }
+            }
+            if readHeld && !paused {
+                readHeld = false
+                context.read()
+            }
+        }
+        context.fireChannelWritabilityChanged()
     }
 
     /// Hands the connection to NIOHTTP2 (h2c with prior knowledge): each stream is answered by an
@@ -195,24 +260,42 @@ final class EdgeHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     func channelReadComplete(context: ChannelHandlerContext) {
         if out.readableBytes > 0 {
-            context.write(wrapOutboundOut(.byteBuffer(out)), promise: nil)
-            context.flush()
-            // Usually written by now, so the storage is ours again and is reused; a big one goes.
-            if out.capacity > 32 << 10 {
-                out = context.channel.allocator.buffer(capacity: 2048)
-            } else {
-                out.clear()
-            }
+            writeOut(context: context)
         } else if !closing {
             context.flush()  // parts written without a head in this batch
         }
         context.fireChannelReadComplete()
     }
 
-    /// Closes a connection idle too long, or one whose request head is taking too long.
+    /// Hands the responses gathered so far to the channel in one write, and flushes.
+    private func writeOut(context: ChannelHandlerContext) {
+        context.write(wrapOutboundOut(.byteBuffer(out)), promise: nil)
+        context.flush()
+        // Usually written by now, so the storage is ours again and is reused; a big one goes.
+        if out.capacity > 32 << 10 {
+            out = context.channel.allocator.buffer(capacity: 2048)
+        } else {
+            out.clear()
+        }
+    }
+
+    /// Closes a connection idle too long, one whose request head is taking too long, and one whose
+    /// client has taken none of its unsent output for the send timeout (even after its last response).
     private func reap(context: ChannelHandlerContext) {
-        guard !closing else { return }
         let now = DispatchTimeNanos.now()
+        let buffered = (try? context.channel.syncOptions?.getOption(.bufferedWritableBytes)) ?? 0
+        if buffered == 0 || buffered < unsent || unsent == 0 { unsentSince = now }
+        unsent = buffered
+        if buffered > 0, now - unsentSince > server.sendTimeout {
+            server.logger.debug("edge: closing a connection whose client read nothing for the send timeout")
+            closing = true
+            // A reset, not a close: the kernel drops the unsent output at once instead of keeping it
+            // for a client that does not read (nginx's reset_timedout_connection).
+            _ = (context.channel as? SocketOptionProvider)?.setSoLinger(linger(l_onoff: 1, l_linger: 0))
+            context.close(promise: nil)
+            return
+        }
+        guard !closing else { return }
         if pending != nil, headStarted > 0, now - headStarted > server.headTimeout {
             refuse(408, reason: "The request took too long to arrive.", isHead: false, context: context)
         } else if pending == nil, now - lastRead > server.idleTimeout, context.channel.isWritable {

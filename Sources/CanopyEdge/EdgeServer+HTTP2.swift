@@ -32,8 +32,11 @@ extension EdgeServer {
             streamConfiguration: Self.http2Configuration.stream
         ) { [self] stream in
             stream.eventLoop.makeCompletedFuture {
+                // The authority handler goes ahead of the HTTP/1 codec: `:authority` wins over Host
+                // (RFC 9113 §8.3.1).
                 try stream.pipeline.syncOperations.addHandlers([
-                    HTTP2FramePayloadToHTTP1ServerCodec(), EdgeStreamHandler(server: self, lane: lane, secure: secure),
+                    HTTP2AuthorityHandler(), HTTP2FramePayloadToHTTP1ServerCodec(),
+                    EdgeStreamHandler(server: self, lane: lane, secure: secure),
                 ])
             }
         }

@@ -19,6 +19,8 @@ public final class EdgeServer: Sendable {
     private let laneOfLoop: [ObjectIdentifier: Int]
     let accessLog: AccessLog?
     private let channel = NIOLockedValueBox<(any Channel)?>(nil)
+    /// Open connections, for the connection limit.
+    let connections = ConnectionLimiter.Count()
     /// Counters per (hostname, deployment); the map is only touched when a table is installed and when
     /// counters are read, never per request. Per-deployment totals are sums over it.
     private let counters = NIOLockedValueBox<[HostDeployment: TrafficCounters]>([:])
@@ -55,6 +57,9 @@ public final class EdgeServer: Sendable {
     /// The connection timeouts, in nanoseconds (for the request path's clock).
     var idleTimeout: Int { Self.nanoseconds(configuration.idleTimeout) }
     var headTimeout: Int { Self.nanoseconds(configuration.headTimeout) }
+    var sendTimeout: Int { Self.nanoseconds(configuration.sendTimeout) }
+    /// Bytes of responses a connection gathers before handing them to the channel (back-pressure).
+    var outputLimit: Int { configuration.outputLimit }
 
     static func nanoseconds(_ duration: Duration) -> Int {
         let (seconds, attoseconds) = duration.components
@@ -71,17 +76,51 @@ public final class EdgeServer: Sendable {
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 1024)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .serverChannelInitializer { [self] channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(Self.acceptBackoff(logger: logger))
+                }
+            }
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelOption(.maxMessagesPerRead, value: 16)
+            .childChannelOption(
+                .writeBufferWaterMark,
+                value: .init(low: configuration.outputLimit / 4, high: configuration.outputLimit)
+            )
             .childChannelInitializer { [self] channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(
+                    try channel.pipeline.syncOperations.addHandlers(
+                        ConnectionLimiter(count: connections, limit: configuration.maxConnections, logger: logger),
                         EdgeHandler(server: self, lane: self.lane(of: channel.eventLoop)))
                 }
             }
         let bound = try await bootstrap.bind(host: configuration.host, port: configuration.port).get()
         channel.withLockedValue { $0 = bound }
         return bound.localAddress?.port ?? configuration.port
+    }
+
+    /// Connections open now.
+    public var openConnections: Int { connections.open.load(ordering: .relaxed) }
+
+    /// Out of descriptors (EMFILE, ENFILE) or kernel memory, accept fails until connections end:
+    /// the listener stops accepting for a moment instead of spinning, and says so once a minute.
+    static func acceptBackoff(logger: Logger) -> AcceptBackoffHandler {
+        var lastWarning = -1_000_000  // (seconds of the monotonic clock)
+        return AcceptBackoffHandler(shouldForwardIOErrorCaught: false) { error in
+            switch error.errnoCode {
+            case EMFILE, ENFILE, ENOBUFS, ENOMEM:
+                let now = DispatchTimeNanos.now() / 1_000_000_000
+                if now - lastWarning >= 60 {
+                    lastWarning = now
+                    logger.warning(
+                        "edge: cannot accept connections: \(error); accepting again every 250 ms (raise the descriptor limit, ulimit -n, or lower --max-connections)"
+                    )
+                }
+                return .milliseconds(250)
+            default:
+                return nil
+            }
+        }
     }
 
     /// Installs a new routing table; the next request uses it.
@@ -209,3 +248,7 @@ struct HostDeployment: Hashable {
     var host: String
     var deployment: String
 }
+
+#if canImport(Glibc)
+    import Glibc
+#endif

@@ -81,7 +81,8 @@ final class EdgeStreamHandler: ChannelInboundHandler {
     }
 
     /// The request fields the edge reads, from an HTTP/2 stream's header fields (`:authority`
-    /// arrives as Host; HTTP/2 may split Cookie into several fields).
+    /// arrives as Host, and wins over a Host field: see HTTP2AuthorityHandler; HTTP/2 may split
+    /// Cookie into several fields).
     static func request(_ head: HTTPRequestHead) -> EdgeRequest {
         let method: EdgeRequest.Method
         switch head.method {

@@ -110,6 +110,9 @@ enum ByteRanges {
         case ranges([ClosedRange<Int64>])
     }
 
+    /// More ranges than this in one request are ignored (nginx's `max_ranges`, unlimited there by default).
+    static let maxRanges = 16
+
     static func parse(_ header: String, length: Int64) -> Result {
         let trimmed = header.trimmingCharacters(in: .whitespaces)
         guard trimmed.lowercased().hasPrefix("bytes=") else { return .none }
@@ -137,8 +140,13 @@ enum ByteRanges {
             }
         }
         if ranges.isEmpty { return .unsatisfiable }
-        // Too many or overlapping small ranges are a known abuse: answer them as one whole range.
-        if ranges.count > 16 { return .ranges([0...(length - 1)]) }
+        // Overlapping or too many ranges are a known amplification (16 × `0-` is 16 copies): as nginx
+        // does, ranges that add up to more than the whole, or more than `maxRanges` of them, are
+        // ignored and the whole representation is sent (200).
+        if ranges.count > maxRanges { return .none }
+        var total: Int64 = 0
+        for range in ranges { total += range.upperBound - range.lowerBound + 1 }
+        if total > length { return .none }
         return .ranges(ranges)
     }
 }

@@ -209,10 +209,12 @@ struct Responder {
         _ status: Int, to location: String, deployment: ServedDeployment, _ context: ResponseContext,
         _ out: inout ByteBuffer
     ) -> EdgeResponse {
+        let location = LocationHeader.encode(location)
         var extra = "Location: \(location)\r\nX-Canopy-Deployment: \(deployment.id)\r\n"
         if context.route?.route.noindex == true { extra += "X-Robots-Tag: noindex\r\n" }
         extra += cookieLine(context)
-        return simple(status, &out, context, extra: extra, body: "Moved to \(location)", cache: "no-cache")
+        return simple(
+            status, &out, context, extra: extra, body: "Moved to \(LocationHeader.html(location))", cache: "no-cache")
     }
 
     /// A file's response: conditionals (304/412), ranges (206/416), content coding, custom headers.

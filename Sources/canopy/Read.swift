@@ -117,13 +117,15 @@ struct Logs: AsyncParsableCommand {
         let path = "/api/v1/builds/\(encodePath(build))/log" + (follow ? "?follow=1" : "")
         var errorBody = Data()
         var status = 0
+        var terminal = TerminalText()  // a build's escape sequences are shown, not obeyed
         status = try adminOptions.client.stream("GET", path) { chunk in
             if status == 0 || status < 300 {
-                FileHandle.standardOutput.write(chunk)
+                FileHandle.standardOutput.write(terminal.escape(chunk))
             } else {
                 errorBody.append(chunk)
             }
         }
+        FileHandle.standardOutput.write(terminal.finish())
         if status >= 300 { try CLI.check(AdminClient.Response(status: status, body: errorBody)) }
     }
 }

@@ -41,6 +41,14 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Where builds run as --build-user get their checkouts (made root's, mode 0711).")
     var buildFolder: String?
 
+    @Option(
+        help: ArgumentHelp(
+            "Connections the public listener holds at once; more are closed at once.",
+            discussion:
+                "Default: 10,000, or fewer when the descriptor limit (raised to its hard limit at start) is low."
+        ))
+    var maxConnections: Int?
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error.")
     var logLevel: Logger.Level = .info
 
@@ -63,7 +71,14 @@ struct Serve: AsyncParsableCommand {
             handler.logLevel = level
             return handler
         }
-        try await CanopyServer.run(config, logger: Logger(label: "canopy"))
+        let logger = Logger(label: "canopy")
+        let descriptors = DescriptorLimit.raiseSoftToHard()
+        if descriptors.after != descriptors.before {
+            logger.info("descriptor limit (RLIMIT_NOFILE) raised from \(descriptors.before) to \(descriptors.after)")
+        }
+        if let maxConnections, maxConnections < 1 { throw ValidationError("--max-connections takes a positive number") }
+        config.maxConnections = maxConnections ?? DescriptorLimit.defaultMaxConnections(descriptors: descriptors.after)
+        try await CanopyServer.run(config, logger: logger)
     }
 }
 

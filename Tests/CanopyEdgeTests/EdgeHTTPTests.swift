@@ -12,7 +12,10 @@ final class EdgeFixture {
     let server: EdgeServer
     var port = 0
 
-    init(idleTimeout: Duration = .seconds(75), headTimeout: Duration = .seconds(30)) throws {
+    init(
+        idleTimeout: Duration = .seconds(75), headTimeout: Duration = .seconds(30),
+        configure: (inout EdgeConfiguration) -> Void = { _ in }
+    ) throws {
         root = NSTemporaryDirectory() + "canopy-edge-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: root + "/store", withIntermediateDirectories: true)
         store = try DeploymentStore(root: root + "/store")
@@ -20,6 +23,7 @@ final class EdgeFixture {
             host: "127.0.0.1", port: 0, eventLoopThreads: 2, storeRoot: root + "/store")
         configuration.idleTimeout = idleTimeout
         configuration.headTimeout = headTimeout
+        configure(&configuration)
         server = EdgeServer(configuration: configuration, logger: Logger(label: "edge-test"))
     }
 

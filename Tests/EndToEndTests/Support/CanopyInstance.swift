@@ -96,6 +96,8 @@ final class CanopyInstance: @unchecked Sendable {
 
     /// True while the server process runs.
     var isRunning: Bool { process?.isRunning ?? false }
+    /// The server's process id (0 before start).
+    var pid: Int32 { process?.processIdentifier ?? 0 }
 
     var serverLog: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
 
