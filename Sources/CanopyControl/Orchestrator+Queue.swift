@@ -32,7 +32,7 @@ extension Orchestrator {
                 level: again ? .debug : .error, "cannot record build \(job.id), so it does not run: \(error)",
                 metadata: ["site": "\(key.site)", "branch": "\(key.branch)", "commit": "\(job.commit.prefix(7))"])
             if !again { buildRecordFailedAt = now }
-            if pending[key]?.id == job.id { pending[key] = older }
+            queue.withdraw(job, restoring: displaced.superseded)
             return
         }
         if let older = displaced.superseded {

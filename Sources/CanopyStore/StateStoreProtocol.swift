@@ -37,6 +37,10 @@ public protocol BuildStateStore: Sendable {
     func latestBuild(site: String, branch: String, commit: String) async throws -> BuildRecord?
     /// Marks builds a stopped server left queued or running as cancelled; returns them.
     func abandonUnfinishedBuilds(at date: Date) async throws -> [BuildRecord]
+    /// Builds still queued or running: what a server that stopped left.
+    func unfinishedBuilds() async throws -> [BuildRecord]
+    /// How many builds of this commit a restart interrupted.
+    func interruptedBuilds(site: String, branch: String, commit: String) async throws -> Int
 }
 
 extension BuildStateStore {

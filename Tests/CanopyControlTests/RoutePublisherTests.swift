@@ -1,5 +1,6 @@
 import CanopyEdge
 import CanopyStore
+import CanopyTLS
 import Foundation
 import Logging
 import Synchronization
@@ -16,6 +17,7 @@ final class RecordingEdge: EdgeRouting {
     func update(_ table: RoutingTable) { tables.withLock { $0.append(table) } }
     func stats(deployment: String) -> DeploymentTrafficStats { DeploymentTrafficStats() }
     func probe(deployment: ServedDeployment, path: String) -> Int { 200 }
+    func update(certificates: CertificateSet) {}
 }
 
 /// State in, routing tables out: real SQLite (in memory) and a real deployment store, a fake edge.

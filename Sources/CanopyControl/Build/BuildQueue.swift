@@ -38,6 +38,13 @@ struct BuildQueue: Sendable {
         return displaced
     }
 
+    /// Takes back a queued job that could not be recorded (a full disk), putting back the older
+    /// job of its branch that it had replaced.
+    mutating func withdraw(_ job: BuildJob, restoring older: BuildJob?) {
+        guard pending[job.key]?.id == job.id else { return }
+        pending[job.key] = older
+    }
+
     /// Takes the jobs that may start now (marking them running): while slots are free, the oldest
     /// ready branch of the next site in turn, never a second build of a branch.
     mutating func start() -> [BuildJob] {

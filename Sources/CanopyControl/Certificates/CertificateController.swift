@@ -10,7 +10,7 @@ import Logging
 /// (or its `*.parent` wildcard) in the data folder's certificate store, which the ACME client fills.
 /// Files are read on the blocking executor; the edge gets a new set only when a certificate changed.
 actor CertificateController {
-    let edge: EdgeServer
+    let edge: any EdgeRouting
     let store: CertificateStore
     let blocking: BlockingExecutor
     let logger: Logger
@@ -29,7 +29,7 @@ actor CertificateController {
         var error: CertificateFileError?
     }
 
-    init(edge: EdgeServer, data: DataFolder, blocking: BlockingExecutor, logger: Logger) {
+    init(edge: any EdgeRouting, data: DataFolder, blocking: BlockingExecutor, logger: Logger) {
         self.edge = edge
         self.store = CertificateStore(dataDirectory: data.root)
         self.blocking = blocking

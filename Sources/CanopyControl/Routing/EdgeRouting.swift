@@ -1,4 +1,5 @@
 import CanopyEdge
+import CanopyTLS
 
 /// What the control plane needs of the edge: publish a routing table, read a deployment's traffic
 /// counters, and probe a deployment (health gates) without a network hop. `EdgeServer` is the real
@@ -12,6 +13,8 @@ protocol EdgeRouting: Sendable {
     func stats(deployment: String) -> DeploymentTrafficStats
     /// The status `path` answers with from `deployment`, as a visitor would get it.
     func probe(deployment: ServedDeployment, path: String) -> Int
+    /// Replaces the certificates the TLS listener chooses from by SNI, in one atomic swap.
+    func update(certificates: CertificateSet)
 }
 
 extension EdgeServer: EdgeRouting {}
