@@ -11,7 +11,9 @@ import Testing
         defer { fixture.remove() }
         let pidFile = fixture.folder + "/grandchild.pid"
         let plan = frontendPlan(["sleep 1000 & echo $! > '\(pidFile)'", "sleep 1000"])
-        let result = await fixture.run(fixture.request(plan, timeout: .seconds(8)))
+        // The timeout counts from the build's start (checkout, cache); under a loaded machine 8 s
+        // could pass before the first command wrote its pid.
+        let result = await fixture.run(fixture.request(plan, timeout: .seconds(20)))
         guard case .timedOut = result.status else {
             Issue.record("expected timedOut, got \(result.status)")
             return

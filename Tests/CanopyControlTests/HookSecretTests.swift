@@ -91,15 +91,28 @@ import Testing
         try input.fileHandleForWriting.write(contentsOf: Data("0000 1111 refs/heads/main\n".utf8))
         try input.fileHandleForWriting.close()
 
-        var leaks: Set<String> = []
-        var sawCurl = false
-        while hook.isRunning {
-            for line in Self.commandLines(of: hook.processIdentifier).values {
-                if line.contains(secret) { leaks.insert(line) }
-                if line.contains("curl") && line.contains("hooks/local") { sawCurl = true }
+        // Watched from a thread of its own, polling every 2 ms: curl lives for at most 2 s, and the
+        // cooperative pool can be held longer than that by other tests' blocking work.
+        let pid = hook.processIdentifier
+        let (leaks, sawCurl) = await withCheckedContinuation {
+            (done: CheckedContinuation<(Set<String>, Bool), Never>) in
+            Thread.detachNewThread {
+                var leaks: Set<String> = []
+                var sawCurl = false
+                while kill(pid, 0) == 0 {
+                    if (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8))?.contains(") Z ") == true {
+                        break  // exited, not yet reaped
+                    }
+                    for line in Self.commandLines(of: pid).values {
+                        if line.contains(secret) { leaks.insert(line) }
+                        if line.contains("curl") && line.contains("hooks/local") { sawCurl = true }
+                    }
+                    usleep(2_000)
+                }
+                done.resume(returning: (leaks, sawCurl))
             }
-            try await Task.sleep(for: .milliseconds(2))
         }
+        hook.waitUntilExit()
         #expect(sawCurl, "the hook's curl was never seen running")
         #expect(leaks.isEmpty, "the token is on a command line: \(leaks)")
         // The token still reaches the server, in a header.

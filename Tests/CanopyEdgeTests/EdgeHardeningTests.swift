@@ -95,7 +95,7 @@ import Testing
         #expect(fields[0].hasPrefix("a.test\\x206.6.6.6\\x20-"))
         #expect(fields[1] == "127.0.0.1")
         #expect(!line.contains("\"GET /forged"))
-        #expect(line.hasSuffix(" \"ua\\x22 \\x22\\xC3\\xA9\""))
+        #expect(line.hasSuffix(" \"ua\\x22 \\x22\\xC3\\xA9\" http"))  // the last field: the scheme
         #expect(line.filter { $0 == "\"" }.count == 6)  // the request line, the referer, the agent
     }
 
