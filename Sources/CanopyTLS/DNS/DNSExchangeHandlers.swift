@@ -1,35 +1,58 @@
 import Foundation
 import NIOCore
 
+/// The answer one exchange waits for: completed once (answer, error, end of stream or timeout),
+/// whichever comes first; the connection closes with it. Shared by the TCP and UDP exchanges.
+final class DNSReply {
+    let promise: EventLoopPromise<[UInt8]>
+    let timeout: TimeAmount
+    private var deadline: Scheduled<Void>?
+    private var finished = false
+
+    init(promise: EventLoopPromise<[UInt8]>, timeout: TimeAmount) {
+        self.promise = promise
+        self.timeout = timeout
+    }
+
+    /// Starts the timeout; `server` names the server in its error.
+    func arm(context: ChannelHandlerContext, server: @escaping () -> String) {
+        let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        deadline = context.eventLoop.scheduleTask(in: timeout) {
+            let (reply, context) = bound.value
+            reply.finish(
+                .failure(DNSError.timeout(server: server(), seconds: Double(reply.timeout.nanoseconds) / 1e9)),
+                closing: context)
+        }
+    }
+
+    func finish(_ result: Result<[UInt8], any Error>, closing context: ChannelHandlerContext? = nil) {
+        if !finished {
+            finished = true
+            deadline?.cancel()
+            promise.completeWith(result)
+        }
+        // After completing: closing fires channelInactive, which must find the reply finished.
+        context?.close(promise: nil)
+    }
+}
+
 /// Writes one length-prefixed query on a TCP connection and completes with the first answer.
 final class DNSTCPExchangeHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
     let query: [UInt8]
-    let promise: EventLoopPromise<[UInt8]>
-    let timeout: TimeAmount
+    let reply: DNSReply
     var received = ByteBuffer()
-    var deadline: Scheduled<Void>?
-    var finished = false
 
     init(query: [UInt8], promise: EventLoopPromise<[UInt8]>, timeout: TimeAmount) {
         self.query = query
-        self.promise = promise
-        self.timeout = timeout
+        self.reply = DNSReply(promise: promise, timeout: timeout)
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
-        let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-        deadline = context.eventLoop.scheduleTask(in: timeout) {
-            let (handler, context) = bound.value
-            handler.finish(
-                .failure(
-                    DNSError.timeout(
-                        server: "\(context.remoteAddress.map { "\($0)" } ?? "?")",
-                        seconds: Double(handler.timeout.nanoseconds) / 1e9)))
-            context.close(promise: nil)
-        }
+        let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
+        reply.arm(context: context) { loopBound.value.remoteAddress.map { "\($0)" } ?? "?" }
     }
 
     func channelActive(context: ChannelHandlerContext) {
@@ -46,24 +69,15 @@ final class DNSTCPExchangeHandler: ChannelInboundHandler {
             received.readableBytes >= Int(length) + 2,
             let bytes = received.getBytes(at: received.readerIndex + 2, length: Int(length))
         else { return }
-        finish(.success(bytes))
-        context.close(promise: nil)
+        reply.finish(.success(bytes), closing: context)
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        finish(.failure(error))
-        context.close(promise: nil)
+        reply.finish(.failure(error), closing: context)
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        finish(.failure(ChannelError.eof))
-    }
-
-    func finish(_ result: Result<[UInt8], any Error>) {
-        guard !finished else { return }
-        finished = true
-        deadline?.cancel()
-        promise.completeWith(result)
+        reply.finish(.failure(ChannelError.eof))
     }
 }
 
@@ -74,29 +88,17 @@ final class DNSUDPExchangeHandler: ChannelInboundHandler {
 
     let query: [UInt8]
     let remote: SocketAddress
-    let promise: EventLoopPromise<[UInt8]>
-    let timeout: TimeAmount
-    var deadline: Scheduled<Void>?
-    var finished = false
+    let reply: DNSReply
 
     init(query: [UInt8], remote: SocketAddress, promise: EventLoopPromise<[UInt8]>, timeout: TimeAmount) {
         self.query = query
         self.remote = remote
-        self.promise = promise
-        self.timeout = timeout
+        self.reply = DNSReply(promise: promise, timeout: timeout)
     }
 
     func channelActive(context: ChannelHandlerContext) {
-        let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-        deadline = context.eventLoop.scheduleTask(in: timeout) {
-            let (handler, context) = bound.value
-            handler.finish(
-                .failure(
-                    DNSError.timeout(
-                        server: "\(handler.remote)",
-                        seconds: Double(handler.timeout.nanoseconds) / 1e9)))
-            context.close(promise: nil)
-        }
+        let remote = self.remote
+        reply.arm(context: context) { "\(remote)" }
         let envelope = AddressedEnvelope(remoteAddress: remote, data: ByteBuffer(bytes: query))
         context.writeAndFlush(wrapOutboundOut(envelope), promise: nil)
     }
@@ -106,23 +108,14 @@ final class DNSUDPExchangeHandler: ChannelInboundHandler {
         guard let bytes = envelope.data.getBytes(at: envelope.data.readerIndex, length: envelope.data.readableBytes),
             bytes.count >= 12, bytes[0] == query[0], bytes[1] == query[1]
         else { return }
-        finish(.success(bytes))
-        context.close(promise: nil)
+        reply.finish(.success(bytes), closing: context)
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        finish(.failure(error))
-        context.close(promise: nil)
+        reply.finish(.failure(error), closing: context)
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        finish(.failure(ChannelError.eof))
-    }
-
-    func finish(_ result: Result<[UInt8], any Error>) {
-        guard !finished else { return }
-        finished = true
-        deadline?.cancel()
-        promise.completeWith(result)
+        reply.finish(.failure(ChannelError.eof))
     }
 }
