@@ -131,7 +131,17 @@ let package = Package(
 
         // MARK: Tests
         // Shared by the test targets: the raw HTTP client, the process runner, temporary folders.
-        .target(name: "CanopyTestSupport", path: "Tests/CanopyTestSupport"),
+        // The ACME test servers (pebble, pebble-challtestsrv, named) are shared by the TLS and end-to-end tests.
+        .target(
+            name: "CanopyTestSupport",
+            dependencies: [
+                "CanopyTLS",
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            path: "Tests/CanopyTestSupport"
+        ),
         .testTarget(name: "CanopySpecTests", dependencies: ["CanopySpec"]),
         .testTarget(name: "CanopyGitTests", dependencies: ["CanopyGit", "CanopyTestSupport"]),
         .testTarget(
@@ -144,7 +154,7 @@ let package = Package(
         .testTarget(
             name: "CanopyTLSTests",
             dependencies: [
-                "CanopyTLS",
+                "CanopyTLS", "CanopyTestSupport",
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "Crypto", package: "swift-crypto"),

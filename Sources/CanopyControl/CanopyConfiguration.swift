@@ -35,6 +35,9 @@ public struct CanopyConfiguration: Sendable {
     /// Where builds that run as `buildUser` get their checkouts: outside the data folder, which that
     /// user must not enter. Made (root's, mode 0711) when missing.
     public var buildWorkRoot: String = NSTemporaryDirectory() + "canopy-builds"
+    /// The ACME account certificates are obtained with (`--acme-…`); nil: no ACME, and hostnames
+    /// without `tls:` stay on certificates a user brings.
+    public var acme: ACMEServerSettings?
 
     public init(
         sitesDirectory: String, dataDirectory: String, listenHost: String = "0.0.0.0", listenPort: Int = 8080,
@@ -54,6 +57,38 @@ public struct CanopyConfiguration: Sendable {
         self.sitesPollInterval = sitesPollInterval
         self.edgeThreads = max(1, edgeThreads)
         self.adminToken = adminToken
+    }
+}
+
+/// The server's ACME account: `--acme-directory`, `--acme-email`, `--acme-trust`, `--acme-agree-tos`,
+/// `--acme-challenges`.
+public struct ACMEServerSettings: Sendable, Hashable {
+    /// Let's Encrypt's production directory, the default.
+    public static let letsEncrypt = "https://acme-v02.api.letsencrypt.org/directory"
+    /// Let's Encrypt's staging directory (untrusted certificates, generous limits): try here first.
+    public static let letsEncryptStaging = "https://acme-staging-v02.api.letsencrypt.org/directory"
+    /// The challenge types Canopy answers, in the order it prefers them.
+    public static let challengeTypes = ["http-01", "tls-alpn-01", "dns-01"]
+
+    public var directoryURL: String
+    /// The account's contact address (the CA writes about expiring certificates and problems).
+    public var email: String?
+    /// Extra CA roots (PEM files) for reaching the ACME server itself: private or test CAs.
+    public var trustFiles: [String]
+    /// Whether the operator accepts the CA's terms of service.
+    public var agreeToTermsOfService: Bool
+    /// Challenge types to use, preferred first (a failed type is tried last next time).
+    public var challenges: [String]
+
+    public init(
+        directoryURL: String = ACMEServerSettings.letsEncrypt, email: String? = nil, trustFiles: [String] = [],
+        agreeToTermsOfService: Bool = false, challenges: [String] = ACMEServerSettings.challengeTypes
+    ) {
+        self.directoryURL = directoryURL
+        self.email = email
+        self.trustFiles = trustFiles
+        self.agreeToTermsOfService = agreeToTermsOfService
+        self.challenges = challenges
     }
 }
 

@@ -15,4 +15,24 @@ extension CanopyServer {
         try? "https://\(shown):\(port)\n".write(toFile: data.edgeTLSAddress, atomically: true, encoding: .utf8)
         logger.info("TLS listening on \(host):\(port)")
     }
+
+    /// The ACME manager when the server has an account configured (`--acme-…`), attached to the
+    /// orchestrator's certificate controller before the first routes are published.
+    static func startACME(
+        _ config: CanopyConfiguration, edge: EdgeServer, orchestrator: Orchestrator, blocking: BlockingExecutor,
+        logger: Logger
+    ) async -> CertificateManager? {
+        guard let settings = config.acme else { return nil }
+        if config.tlsListenPort == nil {
+            logger.warning(
+                "ACME is configured but there is no TLS listener (--listen-tls HOST:PORT): certificates would serve nobody; none is ordered"
+            )
+            return nil
+        }
+        let manager = CertificateManager(
+            settings: settings, controller: orchestrator.certificates, challenges: edge.challenges,
+            dataDirectory: config.dataDirectory, hasTLSListener: true, blocking: blocking, logger: logger)
+        await orchestrator.certificates.attach(manager)
+        return manager
+    }
 }

@@ -34,6 +34,8 @@ public enum CanopyServer {
         let orchestrator = Orchestrator(
             config: config, buildUser: buildUser, data: data, state: state, store: store, edge: edge,
             blocking: blocking, logger: logger)
+        let certificateManager = await startACME(
+            config, edge: edge, orchestrator: orchestrator, blocking: blocking, logger: logger)
         try await orchestrator.start()
 
         let follower = RepositoryFollower(
@@ -59,7 +61,7 @@ public enum CanopyServer {
         logger.info("edge listening on \(config.listenHost):\(edgePort); admin on \(adminURL)")
         ready?(edgePort, adminPort)
 
-        let services: [any Service] = [
+        var services: [any Service] = [
             ClosureService(name: "edge") {
                 try await gracefulShutdown()
                 try await edge.shutdown()
@@ -77,6 +79,7 @@ public enum CanopyServer {
                 await cancelWhenGracefulShutdown { await Self.tickRollouts(orchestrator, logger: logger) }
             },
         ]
+        if let certificateManager { services.append(certificateManager) }
         var configuration = ServiceGroupConfiguration(
             services: services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger)

@@ -14,7 +14,7 @@ extension Orchestrator {
     /// Builds the routing table from the state in force and hands it to the edge in one atomic swap.
     func publishRoutes() async throws {
         hostnames = try await routes.publish(sites: catalog.sites)
-        await certificates.update(hostnames: await routes.certificateSources)
+        await certificates.update(sources: await routes.certificateSources, sites: catalog.sites)
         emit(.routesPublished(hostnames: hostnames.count))
     }
 

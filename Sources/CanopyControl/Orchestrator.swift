@@ -77,7 +77,8 @@ public actor Orchestrator {
         self.runner = BuildRunner()
         self.notifier = Notifier(logger: logger)
         self.logger = logger
-        self.certificates = CertificateController(edge: edge, data: data, blocking: blocking, logger: logger)
+        self.certificates = CertificateController(
+            edge: edge, data: data, blocking: blocking, logger: logger, acmeByDefault: config.acme != nil)
     }
 
     // MARK: Start

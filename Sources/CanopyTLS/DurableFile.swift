@@ -38,6 +38,23 @@ public enum DurableFile {
         }
     }
 
+    /// Points the symbolic link `path` at `target` in one rename (a reader sees the old target or
+    /// the new, never none), then fsyncs the folder.
+    public static func link(_ path: String, to target: String) throws {
+        let folder = (path as NSString).deletingLastPathComponent
+        let temporary = folder + "/.link.\(getpid()).\(UInt32.random(in: 0...UInt32.max)).tmp"
+        guard symlink(target, temporary) == 0 else { throw failure("link", temporary) }
+        guard rename(temporary, path) == 0 else {
+            unlink(temporary)
+            throw failure("rename", path)
+        }
+        let dir = open(folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if dir >= 0 {
+            _ = fsync(dir)
+            close(dir)
+        }
+    }
+
     /// Makes a folder (and its parents) with this mode when missing.
     public static func makeFolder(_ path: String, mode: Int = 0o700) throws {
         try FileManager.default.createDirectory(

@@ -1,5 +1,6 @@
 import ArgumentParser
 import CanopyControl
+import Foundation
 import Logging
 
 struct Serve: AsyncParsableCommand {
@@ -17,6 +18,26 @@ struct Serve: AsyncParsableCommand {
 
     @Option(help: "TLS listener (HTTPS, HTTP/2 by ALPN), HOST:PORT, besides --listen; e.g. 0.0.0.0:443.")
     var listenTls: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "ACME directory to obtain certificates from (default: Let's Encrypt's production directory).",
+            discussion:
+                "Giving any --acme-* option turns ACME on: every hostname without tls: gets a certificate. Try \(ACMEServerSettings.letsEncryptStaging) first."
+        ))
+    var acmeDirectory: String?
+
+    @Option(help: "Contact address for the ACME account (the CA writes about expiring certificates).")
+    var acmeEmail: String?
+
+    @Option(help: "Extra CA roots (PEM file) for reaching the ACME server: private or test CAs. Repeatable.")
+    var acmeTrust: [String] = []
+
+    @Flag(help: "Accept the ACME CA's terms of service (Let's Encrypt requires it).")
+    var acmeAgreeTos = false
+
+    @Option(help: "ACME challenge types to use, preferred first: http-01, tls-alpn-01, dns-01 (default: all three).")
+    var acmeChallenges: String?
 
     @Option(help: "Admin listener (API, dashboard, hooks), HOST:PORT. Keep it on loopback.")
     var admin = "127.0.0.1:8081"
@@ -63,6 +84,7 @@ struct Serve: AsyncParsableCommand {
             (config.tlsListenHost, config.tlsListenPort) = try parseAddress(listenTls, option: "--listen-tls")
         }
         config.accessLog = accessLog
+        config.acme = try acmeSettings()
         config.buildUser = buildUser
         if let buildFolder { config.buildWorkRoot = buildFolder }
         let level = logLevel
@@ -79,6 +101,39 @@ struct Serve: AsyncParsableCommand {
         if let maxConnections, maxConnections < 1 { throw ValidationError("--max-connections takes a positive number") }
         config.maxConnections = maxConnections ?? DescriptorLimit.defaultMaxConnections(descriptors: descriptors.after)
         try await CanopyServer.run(config, logger: logger)
+    }
+}
+
+extension Serve {
+    /// The ACME account from the `--acme-*` options; nil when none is given.
+    func acmeSettings() throws -> ACMEServerSettings? {
+        guard acmeDirectory != nil || acmeEmail != nil || !acmeTrust.isEmpty || acmeAgreeTos || acmeChallenges != nil
+        else { return nil }
+        var settings = ACMEServerSettings(
+            directoryURL: acmeDirectory ?? ACMEServerSettings.letsEncrypt, email: acmeEmail, trustFiles: acmeTrust,
+            agreeToTermsOfService: acmeAgreeTos)
+        if let url = URL(string: settings.directoryURL), url.scheme == "https" || url.scheme == "http", url.host != nil
+        {
+        } else {
+            throw ValidationError("--acme-directory takes the directory's https:// URL, not '\(settings.directoryURL)'")
+        }
+        for file in acmeTrust where !FileManager.default.isReadableFile(atPath: file) {
+            throw ValidationError("--acme-trust \(file): no such readable file")
+        }
+        if let email = acmeEmail, !email.contains("@") || email.hasPrefix("mailto:") {
+            throw ValidationError("--acme-email takes an address like ops@example.com, not '\(email)'")
+        }
+        if let acmeChallenges {
+            let types = acmeChallenges.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            let unknown = types.filter { !ACMEServerSettings.challengeTypes.contains($0) }
+            guard unknown.isEmpty, !types.isEmpty else {
+                throw ValidationError(
+                    "--acme-challenges takes a list of \(ACMEServerSettings.challengeTypes.joined(separator: ", ")), not '\(acmeChallenges)'"
+                )
+            }
+            settings.challenges = types
+        }
+        return settings
     }
 }
 

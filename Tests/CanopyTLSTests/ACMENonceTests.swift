@@ -1,4 +1,5 @@
 import CanopyTLS
+import CanopyTestSupport
 import Foundation
 import Testing
 

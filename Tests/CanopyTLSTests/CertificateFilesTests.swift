@@ -79,16 +79,36 @@ struct CertificateFilesTests {
         let leaf = try TestCA().leaf(["*.preview.example.com"])
         let bundle = try CertificateBundle(chainPEM: leaf.chainPEM, keyPEM: leaf.keyPEM)
         try store.save(bundle, as: "*.preview.example.com")
-        let keyFile = store.folder(for: "*.preview.example.com") + "/key.pem"
-        let mode = try FileManager.default.attributesOfItem(atPath: keyFile)[.posixPermissions] as? Int
+        let files = try #require(store.currentFiles(for: "*.preview.example.com"))
+        let mode = try FileManager.default.attributesOfItem(atPath: files.key)[.posixPermissions] as? Int
         #expect(mode == 0o600)
         #expect(store.names() == ["*.preview.example.com"])
         #expect(try store.load("*.preview.example.com")?.fingerprint == bundle.fingerprint)
         #expect(try store.load("example.com") == nil)
         // Nothing is left behind from the temporary files.
-        let left = try FileManager.default.contentsOfDirectory(atPath: store.folder(for: "*.preview.example.com"))
-        #expect(left.sorted() == ["chain.pem", "key.pem"])
+        let version = (files.certificate as NSString).deletingLastPathComponent
+        #expect(try FileManager.default.contentsOfDirectory(atPath: version).sorted() == ["chain.pem", "key.pem"])
         // A new key is ECDSA P-256.
         #expect(throws: Never.self) { try P256.Signing.PrivateKey(pemRepresentation: CertificateStore.newKeyPEM()) }
+    }
+
+    /// A renewal is a new version folder and one switch of `current`: the chain and key read
+    /// through `current` always belong together; the previous version stays, older ones go.
+    @Test func aRenewalSwitchesVersionsAtOnceAndKeepsOnePrevious() throws {
+        let store = CertificateStore(dataDirectory: folder.path + "/data")
+        let ca = try TestCA()
+        var fingerprints: [String] = []
+        for second in 0..<3 {
+            let leaf = try ca.leaf(["example.com"])
+            let bundle = try CertificateBundle(chainPEM: leaf.chainPEM, keyPEM: leaf.keyPEM)
+            try store.save(bundle, as: "example.com", now: Date(timeIntervalSince1970: 1_800_000_000 + Double(second)))
+            fingerprints.append(bundle.fingerprint)
+            #expect(try store.load("example.com")?.fingerprint == bundle.fingerprint)
+        }
+        let entries = try FileManager.default.contentsOfDirectory(atPath: store.folder(for: "example.com"))
+        #expect(entries.count == 3, "current, the version in force and the previous one: \(entries)")
+        #expect(entries.contains("current"))
+        #expect(!entries.contains { $0.contains(fingerprints[0].prefix(12)) }, "the oldest version is removed")
+        #expect(entries.contains { $0.contains(fingerprints[1].prefix(12)) }, "the previous version is kept")
     }
 }

@@ -9,18 +9,25 @@ import Logging
 /// time changes; a refused file keeps the previous certificate serving), or the one stored for it
 /// (or its `*.parent` wildcard) in the data folder's certificate store, which the ACME client fills.
 /// Files are read on the blocking executor; the edge gets a new set only when a certificate changed.
+/// With an ACME account configured, the ``CertificateManager`` is told which names to keep, and
+/// each status shows what it is doing.
 actor CertificateController {
     let edge: any EdgeRouting
     let store: CertificateStore
     let blocking: BlockingExecutor
     let logger: Logger
 
+    /// Whether a hostname without `tls:` gets an ACME certificate (the server has an account).
+    let acmeByDefault: Bool
+    /// The ACME manager, when there is one (it holds this controller; this reference is weak).
+    private weak var acme: CertificateManager?
     /// What each served hostname asks for (nil: the default, a stored ACME certificate if any).
     private var wanted: [String: TLSSource?] = [:]
     /// Each certificate file pair (or stored name) as last read.
     private var loaded: [CertificateFiles: Loaded] = [:]
     private var current: CertificateSet = .empty
-    private(set) var statuses: [CertificateStatus] = []
+    /// The statuses as of the last reconcile, before the ACME manager's progress is added.
+    private var fileStatuses: [CertificateStatus] = []
 
     struct Loaded {
         var stamp: String
@@ -29,17 +36,74 @@ actor CertificateController {
         var error: CertificateFileError?
     }
 
-    init(edge: any EdgeRouting, data: DataFolder, blocking: BlockingExecutor, logger: Logger) {
+    init(
+        edge: any EdgeRouting, data: DataFolder, blocking: BlockingExecutor, logger: Logger, acmeByDefault: Bool = false
+    ) {
         self.edge = edge
+        self.acmeByDefault = acmeByDefault
         self.store = CertificateStore(dataDirectory: data.root)
         self.blocking = blocking
         self.logger = logger
     }
 
-    /// The hostnames served now, with their `tls:` source; reconciles at once.
-    func update(hostnames: [(String, TLSSource?)]) async {
-        wanted = Dictionary(hostnames, uniquingKeysWith: { a, _ in a })
+    /// Connects the ACME manager; it gets the wanted names at every update from now on.
+    func attach(_ manager: CertificateManager) {
+        acme = manager
+    }
+
+    /// The hostnames served now, with their `tls:` source; reconciles at once, and tells the ACME
+    /// manager which certificates the Sites files ask for.
+    func update(sources: [CertificateSource], sites: [String: SiteConfig]) async {
+        wanted = Dictionary(sources.map { ($0.hostname, $0.tls) }, uniquingKeysWith: { a, _ in a })
         await reconcile()
+        if let acme {
+            let wants = CertificateWants.compute(sources: sources, sites: sites, acmeByDefault: acmeByDefault)
+            await acme.update(wants: wants)
+        }
+    }
+
+    /// Each served hostname's certificate, with what the ACME manager is doing about it.
+    func statuses() async -> [CertificateStatus] {
+        var result = fileStatuses
+        for index in result.indices where result[index].source == "acme" || result[index].source == "none" {
+            let hostname = result[index].hostname
+            guard wanted[hostname].map({ CertificateWants.wantsACME($0, acmeByDefault) }) == true else { continue }
+            guard let acme else {
+                if result[index].source == "none" {
+                    result[index].reason =
+                        "tls: acme, but the server has no ACME account (canopy serve --acme-email ADDRESS --acme-agree-tos)"
+                }
+                continue
+            }
+            guard await acme.wants(hostname) else {
+                if result[index].source == "none" {
+                    result[index].reason = "a CA issues no certificate for this name (an IP address or a local name)"
+                }
+                continue
+            }
+            guard let (name, progress) = await acme.progress(covering: hostname) else { continue }
+            result[index].source = "acme"
+            if name != hostname.lowercased() {
+                result[index].names = result[index].names.isEmpty ? [name] : result[index].names
+            }
+            result[index].nextAttempt = progress.nextAttempt
+            switch progress.state {
+            case .ordering:
+                result[index].state = "ordering"
+                result[index].reason = "an order for \(name) is in progress"
+            case .renewing:
+                result[index].state = "renewing"
+                result[index].reason = "renewing \(name); the current certificate serves until the new one is installed"
+            case .failed:
+                result[index].state = "failed"
+                result[index].reason =
+                    (progress.reason ?? "the last order failed")
+                    + (result[index].serving ? "; the current certificate keeps serving" : "")
+            case .waiting:
+                break
+            }
+        }
+        return result
     }
 
     /// Re-checks the certificate files (a changed file is read again).
@@ -49,24 +113,27 @@ actor CertificateController {
     }
 
     /// The files a hostname's certificate comes from, and its source's name.
-    private func files(for hostname: String, _ source: TLSSource?) -> (CertificateFiles, String)? {
+    private nonisolated func files(for hostname: String, _ source: TLSSource?) -> (CertificateFiles, String)? {
         switch source {
         case .off: return nil
         case .files(let certificate, let key): return (CertificateFiles(certificate: certificate, key: key), "file")
         case .acme, nil:
             for name in [hostname, hostname.split(separator: ".", maxSplits: 1).dropFirst().first.map { "*." + $0 }] {
-                guard let name else { continue }
-                let folder = store.folder(for: name)
-                if FileManager.default.fileExists(atPath: folder + "/chain.pem") {
-                    return (CertificateFiles(certificate: folder + "/chain.pem", key: folder + "/key.pem"), "acme")
-                }
+                guard let name, let files = store.currentFiles(for: name) else { continue }
+                return (files, "acme")
             }
             return nil
         }
     }
 
     private func reconcile() async {
-        let plan = wanted.map { ($0.key, $0.value, files(for: $0.key, $0.value)) }
+        let wanted = self.wanted
+        // The executor fails only while the server stops: then nothing changes.
+        guard
+            let plan = try? await blocking.run({ [self] in
+                wanted.map { ($0.key, $0.value, files(for: $0.key, $0.value)) }
+            })
+        else { return }
         await reload(Set(plan.compactMap { $0.2?.0 }))
         let now = Date()
         var assignments: [String: CertificateBundle] = [:]
@@ -101,7 +168,7 @@ actor CertificateController {
             }
             statuses.append(status)
         }
-        self.statuses = statuses
+        self.fileStatuses = statuses
         let unchanged =
             assignments.count == current.names.count
             && assignments.allSatisfy {

@@ -20,7 +20,7 @@ actor RoutePublisher {
     /// What every hostname serves, as last published.
     private(set) var hostnames: [HostnameStatus] = []
     /// Where each routed hostname's certificate comes from (its `tls:`), as last published.
-    private(set) var certificateSources: [(String, TLSSource?)] = []
+    private(set) var certificateSources: [CertificateSource] = []
 
     /// A deployment loaded for the edge, and the site rules it was loaded with.
     private struct LoadedDeployment {
@@ -92,7 +92,7 @@ actor RoutePublisher {
         }
         edge.update(RoutingTable(routes: routes))
         hostnames = statuses
-        certificateSources = routes.map { ($0.hostname, $0.tls.tls) }
+        certificateSources = routes.map { CertificateSource(hostname: $0.hostname, site: $0.site, tls: $0.tls.tls) }
         try await keepLoaded(routed: Set(routes.flatMap { $0.targets.map(\.deployment.manifest.id) }), sites: sites)
         return statuses
     }

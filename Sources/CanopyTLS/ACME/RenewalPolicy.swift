@@ -49,7 +49,7 @@ public struct RenewalPolicy: Sendable, Hashable {
     }
 
     /// One failed attempt.
-    public struct Failure: Sendable, Hashable {
+    public struct Failure: Sendable, Hashable, Codable {
         /// When it happened.
         public var date: Date
         /// Whether the CA counted it as a failed validation (a challenge that did not pass).

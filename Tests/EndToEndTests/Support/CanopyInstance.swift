@@ -27,7 +27,9 @@ final class CanopyInstance: @unchecked Sendable {
     /// Starts the server and waits until both listeners are up. With `ports` (edge, admin) it listens
     /// there and is waited for by connecting, not by its address files (which a full disk keeps it
     /// from writing).
-    func start(extraArguments: [String] = [], ports: (edge: Int, admin: Int)? = nil) async throws {
+    func start(
+        extraArguments: [String] = [], ports: (edge: Int, admin: Int)? = nil, environment: [String: String] = [:]
+    ) async throws {
         try? FileManager.default.removeItem(atPath: data + "/edge.address")
         try? FileManager.default.removeItem(atPath: data + "/admin.address")
         let process = Process()
@@ -37,6 +39,9 @@ final class CanopyInstance: @unchecked Sendable {
                 "serve", "--sites", sites, "--data", data, "--listen", "127.0.0.1:\(ports?.edge ?? 0)",
                 "--admin", "127.0.0.1:\(ports?.admin ?? 0)", "--poll", "1", "--log-level", "debug",
             ] + extraArguments
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+        }
         if !FileManager.default.fileExists(atPath: logPath) {
             _ = FileManager.default.createFile(atPath: logPath, contents: nil)
         }

@@ -6,26 +6,26 @@ import X509
 
 /// A real Pebble (Debian's `pebble`) on loopback, with a TLS certificate made by the test's own
 /// CA (the Debian package ships none), optionally with `pebble-challtestsrv` as its DNS.
-final class ACMEPebble {
-    static let available =
+public final class ACMEPebble {
+    public static let available =
         FileManager.default.isExecutableFile(atPath: "/usr/bin/pebble")
         && FileManager.default.isExecutableFile(atPath: "/usr/bin/pebble-challtestsrv")
 
-    let folder: ACMETestFolder
-    let port = ACMETestPorts.free()
-    let managementPort = ACMETestPorts.free()
-    let httpPort: Int
-    let tlsPort: Int
+    public let folder: ACMETestFolder
+    public let port = ACMETestPorts.free()
+    public let managementPort = ACMETestPorts.free()
+    public let httpPort: Int
+    public let tlsPort: Int
     /// The PEM file with the CA that signed Pebble's own TLS certificate (`--acme-trust`).
-    let trustFile: String
-    var processes: [ACMETestProcess] = []
+    public let trustFile: String
+    public var processes: [ACMETestProcess] = []
 
     /// Starts Pebble. `dnsServer` is `host:port` of the resolver it should use; nil starts
     /// pebble-challtestsrv answering 127.0.0.1 for every name. `nonceRejectPercent` makes Pebble
     /// refuse that share of good nonces with `badNonce`.
-    init(
+    public init(
         httpPort: Int = ACMETestPorts.free(), tlsPort: Int = ACMETestPorts.free(), dnsServer: String? = nil,
-        nonceRejectPercent: Int = 0
+        nonceRejectPercent: Int = 0, certificateValidity: Int? = nil
     ) async throws {
         folder = try ACMETestFolder("pebble")
         self.httpPort = httpPort
@@ -37,7 +37,7 @@ final class ACMEPebble {
         let config = """
             {"pebble": {"listenAddress": "127.0.0.1:\(port)", "managementListenAddress": "127.0.0.1:\(managementPort)",
               "certificate": "\(certFile)", "privateKey": "\(keyFile)", "httpPort": \(httpPort), "tlsPort": \(tlsPort),
-              "ocspResponderURL": "", "externalAccountBindingRequired": false}}
+              "ocspResponderURL": "", "externalAccountBindingRequired": false\(certificateValidity.map { ", \"certificateValidityPeriod\": \($0)" } ?? "")}}
             """
         let configFile = try folder.write("pebble-config.json", config)
         do {
@@ -68,30 +68,30 @@ final class ACMEPebble {
     }
 
     /// The ACME directory URL.
-    var directoryURL: String { "https://localhost:\(port)/dir" }
+    public var directoryURL: String { "https://localhost:\(port)/dir" }
 
     /// Pebble's log, for failure messages.
-    var log: String { processes.map(\.log).joined(separator: "\n") }
+    public var log: String { processes.map(\.log).joined(separator: "\n") }
 
     /// A client trusting Pebble's TLS certificate through `--acme-trust`.
-    func httpClient() throws -> ACMEHTTPClient {
+    public func httpClient() throws -> ACMEHTTPClient {
         try ACMEHTTPClient(additionalTrustRoots: [trustFile], timeout: .seconds(20))
     }
 
     /// Pebble's issuing root, from its management API.
-    func issuingRoot() async throws -> Certificate {
+    public func issuingRoot() async throws -> Certificate {
         let response = try await httpClient().send("GET", "https://localhost:\(managementPort)/roots/0")
         return try Certificate(pemEncoded: String(decoding: response.body, as: UTF8.self))
     }
 
-    func stop() {
+    public func stop() {
         for process in processes.reversed() { process.stop() }
         processes = []
         folder.remove()
     }
 
     /// A CA and a certificate for localhost/127.0.0.1 signed by it, all PEM.
-    static func makeServerCertificate() throws -> (ca: String, cert: String, key: String) {
+    public static func makeServerCertificate() throws -> (ca: String, cert: String, key: String) {
         let caKey = P256.Signing.PrivateKey()
         let caName = try DistinguishedName { CommonName("Canopy test CA for Pebble") }
         let now = Date()

@@ -1,24 +1,20 @@
 import Foundation
-import Testing
 
 #if canImport(Glibc)
     import Glibc
 #endif
 
-/// The suites that start pebble, pebble-challtestsrv and named, one test at a time: a dozen CAs
-/// and DNS servers starting at once on two shared cores made each other (and the rest of the suite)
-/// miss their start-up deadlines.
-@Suite(.serialized) struct CanopyTLSEndToEnd {}
-
 /// A child process a test starts (pebble, pebble-challtestsrv, named), its output kept in a log
 /// file, killed by ``stop()``.
-final class ACMETestProcess {
-    let process: Process
-    let logPath: String
-    let name: String
+public final class ACMETestProcess {
+    public let process: Process
+    public let logPath: String
+    public let name: String
 
     /// Starts `executable` with `arguments`; output goes to `logPath`.
-    init(_ executable: String, _ arguments: [String], environment: [String: String] = [:], logPath: String) throws {
+    public init(
+        _ executable: String, _ arguments: [String], environment: [String: String] = [:], logPath: String
+    ) throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
@@ -36,10 +32,10 @@ final class ACMETestProcess {
     }
 
     /// The output so far.
-    var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
+    public var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
 
     /// Waits until something accepts TCP connections on 127.0.0.1:`port`.
-    func waitForPort(_ port: Int, timeout: Duration = .seconds(60)) async throws {
+    public func waitForPort(_ port: Int, timeout: Duration = .seconds(60)) async throws {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             if !process.isRunning { throw TestFailure("\(name) exited early:\n\(log)") }
@@ -50,7 +46,7 @@ final class ACMETestProcess {
     }
 
     /// Kills the process and waits for it.
-    func stop() {
+    public func stop() {
         if process.isRunning {
             process.terminate()
             process.waitUntilExit()
@@ -58,23 +54,17 @@ final class ACMETestProcess {
     }
 }
 
-/// A failure with a message.
-struct TestFailure: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
-}
-
 /// Free loopback ports and connection checks.
-enum ACMETestPorts {
+public enum ACMETestPorts {
     /// A port nothing listens on right now (bound to 0 and released), for TCP and UDP alike.
-    static func free() -> Int {
+    public static func free() -> Int {
         while true {
             let port = tcpFree()
             if udpFree(port) { return port }
         }
     }
 
-    static func tcpFree() -> Int {
+    public static func tcpFree() -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(fd) }
         var address = loopback(port: 0)
@@ -90,7 +80,7 @@ enum ACMETestPorts {
         return Int(UInt16(bigEndian: address.sin_port))
     }
 
-    static func udpFree(_ port: Int) -> Bool {
+    public static func udpFree(_ port: Int) -> Bool {
         let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
         defer { close(fd) }
         var address = loopback(port: port)
@@ -101,7 +91,7 @@ enum ACMETestPorts {
         } == 0
     }
 
-    static func canConnect(_ port: Int) -> Bool {
+    public static func canConnect(_ port: Int) -> Bool {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(fd) }
         var address = loopback(port: port)
@@ -112,7 +102,7 @@ enum ACMETestPorts {
         } == 0
     }
 
-    static func loopback(port: Int) -> sockaddr_in {
+    public static func loopback(port: Int) -> sockaddr_in {
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = UInt16(port).bigEndian
@@ -122,19 +112,19 @@ enum ACMETestPorts {
 }
 
 /// A temporary folder removed by ``remove()``.
-struct ACMETestFolder {
-    let path: String
+public struct ACMETestFolder {
+    public let path: String
 
-    init(_ prefix: String) throws {
+    public init(_ prefix: String) throws {
         path = NSTemporaryDirectory() + "canopy-\(prefix)-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
     }
 
-    func write(_ name: String, _ text: String) throws -> String {
+    public func write(_ name: String, _ text: String) throws -> String {
         let file = path + "/" + name
         try text.write(toFile: file, atomically: true, encoding: .utf8)
         return file
     }
 
-    func remove() { try? FileManager.default.removeItem(atPath: path) }
+    public func remove() { try? FileManager.default.removeItem(atPath: path) }
 }

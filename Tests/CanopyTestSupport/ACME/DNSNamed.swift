@@ -6,18 +6,19 @@ import Foundation
 /// `_acme-challenge.cname.example.test` is a CNAME into `acme-delegate.test`. It also resolves for
 /// Pebble as a CA's recursive resolver would (BIND follows a CNAME into another zone only when
 /// recursing); it is authoritative for the root zone too, so it never asks anything off this machine.
-final class DNSNamed {
-    static let available = FileManager.default.isExecutableFile(atPath: "/usr/sbin/named")
+public final class DNSNamed {
+    public static let available = FileManager.default.isExecutableFile(atPath: "/usr/sbin/named")
 
-    let folder: ACMETestFolder
-    let port = ACMETestPorts.free()
-    let process: ACMETestProcess
+    public let folder: ACMETestFolder
+    public let port = ACMETestPorts.free()
+    public let process: ACMETestProcess
     /// The hmac-sha256 key the zones accept.
-    let key256: TSIGKey
+    public let key256: TSIGKey
     /// The hmac-sha512 key the zones accept.
-    let key512: TSIGKey
+    public let key512: TSIGKey
 
-    init() async throws {
+    /// `records` are added to the `example.test` zone (e.g. `@ IN A 127.0.0.1`).
+    public init(records: String = "") async throws {
         folder = try ACMETestFolder("named")
         let key256 = TSIGKey(name: "canopy-256", algorithm: .hmacSHA256, secret: Self.randomBytes(32))
         let key512 = TSIGKey(name: "canopy-512", algorithm: .hmacSHA512, secret: Self.randomBytes(64))
@@ -30,8 +31,9 @@ final class DNSNamed {
             "key \"\(key.name)\" { algorithm \(key.algorithm.rawValue); secret \"\(Data(key.secret).base64EncodedString())\"; };"
         }
         func zone(_ name: String, updatable: Bool) throws -> String {
-            let records =
-                name == "example.test" ? "_acme-challenge.cname IN CNAME cname-challenge.acme-delegate.test.\n" : ""
+            let zoneRecords =
+                name == "example.test"
+                ? "_acme-challenge.cname IN CNAME cname-challenge.acme-delegate.test.\n" + records : ""
             _ = try folder.write(
                 "\(name).zone",
                 """
@@ -39,7 +41,7 @@ final class DNSNamed {
                 @ IN SOA ns.\(name). hostmaster.\(name). 1 3600 600 86400 60
                 @ IN NS ns.\(name).
                 ns IN A 127.0.0.1
-                \(records)
+                \(zoneRecords)
                 """)
             let update = updatable ? "allow-update { key \"\(key256.name)\"; key \"\(key512.name)\"; };" : ""
             return "zone \"\(name)\" { type primary; file \"\(dir)/\(name).zone\"; \(update) };"
@@ -75,20 +77,20 @@ final class DNSNamed {
     }
 
     /// `127.0.0.1:port`.
-    var address: String { "127.0.0.1:\(port)" }
+    public var address: String { "127.0.0.1:\(port)" }
 
     /// An update client with `key`.
-    func client(key: TSIGKey?, transport: DNSProtocol = .tcp) -> DNSUpdateClient {
+    public func client(key: TSIGKey?, transport: DNSProtocol = .tcp) -> DNSUpdateClient {
         DNSUpdateClient(
             configuration: RFC2136Configuration(host: "127.0.0.1", port: port, key: key, transport: transport))
     }
 
-    var log: String { process.log }
+    public var log: String { process.log }
 
-    func stop() {
+    public func stop() {
         process.stop()
         folder.remove()
     }
 
-    static func randomBytes(_ count: Int) -> [UInt8] { (0..<count).map { _ in UInt8.random(in: 0...255) } }
+    public static func randomBytes(_ count: Int) -> [UInt8] { (0..<count).map { _ in UInt8.random(in: 0...255) } }
 }
