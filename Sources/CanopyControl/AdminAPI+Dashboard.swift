@@ -23,8 +23,11 @@ extension AdminAPI {
         if request.method == .GET && s.isEmpty {
             let sites = try await orchestrator.siteSummaries()
             let builds = try await orchestrator.state.builds(limit: 25)
-            let body = Dashboard.render(
-                sites: sites, builds: builds, edgeBase: ("http", edgePort), problems: await orchestrator.siteProblems)
+            let body =
+                Dashboard.render(
+                    sites: sites, builds: builds, edgeBase: ("http", edgePort),
+                    problems: await orchestrator.siteProblems)
+                + Dashboard.certificates(await orchestrator.certificates.statuses())
             let html =
                 request.headers.first(name: "X-Canopy-Fragment") != nil
                 ? body : Dashboard.page(title: "Canopy", body: body)

@@ -61,11 +61,31 @@ actor CanopyMetrics {
             text +=
                 "canopy_http_requests_by_protocol_total{protocol=\"\(entry.protocol)\",tls=\"\(entry.tls)\"} \(entry.requests)\n"
         }
+        text += Self.certificateMetrics(await orchestrator.certificates.statuses())
         let queue = await orchestrator.queue.snapshot
         let rollouts = (try? await orchestrator.state.rollouts(activeOnly: true).count) ?? 0
         text += "# TYPE canopy_build_queue_length gauge\ncanopy_build_queue_length \(queue.queued)\n"
         text += "# TYPE canopy_builds_running gauge\ncanopy_builds_running \(queue.running.count)\n"
         text += "# TYPE canopy_rollouts_active gauge\ncanopy_rollouts_active \(rollouts)\n"
+        return text
+    }
+
+    /// Each hostname's certificate expiry and state, as gauges.
+    static func certificateMetrics(_ statuses: [CertificateStatus]) -> String {
+        guard !statuses.isEmpty else { return "" }
+        var text =
+            "# HELP canopy_certificate_expiry_timestamp_seconds When the certificate a hostname serves expires.\n"
+        text += "# TYPE canopy_certificate_expiry_timestamp_seconds gauge\n"
+        for s in statuses where s.serving {
+            guard let notAfter = s.notAfter else { continue }
+            text +=
+                "canopy_certificate_expiry_timestamp_seconds{hostname=\"\(s.hostname)\",source=\"\(s.source)\"} \(Int(notAfter.timeIntervalSince1970))\n"
+        }
+        text += "# HELP canopy_certificate_state A hostname's certificate state (1 for the state it is in).\n"
+        text += "# TYPE canopy_certificate_state gauge\n"
+        for s in statuses {
+            text += "canopy_certificate_state{hostname=\"\(s.hostname)\",state=\"\(s.state)\"} 1\n"
+        }
         return text
     }
 }

@@ -21,15 +21,17 @@ struct ACMETests {
         /// Pebble's issuing root (from its management API), for `curl --cacert`.
         let root: String
 
+        /// `httpPortOverride` points Pebble's HTTP-01 validation at another port than the edge's.
         init(
-            _ label: String, dnsServer: String? = nil, certificateValidity: Int? = nil
+            _ label: String, dnsServer: String? = nil, certificateValidity: Int? = nil, httpPortOverride: Int? = nil
         ) async throws {
             canopy = try CanopyInstance(label)
             edgePort = ACMETestPorts.free()
             tlsPort = ACMETestPorts.free()
             adminPort = ACMETestPorts.free()
             pebble = try await ACMEPebble(
-                httpPort: edgePort, tlsPort: tlsPort, dnsServer: dnsServer, certificateValidity: certificateValidity)
+                httpPort: httpPortOverride ?? edgePort, tlsPort: tlsPort, dnsServer: dnsServer,
+                certificateValidity: certificateValidity)
             root = canopy.root + "/pebble-root.pem"
             _ = try sh([
                 "curl", "-sS", "--max-time", "20", "--cacert", pebble.trustFile, "-o", root,
@@ -122,6 +124,11 @@ struct ACMETests {
         let table = try canopy.cli(["certs"])
         #expect(table.contains("site.test") && table.contains("acme") && table.contains("valid"))
         #expect(setup.orders("site.test") == 1)
+        let metrics = try canopy.admin("/metrics").text
+        #expect(metrics.contains("canopy_certificate_state{hostname=\"site.test\",state=\"valid\"} 1"))
+        #expect(metrics.contains("canopy_certificate_expiry_timestamp_seconds{hostname=\"site.test\",source=\"acme\"}"))
+        let dashboard = try canopy.admin("/").text
+        #expect(dashboard.contains("data-hostname=\"site.test\" data-state=\"valid\""), "the dashboard lists it")
 
         // A name no Sites file serves: refused at the handshake, never ordered.
         let openssl = try sh(
@@ -239,5 +246,62 @@ struct ACMETests {
         #expect((status["names"] as? [String]) == ["*.preview.example.test"], "\(status)")
         #expect(try await named.client(key: named.key256).txtValues("_acme-challenge.preview.example.test").isEmpty)
         try await setup.stop()
+    }
+
+    /// A challenge the CA cannot reach fails that name only: the site keeps serving cleartext, the
+    /// CA's error and the next attempt show in `canopy certs`, and the next order waits for the
+    /// back-off instead of retrying at once.
+    @Test func aFailedValidationIsShownAndBacksOff() async throws {
+        let setup = try await Setup("acme-fail", httpPortOverride: ACMETestPorts.free())
+        defer { setup.pebble.stop() }
+        let canopy = setup.canopy
+        let repo = try SiteRepository(in: canopy)
+        try canopy.writeSite("site", Self.sitesFile)
+        try await setup.start(challenges: "http-01")
+        try repo.commit("main")
+        try repo.push("main")
+        try await canopy.waitForContent("site.test", "<em id=\"branch\">main</em>")
+        var status: [String: Any] = [:]
+        try await waitUntil("site.test to be reported failed\n\(canopy.serverLogTail)") {
+            status = try setup.status("site.test")
+            return status["state"] as? String == "failed"
+        }
+        let reason = status["reason"] as? String ?? ""
+        #expect(reason.contains("http-01 validation of site.test failed"), "\(reason)")
+        #expect(reason.contains("connection refused") || reason.contains("Connection refused"), "\(reason)")
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        let next = try #require((status["nextAttempt"] as? String).flatMap { formatter.date(from: $0) }, "\(status)")
+        #expect(next.timeIntervalSinceNow > 30, "the first retry waits about a minute: \(next)")
+        #expect(canopy.serverLog.contains("ACME: no certificate for site.test"))
+        // Serving is not affected: cleartext answers, with no redirect to an HTTPS that has no certificate.
+        let plain = try canopy.get("site.test")
+        #expect(plain.status == 200 && plain.text.contains("<em id=\"branch\">main</em>"))
+        try await Task.sleep(for: .seconds(3))
+        #expect(setup.orders("site.test") == 1, "no retry before the back-off")
+        try await setup.stop()
+    }
+
+    /// An ACME server that cannot be reached: the account cannot be set up, every name says why
+    /// and when the next attempt is, and serving goes on.
+    @Test func anUnreachableCAIsShownPerHostnameAndServingGoesOn() async throws {
+        let canopy = try CanopyInstance("acme-down")
+        let repo = try SiteRepository(in: canopy)
+        try canopy.writeSite("site", Self.sitesFile)
+        try await canopy.start(extraArguments: [
+            "--listen-tls", "127.0.0.1:0", "--acme-directory", "https://127.0.0.1:\(ACMETestPorts.free())/dir",
+            "--acme-agree-tos",
+        ])
+        try repo.commit("main")
+        try repo.push("main")
+        try await canopy.waitForContent("site.test", "<em id=\"branch\">main</em>")
+        let json = try canopy.cli(["certs", "--json"])
+        let list = try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [[String: Any]] ?? []
+        let status = list.first { $0["hostname"] as? String == "site.test" } ?? [:]
+        #expect(status["state"] as? String == "failed", "\(status)")
+        #expect((status["reason"] as? String)?.contains("cannot set up the ACME account") == true, "\(status)")
+        #expect((status["reason"] as? String)?.contains("cannot reach the ACME server") == true, "\(status)")
+        #expect(status["nextAttempt"] != nil)
+        #expect(try await canopy.stop() == 0)
     }
 }
