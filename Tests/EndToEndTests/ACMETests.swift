@@ -39,11 +39,13 @@ struct ACMETests {
             ])
         }
 
-        func start(challenges: String, environment: [String: String] = [:]) async throws {
+        /// Starts the server with ACME pointed at this setup's Pebble (or `ca`).
+        func start(challenges: String, environment: [String: String] = [:], ca: ACMEPebble? = nil) async throws {
             try await canopy.start(
                 extraArguments: [
-                    "--listen-tls", "127.0.0.1:\(tlsPort)", "--acme-directory", pebble.directoryURL, "--acme-trust",
-                    pebble.trustFile, "--acme-email", "ops@example.test", "--acme-agree-tos", "--acme-challenges",
+                    "--listen-tls", "127.0.0.1:\(tlsPort)", "--acme-directory", (ca ?? pebble).directoryURL,
+                    "--acme-trust", (ca ?? pebble).trustFile, "--acme-email", "ops@example.test", "--acme-agree-tos",
+                    "--acme-challenges",
                     challenges,
                 ], ports: (edgePort, adminPort), environment: environment)
         }
@@ -150,6 +152,20 @@ struct ACMETests {
         }
         #expect(setup.orders("site.test") == 1, "a restart orders nothing:\n\(canopy.serverLogTail)")
         #expect(try setup.curl("site.test").contains("<em id=\"branch\">main</em>"))
+
+        // Moving to another CA (staging → production): each name is ordered again from the new CA,
+        // and the old certificate serves until the new one is installed.
+        #expect(try await canopy.stop() == 0)
+        let production = try await ACMEPebble(httpPort: setup.edgePort, tlsPort: setup.tlsPort)
+        defer { production.stop() }
+        try await setup.start(challenges: "http-01", ca: production)
+        #expect(try TestPKI.servedSerial(port: setup.tlsPort, serverName: "site.test") == serial)
+        try await waitUntil("the new CA's certificate to be served\n\(canopy.serverLogTail)") {
+            let now = try TestPKI.servedSerial(port: setup.tlsPort, serverName: "site.test")
+            return now != nil && now != serial
+        }
+        #expect(setup.orders("site.test") == 2)
+        #expect(canopy.serverLog.contains("renewing the certificate for site.test (the stored one is from another CA)"))
         try await setup.stop()
     }
 

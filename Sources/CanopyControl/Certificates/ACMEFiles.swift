@@ -91,6 +91,9 @@ struct ACMEHistory: Codable, Sendable, Hashable {
     var failedChallenges: [String: [String]] = [:]
     /// The account's new orders (all names).
     var orders: [Date] = []
+    /// The fingerprint of the certificate this CA last issued per name: a stored certificate that is
+    /// not one of them (another CA's, e.g. staging's before a move to production) is replaced.
+    var issued: [String: String] = [:]
 
     /// The policy's view of one name's history.
     func policyHistory(_ name: String) -> RenewalPolicy.History {

@@ -15,14 +15,14 @@ extension CertificateManager {
         do {
             let solvers = try solvers(for: want)
             logger.info(
-                "ACME: \(renewing ? "renewing" : "ordering") the certificate for \(name) (\(Self.describe(reason))), challenges \(solvers.map(\.challengeType).joined(separator: ", "))",
+                "ACME: \(renewing ? "renewing" : "ordering") the certificate for \(name) (\(Self.describe(reason, renewing: renewing))), challenges \(solvers.map(\.challengeType).joined(separator: ", "))",
                 metadata: meta)
             recordOrder(attempt)
             await persist()
             let issued = try await client.issueCertificate(for: [name], solvers: solvers)
             let bundle = try CertificateBundle(chainPEM: issued.chainPEM, keyPEM: issued.privateKeyPEM)
             try await blocking.run { [store] in try store.save(bundle, as: name) }
-            recordSuccess(name)
+            recordSuccess(name, fingerprint: bundle.fingerprint)
             logger.info(
                 "ACME: certificate for \(name) issued by \(bundle.issuer), valid until \(bundle.notAfter); installing",
                 metadata: meta)
@@ -34,9 +34,9 @@ extension CertificateManager {
         await persist()
     }
 
-    static func describe(_ reason: RenewalPolicy.Reason) -> String {
+    static func describe(_ reason: RenewalPolicy.Reason, renewing: Bool) -> String {
         switch reason {
-        case .noCertificate: "none yet"
+        case .noCertificate: renewing ? "the stored one is from another CA" : "none yet"
         case .expired: "the stored one expired"
         case .renewalDue: "two thirds of its lifetime have passed"
         default: reason.rawValue
@@ -99,7 +99,8 @@ extension CertificateManager {
         history.orders.append(date)
     }
 
-    func recordSuccess(_ name: String) {
+    func recordSuccess(_ name: String, fingerprint: String) {
+        history.issued[name] = fingerprint
         history.failures[name] = nil
         history.lastErrors[name] = nil
         history.failedChallenges[name] = nil

@@ -137,12 +137,12 @@ actor CertificateManager: Service {
         var next: Date?
         for want in wants {
             guard wants.contains(want) else { continue }  // the Sites files changed meanwhile
-            var certificate = await storedCertificate(want.name)
-            var decision = decide(want.name, certificate)
+            let stored = await storedCertificate(want.name)
+            var decision = decide(want.name, stored)
             if case .orderNow(let reason) = decision {
-                await order(want, reason: reason, client: client, renewing: certificate != nil)
-                certificate = await storedCertificate(want.name)
-                decision = decide(want.name, certificate)
+                let serving = await storedCertificate(want.name, anyCA: true) != nil
+                await order(want, reason: reason, client: client, renewing: serving)
+                decision = decide(want.name, await storedCertificate(want.name))
             }
             switch decision {
             case .orderNow:
@@ -164,10 +164,12 @@ actor CertificateManager: Service {
             hostname: name, certificate: certificate, history: history.policyHistory(name), now: Date())
     }
 
-    /// The stored certificate's dates; nil when none is stored or it no longer loads (expired, damaged).
-    private func storedCertificate(_ name: String) async -> RenewalPolicy.Certificate? {
+    /// The stored certificate's dates; nil when none is stored, it no longer loads (expired,
+    /// damaged) or (unless `anyCA`) this CA did not issue it.
+    private func storedCertificate(_ name: String, anyCA: Bool = false) async -> RenewalPolicy.Certificate? {
         let bundle = try? await blocking.run { [store] in try store.load(name) }
         guard let bundle = bundle ?? nil else { return nil }
+        guard anyCA || history.issued[name] == bundle.fingerprint else { return nil }
         return RenewalPolicy.Certificate(notBefore: bundle.notBefore, notAfter: bundle.notAfter)
     }
 
