@@ -8,8 +8,9 @@ free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1
 # stops every process recorded in $pids, and removes their files, when the script exits.
 compare_setup() { # work-prefix
   echo "==> Building canopy-bench-serve (release)" >&2
-  swift build -c release --product canopy-bench-serve >/dev/null
-  bin="$(swift build -c release --show-bin-path)/canopy-bench-serve"
+  # .build-release, shared with bench-tls.sh, so that a debug build in .build is not locked meanwhile.
+  swift build -c release --product canopy-bench-serve --scratch-path .build-release >/dev/null
+  bin="$(swift build -c release --scratch-path .build-release --show-bin-path)/canopy-bench-serve"
   work="$(mktemp -d "/tmp/$1.XXXXXX")"
   pids=()
   trap compare_cleanup EXIT
