@@ -13,5 +13,8 @@ echo "==> swift build --build-tests"
 swift build --build-tests
 
 echo "==> swift test"
+# Tests that hold hundreds of connections share one process with the rest: lift the soft
+# descriptor limit to the hard one (stock Debian's soft limit is 1024), as `canopy serve` does.
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 export CANOPY_BIN="$PWD/.build/debug/canopy"
 swift test --skip-build "$@"
