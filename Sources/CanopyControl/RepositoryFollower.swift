@@ -7,8 +7,8 @@ import Logging
 /// libgit2 (remote repositories are mirrored first, with a cheap ls-remote deciding whether to
 /// fetch) and hands the snapshot to the orchestrator, which reconciles it against the durable state:
 /// new branches, moved branches and deleted branches, including those that changed while the server
-/// was down. Scans happen on a poke (the post-receive hook, a webhook) at once, and on a timer as the
-/// safety net.
+/// was down. Scans happen on a poke (the post-receive hook, a webhook, a local repository's refs
+/// changing under inotify) at once, and on a timer as the safety net.
 public actor RepositoryFollower {
     let orchestrator: Orchestrator
     let data: DataFolder
@@ -68,15 +68,40 @@ public actor RepositoryFollower {
         return path.hasSuffix("/") ? String(path.dropLast()) : path
     }
 
-    /// Runs until cancelled.
+    /// Runs until cancelled. Local repositories are watched with inotify (``RefWatcher``): a push
+    /// to one scans its sites at once, hook or no hook.
     public func run() async throws {
+        let watcher = RefWatcher(logger: logger)
+        await withTaskGroup(of: Void.self) { group in
+            if let watcher {
+                group.addTask {
+                    for await repository in watcher.events { _ = await self.poke(repository: repository) }
+                }
+            }
+            await follow(watcher)
+            watcher?.stop()
+            group.cancelAll()
+        }
+    }
+
+    /// The local repositories of the sites now configured, for the watcher.
+    private func watchLocalRepositories(_ watcher: RefWatcher?) async {
+        guard let watcher else { return }
+        let sites = await orchestrator.sites
+        watcher.watch(
+            Set(sites.values.map(\.repositoryLocation).filter { !RepositoryLocation.isRemote($0) }))
+    }
+
+    private func follow(_ watcher: RefWatcher?) async {
         var lastFullScan = ContinuousClock.now - pollInterval
+        await watchLocalRepositories(watcher)
         await scan(sites: nil)
         lastFullScan = .now
         while !Task.isCancelled {
             await sleep(upTo: sitesPollInterval)
             if Task.isCancelled { break }
             let changed = await orchestrator.reloadSites()
+            if changed { await watchLocalRepositories(watcher) }
             let due = ContinuousClock.now - lastFullScan >= pollInterval
             let wanted = requested
             requested = []

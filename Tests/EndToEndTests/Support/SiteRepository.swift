@@ -8,11 +8,18 @@ final class SiteRepository: @unchecked Sendable {
     let work: String
 
     /// Creates the bare repository for `instance` and a work tree seeded from `template` (a folder).
-    init(in instance: CanopyInstance, name: String = "site", template: String? = packageRoot + "/amplify-sample") throws
-    {
+    /// With `plain`, the bare repository is made with `git init --bare` instead: no Canopy hook.
+    init(
+        in instance: CanopyInstance, name: String = "site", template: String? = packageRoot + "/amplify-sample",
+        plain: Bool = false
+    ) throws {
         bare = instance.root + "/repos/\(name).git"
         work = instance.root + "/work-\(name)"
-        try sh([canopyBinary, "repo", "init", bare, "--data", instance.data])
+        if plain {
+            try sh(["git", "init", "-q", "--bare", "-b", "main", bare])
+        } else {
+            try sh([canopyBinary, "repo", "init", bare, "--data", instance.data])
+        }
         try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
         if let template {
             try sh(["cp", "-R", template + "/.", work])
