@@ -92,13 +92,14 @@ extension Orchestrator {
             let superseded = queue.isSuperseded(job)
             await log.append(superseded ? "Build superseded by a newer commit." : "Build cancelled.")
             await finish(job, status: superseded ? .superseded : .cancelled, error: nil, logger)
-        case .succeeded(let manifest):
-            await deploy(job, manifest: manifest, site: site, settings: envConfig.settings, log: log, logger)
+        case .succeeded(let manifest, let timings):
+            await deploy(
+                job, manifest: manifest, site: site, settings: envConfig.settings, timings: timings, log: log, logger)
         }
     }
 
     private enum BuildOutcome {
-        case succeeded(DeploymentManifest)
+        case succeeded(DeploymentManifest, BuildTimings)
         case failed(String)
         case timedOut(String)
         case cancelled
@@ -126,10 +127,13 @@ extension Orchestrator {
         }
         await log.append("Canopy build \(job.id): site \(site.name), branch \(job.key.branch), commit \(job.commit)")
         await log.append("Checking out \(job.commit.prefix(7)) from \(site.repository)")
+        var timings = BuildTimings()
+        let checkoutStart = ContinuousClock.now
         try await blocking.run {
             let repo = try GitRepository.open(repository)
             try repo.checkout(commit: job.commit, into: source)
         }
+        timings.add("checkout", ContinuousClock.now - checkoutStart)
 
         // The build plan: the repository's amplify.yml, or its root as is.
         let plan: BuildPlan
@@ -162,6 +166,7 @@ extension Orchestrator {
         request.hostnames = envConfig.domains
         request.gitRepository = repository
         let result = await runner.run(request, logger: logger, onLog: log.onLog)
+        timings.add(result)
         switch result.status {
         case .succeeded: break
         case .failed(let failure): return .failed("\(failure)")
@@ -181,14 +186,16 @@ extension Orchestrator {
         }
         await log.append("Ingesting artifacts into the deployment store")
         let deploymentID = DeploymentStore.newDeploymentID(date: Date())
+        let ingestStart = ContinuousClock.now
         let manifest = try await blocking.run { [store] in
             try store.ingest(
                 directory: artifacts, id: deploymentID, site: site.name, branch: job.key.branch,
                 commit: job.commit, commitTime: job.commitTime)
         }
+        timings.add("ingest", ContinuousClock.now - ingestStart)
         try? await blocking.run { try? FileManager.default.removeItem(atPath: artifacts) }
         await log.append("Deployment \(manifest.id): \(manifest.files.count) files, \(manifest.totalSize) bytes")
-        return .succeeded(manifest)
+        return .succeeded(manifest, timings)
     }
 
     private func loadPlan(source: String, appRoot: String?) async throws -> Result<BuildPlan, Error> {
@@ -199,8 +206,10 @@ extension Orchestrator {
     /// Records the deployment and, if this build is still the newest of its branch, activates it.
     private func deploy(
         _ job: BuildJob, manifest: DeploymentManifest, site: SiteConfig, settings: EnvironmentSettings,
-        log: BuildLogWriter, _ logger: Logger
+        timings: BuildTimings, log: BuildLogWriter, _ logger: Logger
     ) async {
+        var timings = timings
+        let activationStart = ContinuousClock.now
         // Garbage collection keeps the ingested deployment until it is recorded (or given up).
         defer { store.releaseIngest(manifest.id) }
         let record = DeploymentRecord(
@@ -224,7 +233,9 @@ extension Orchestrator {
             if activated {
                 _ = try await servedDeployment(manifest.id)
                 try await publishRoutes()
+                timings.add("activate", ContinuousClock.now - activationStart)
                 await log.append("Deployment \(manifest.id) is live.")
+                await log.append(timings.line)
                 logger.info("deployment \(manifest.id) activated", metadata: ["deployment": "\(manifest.id)"])
                 emit(.deploymentActivated(site: site.name, branch: job.key.branch, deployment: manifest.id))
             } else if !current {

@@ -15,6 +15,12 @@ struct BuildLogTests {
         let phase = try #require(lines.firstIndex { $0.contains("## Starting phase") })
         let live = try #require(lines.firstIndex { $0.contains("is live.") })
         #expect(phase > 1 && live > phase)
+        // The last line says where the time went, phase by phase (issue #13).
+        let timings = try #require(lines.last { $0.contains("Timings: ") }, "\(lines.suffix(3))")
+        for phase in ["checkout ", "build ", "test ", "ingest ", "activate ", "(total "] {
+            #expect(timings.contains(phase), "\(timings)")
+        }
+        #expect(lines.firstIndex { $0.contains("Timings: ") }! > live)
     }
 
     @Test func liveLinesArriveInTheOrderOfTheFile() async throws {
