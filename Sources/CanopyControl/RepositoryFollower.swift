@@ -71,7 +71,14 @@ public actor RepositoryFollower {
     /// Runs until cancelled. Local repositories are watched with inotify (``RefWatcher``): a push
     /// to one scans its sites at once, hook or no hook.
     public func run() async throws {
-        let watcher = RefWatcher(logger: logger)
+        let logger = self.logger
+        let watcher: RefWatcher?
+        do {
+            watcher = try RefWatcher { logger.debug("\($0)") }
+        } catch {
+            logger.warning("\(error): local repositories are polled every \(pollInterval)")
+            watcher = nil
+        }
         await withTaskGroup(of: Void.self) { group in
             if let watcher {
                 group.addTask {

@@ -1,6 +1,4 @@
 import Foundation
-import Logging
-import NIOConcurrencyHelpers
 
 #if canImport(Glibc)
     import Glibc
@@ -15,13 +13,18 @@ import NIOConcurrencyHelpers
 /// `IN_DELETE`). `refs/` is watched folder by folder (inotify is not recursive; new folders such as
 /// `refs/heads/feature/` are added as they appear), and the repository folder for `packed-refs`.
 /// One thread reads the events and yields the repository's path to ``events``.
-final class RefWatcher: Sendable {
+///
+/// `@unchecked Sendable`: the watch table is only touched under `lock`; the descriptor is written
+/// once at init and closed by the reading thread when it stops.
+public final class RefWatcher: @unchecked Sendable {
     /// The path of each repository whose refs changed (coalesce as you like).
-    let events: AsyncStream<String>
+    public let events: AsyncStream<String>
     private let continuation: AsyncStream<String>.Continuation
-    private let state: NIOLockedValueBox<State>
+    private let lock = NSLock()
+    private var state = State()
     private let fd: Int32
-    private let logger: Logger
+    /// Where problems go (a folder that cannot be watched): the server's debug log.
+    private let log: @Sendable (String) -> Void
 
     private struct State {
         /// Watch descriptor → (repository, folder watched).
@@ -30,25 +33,27 @@ final class RefWatcher: Sendable {
         var stopped = false
     }
 
-    /// Nil when inotify is not available (the poll interval then applies).
-    init?(logger: Logger) {
+    /// Throws when inotify is not available (the poll interval then applies).
+    public init(log: @escaping @Sendable (String) -> Void = { _ in }) throws {
         let fd = inotify_init1(Int32(IN_NONBLOCK | IN_CLOEXEC))
-        guard fd >= 0 else {
-            logger.warning("inotify is not available (\(String(cString: strerror(errno)))): repositories are polled")
-            return nil
-        }
+        guard fd >= 0 else { throw RefWatcherUnavailable(reason: String(cString: strerror(errno))) }
         self.fd = fd
-        self.logger = logger
-        self.state = NIOLockedValueBox(State())
+        self.log = log
         (events, continuation) = AsyncStream.makeStream(of: String.self, bufferingPolicy: .bufferingNewest(64))
         let thread = Thread { [self] in self.readLoop() }
         thread.name = "canopy-ref-watcher"
         thread.start()
     }
 
+    private func withState<T>(_ body: (inout State) -> T) -> T {
+        lock.lock()
+        defer { lock.unlock() }
+        return body(&state)
+    }
+
     /// Watches exactly these repositories (paths of bare repositories or work trees).
-    func watch(_ repositories: Set<String>) {
-        state.withLockedValue { state in
+    public func watch(_ repositories: Set<String>) {
+        withState { state in
             guard !state.stopped, repositories != state.repositories else { return }
             for (wd, watch) in state.watches where !repositories.contains(watch.repository) {
                 inotify_rm_watch(fd, wd)
@@ -65,8 +70,8 @@ final class RefWatcher: Sendable {
     }
 
     /// Stops the thread and closes the descriptor.
-    func stop() {
-        state.withLockedValue { $0.stopped = true }
+    public func stop() {
+        withState { $0.stopped = true }
         continuation.finish()
     }
 
@@ -75,7 +80,7 @@ final class RefWatcher: Sendable {
     private func add(_ folder: String, repository: String, recursive: Bool, into state: inout State) {
         let wd = inotify_add_watch(fd, folder, Self.mask | UInt32(IN_ONLYDIR))
         guard wd >= 0 else {
-            logger.debug("cannot watch \(folder): \(String(cString: strerror(errno)))")
+            log("cannot watch \(folder): \(String(cString: strerror(errno)))")
             return
         }
         state.watches[wd] = (repository, folder)
@@ -91,7 +96,7 @@ final class RefWatcher: Sendable {
 
     private func readLoop() {
         var buffer = [UInt8](repeating: 0, count: 64 << 10)
-        while !state.withLockedValue({ $0.stopped }) {
+        while !withState({ $0.stopped }) {
             var descriptor = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
             guard poll(&descriptor, 1, 500) > 0 else { continue }
             let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
@@ -116,7 +121,7 @@ final class RefWatcher: Sendable {
     }
 
     private func handle(wd: Int32, mask: UInt32, name: String, changed: inout Set<String>) {
-        state.withLockedValue { state in
+        withState { state in
             guard let watch = state.watches[wd] else { return }
             if mask & UInt32(IN_IGNORED) != 0 {
                 state.watches[wd] = nil
@@ -136,4 +141,10 @@ final class RefWatcher: Sendable {
             }
         }
     }
+}
+
+/// inotify cannot be used here (a kernel without it, or the instance limit reached).
+public struct RefWatcherUnavailable: Error, CustomStringConvertible {
+    public var reason: String
+    public var description: String { "inotify is not available (\(reason))" }
 }
