@@ -101,6 +101,7 @@ extension CertificateManager {
 
     func recordSuccess(_ name: String, fingerprint: String) {
         history.issued[name] = fingerprint
+        renewalInfo[name] = nil  // the CA's window was for the certificate just replaced
         history.failures[name] = nil
         history.lastErrors[name] = nil
         history.failedChallenges[name] = nil

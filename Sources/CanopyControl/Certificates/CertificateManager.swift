@@ -47,6 +47,8 @@ actor CertificateManager: Service {
     var history = ACMEHistory()
     private(set) var progress: [String: ACMEProgress] = [:]
     private var client: ACMEClient?
+    /// The CA's renewal windows (ARI), per name, when it offers them.
+    var renewalInfo: [String: ACMERenewalInfo] = [:]
     private var accountFailures = 0
     private var accountRetry: Date?
     private let events: AsyncStream<Void>
@@ -137,7 +139,12 @@ actor CertificateManager: Service {
         var next: Date?
         for want in wants {
             guard wants.contains(want) else { continue }  // the Sites files changed meanwhile
-            let stored = await storedCertificate(want.name)
+            var stored = await storedCertificate(want.name)
+            if let dates = stored, let info = await currentRenewalInfo(want.name, client: client) {
+                stored = RenewalPolicy.Certificate(
+                    notBefore: dates.notBefore, notAfter: dates.notAfter, suggestedWindow: info.suggestedWindow)
+                next = min(next ?? info.nextCheck, info.nextCheck)
+            }
             var decision = decide(want.name, stored)
             if case .orderNow(let reason) = decision {
                 let serving = await storedCertificate(want.name, anyCA: true) != nil
@@ -162,6 +169,26 @@ actor CertificateManager: Service {
         history.prune(now: Date(), policy: policy)
         return policy.decide(
             hostname: name, certificate: certificate, history: history.policyHistory(name), now: Date())
+    }
+
+    /// The CA's renewal window for a name's stored certificate (fetched again when the CA's
+    /// `Retry-After` has passed); nil when the CA has no ARI or cannot say (2/3 of the lifetime then).
+    private func currentRenewalInfo(_ name: String, client: ACMEClient) async -> ACMERenewalInfo? {
+        if let cached = renewalInfo[name], cached.nextCheck > Date() { return cached }
+        do {
+            guard let bundle = try await blocking.run({ [store] in try store.load(name) }) else { return nil }
+            guard let info = try await client.renewalInfo(for: bundle.leaf) else { return nil }
+            if renewalInfo[name]?.suggestedWindow != info.suggestedWindow {
+                logger.info(
+                    "ACME: the CA suggests renewing \(name) between \(info.suggestedWindow.lowerBound) and \(info.suggestedWindow.upperBound)\(info.explanationURL.map { " (\($0))" } ?? "")"
+                )
+            }
+            renewalInfo[name] = info
+            return info
+        } catch {
+            logger.debug("ACME: no renewal information for \(name): \(error)")
+            return renewalInfo[name]
+        }
     }
 
     /// The stored certificate's dates; nil when none is stored, it no longer loads (expired,
