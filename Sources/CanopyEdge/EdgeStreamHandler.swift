@@ -117,26 +117,67 @@ final class EdgeStreamHandler: ChannelInboundHandler {
     /// Reads an HTTP/1.1 response head written by the Responder back into a status and header
     /// fields; returns the bytes after the head (an inline body) as well.
     static func split(_ out: ByteBuffer) -> (HTTPResponseHead, ByteBuffer)? {
-        let bytes = out.readableBytesView
-        guard let end = bytes.firstRange(of: [0x0D, 0x0A, 0x0D, 0x0A]) else { return nil }
-        let text = String(decoding: bytes[..<end.lowerBound], as: UTF8.self)
-        var lines = text.split(separator: "\r\n", omittingEmptySubsequences: false)
-        let statusLine = lines.removeFirst()
-        let parts = statusLine.split(separator: " ", maxSplits: 2)
-        guard parts.count >= 2, let code = Int(parts[1]) else { return nil }
-        var headers = HTTPHeaders()
-        for line in lines {
-            guard let colon = line.firstIndex(of: ":") else { continue }
-            let name = line[..<colon]
-            let lower = name.lowercased()
-            // Connection-specific fields are not allowed in HTTP/2 (RFC 9113 §8.2.2).
-            if lower == "connection" || lower == "keep-alive" || lower == "transfer-encoding" { continue }
-            headers.add(name: lower, value: String(line[line.index(after: colon)...].drop { $0 == " " }))
+        // Bytes, not Strings: this runs once per HTTP/2 response (a generic search and String
+        // splitting here cost more than the rest of the response).
+        let parsed = out.withUnsafeReadableBytes { raw -> (code: Int, headers: HTTPHeaders, headEnd: Int)? in
+            let count = raw.count
+            var end = -1
+            var i = 0
+            while i + 3 < count {
+                if raw[i + 3] != 0x0A {
+                    i += raw[i + 3] == 0x0D ? 1 : 4
+                    continue
+                }
+                if raw[i] == 0x0D && raw[i + 1] == 0x0A && raw[i + 2] == 0x0D {
+                    end = i
+                    break
+                }
+                i += 1
+            }
+            guard end >= 0 else { return nil }
+            // Status line: `HTTP/1.1 200 OK`.
+            var position = 0
+            while position < end && raw[position] != 0x20 { position += 1 }
+            guard position + 3 <= end else { return nil }
+            var code = 0
+            for offset in 1...3 {
+                let digit = raw[position + offset]
+                guard digit >= 0x30 && digit <= 0x39 else { return nil }
+                code = code * 10 + Int(digit - 0x30)
+            }
+            while position < end && raw[position] != 0x0D { position += 1 }
+            var headers = HTTPHeaders()
+            // Each field line: `Name: value\r\n`.
+            while position + 2 <= end {
+                let lineStart = position + 2
+                var lineEnd = lineStart
+                while lineEnd < end && raw[lineEnd] != 0x0D { lineEnd += 1 }
+                position = lineEnd
+                var colon = lineStart
+                while colon < lineEnd && raw[colon] != 0x3A { colon += 1 }
+                guard colon < lineEnd else { continue }
+                let name = String(unsafeUninitializedCapacity: colon - lineStart) { buffer in
+                    for index in lineStart..<colon {
+                        let byte = raw[index]
+                        buffer[index - lineStart] = byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte
+                    }
+                    return colon - lineStart
+                }
+                // Connection-specific fields are not allowed in HTTP/2 (RFC 9113 §8.2.2).
+                if name == "connection" || name == "keep-alive" || name == "transfer-encoding" { continue }
+                var valueStart = colon + 1
+                while valueStart < lineEnd && raw[valueStart] == 0x20 { valueStart += 1 }
+                let value = String(decoding: UnsafeRawBufferPointer(rebasing: raw[valueStart..<lineEnd]), as: UTF8.self)
+                headers.add(name: name, value: value)
+            }
+            return (code, headers, end + 4)
         }
-        // The view's indices are the buffer's own.
-        let body = out.getSlice(at: end.upperBound, length: bytes.endIndex - end.upperBound)!
+        guard let parsed else { return nil }
+        let body = out.getSlice(at: out.readerIndex + parsed.headEnd, length: out.readableBytes - parsed.headEnd)!
         return (
-            HTTPResponseHead(version: .http1_1, status: HTTPResponseStatus(statusCode: code), headers: headers), body
+            HTTPResponseHead(
+                version: .http1_1, status: HTTPResponseStatus(statusCode: parsed.code), headers: parsed.headers),
+            body
         )
     }
 

@@ -54,3 +54,25 @@ struct ClientHelloTests {
         #expect(ClientHello.parse(split) == .hello(ClientHello(serverName: "example.com", protocols: ["h2"])))
     }
 }
+
+/// The Responder's HTTP/1.1 head read back into HTTP/2 header fields (`EdgeStreamHandler.split`).
+struct HTTP2HeadSplitTests {
+    @Test func fieldsAreLowercasedConnectionFieldsDroppedAndTheInlineBodyKept() throws {
+        let head =
+            "HTTP/1.1 308 Permanent Redirect\r\nDate: Tue, 01 Dec 2026 12:00:00 GMT\r\nLocation:   https://x.test/a?b\r\n"
+            + "Connection: keep-alive\r\nKeep-Alive: timeout=5\r\nTransfer-Encoding: chunked\r\nX-Empty:\r\n"
+            + "Set-Cookie: a=1\r\nSet-Cookie: b=2\r\n\r\nbody bytes"
+        var buffer = ByteBuffer(string: "ignored" + head)
+        buffer.moveReaderIndex(forwardBy: 7)
+        let (response, body) = try #require(EdgeStreamHandler.split(buffer))
+        #expect(response.status.code == 308)
+        #expect(response.headers["location"] == ["https://x.test/a?b"])
+        #expect(response.headers["date"] == ["Tue, 01 Dec 2026 12:00:00 GMT"])
+        #expect(response.headers["set-cookie"] == ["a=1", "b=2"])
+        #expect(response.headers["x-empty"] == [""])
+        for name in ["connection", "keep-alive", "transfer-encoding"] { #expect(response.headers[name].isEmpty) }
+        #expect(response.headers.allSatisfy { $0.name == $0.name.lowercased() })
+        #expect(String(buffer: body) == "body bytes")
+        #expect(EdgeStreamHandler.split(ByteBuffer(string: "HTTP/1.1 200 OK\r\nX: y\r\n")) == nil)
+    }
+}
