@@ -1,5 +1,4 @@
 import NIOCore
-import NIOHTTP1
 import NIOHTTP2
 
 extension EdgeServer {
@@ -32,12 +31,8 @@ extension EdgeServer {
             streamConfiguration: Self.http2Configuration.stream
         ) { [self] stream in
             stream.eventLoop.makeCompletedFuture {
-                // The authority handler goes ahead of the HTTP/1 codec: `:authority` wins over Host
-                // (RFC 9113 §8.3.1).
-                try stream.pipeline.syncOperations.addHandlers([
-                    HTTP2AuthorityHandler(), HTTP2FramePayloadToHTTP1ServerCodec(),
-                    EdgeStreamHandler(server: self, lane: lane, secure: secure),
-                ])
+                try stream.pipeline.syncOperations.addHandler(
+                    EdgeStreamHandler(server: self, lane: lane, secure: secure))
             }
         }
         try pipeline.addHandler(HTTP2ErrorCloser(server: self))

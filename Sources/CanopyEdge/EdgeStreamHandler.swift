@@ -1,17 +1,21 @@
 import NIOCore
-import NIOHTTP1
+import NIOHPACK
+import NIOHTTP2
 
-/// Answers one HTTP/2 stream (h2c with prior knowledge). NIOHTTP2's codec turns the stream into
-/// HTTP/1-style parts; the request is answered by the same Responder as HTTP/1.1, whose head
-/// bytes are read back into header fields (minus the connection-specific ones HTTP/2 forbids).
-/// Bodies go out as they would over HTTP/1.1: memory, or a file region sent with sendfile.
+/// Answers one HTTP/2 stream (h2c with prior knowledge, or h2 over TLS) straight from its frames:
+/// the request's header block becomes an `EdgeRequest` (`:authority` wins over Host, RFC 9113
+/// §8.3.1), the Responder writes the same response as for HTTP/1.1, and its head is turned into
+/// the response's header block (minus the connection-specific fields HTTP/2 forbids). Bodies go out
+/// as DATA frames: memory, or a file region (sendfile on cleartext, chunked reads over TLS).
 final class EdgeStreamHandler: ChannelInboundHandler {
-    typealias InboundIn = HTTPServerRequestPart
-    typealias OutboundOut = HTTPServerResponsePart
+    typealias InboundIn = HTTP2Frame.FramePayload
+    typealias OutboundOut = HTTP2Frame.FramePayload
 
     private let server: EdgeServer
     private let lane: Int
-    private var head: HTTPRequestHead?
+    /// The request, once its header block arrived, until its stream ends.
+    private var request: EdgeRequest?
+    private var answered = false
     private var dates = DateHeaderCache()
     /// Closes (resets) the stream if its request has not fully arrived within the head timeout,
     /// as an HTTP/1.1 request head is held to it.
@@ -37,20 +41,29 @@ final class EdgeStreamHandler: ChannelInboundHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let endStream: Bool
         switch unwrapInboundIn(data) {
-        case .head(let h):
-            head = h
-        case .body:
-            break  // request bodies are not read
-        case .end:
-            deadline?.cancel()
-            deadline = nil
-            guard let h = head else { return }
-            head = nil
-            var request = Self.request(h)
-            request.isSecure = secure
-            answer(request, context: context)
+        case .headers(let headers):
+            if request == nil && !answered {
+                guard let parsed = Self.request(headers.headers) else {
+                    context.close(promise: nil)  // no :method or :path: the stream is reset
+                    return
+                }
+                request = parsed
+            }
+            endStream = headers.endStream  // (a second header block is the trailers)
+        case .data(let data):
+            endStream = data.endStream  // request bodies are not read
+        default:
+            return
         }
+        guard endStream, var request else { return }
+        deadline?.cancel()
+        deadline = nil
+        self.request = nil
+        answered = true
+        request.isSecure = secure
+        answer(request, context: context)
     }
 
     private func answer(_ request: EdgeRequest, context: ChannelHandlerContext) {
@@ -58,127 +71,82 @@ final class EdgeStreamHandler: ChannelInboundHandler {
         var out = context.channel.allocator.buffer(capacity: 1024)
         let snapshot = server.snapshot.load(ordering: .acquiring)
         let response = Responder.respond(request, snapshot: snapshot, date: dates.current(), out: &out)
-        guard let (responseHead, inline) = Self.split(out) else {
+        guard let (headers, inline) = Self.split(out) else {
             context.close(promise: nil)
             return
         }
-        context.write(wrapOutboundOut(.head(responseHead)), promise: nil)
-        if inline.readableBytes > 0 { context.write(wrapOutboundOut(.body(.byteBuffer(inline))), promise: nil) }
-        for part in response.body {
+        let parts = response.body.count
+        let hasBody = inline.readableBytes > 0 || parts > 0
+        context.write(wrapOutboundOut(.headers(.init(headers: headers, endStream: !hasBody))), promise: nil)
+        if inline.readableBytes > 0 {
+            context.write(wrapOutboundOut(.data(.init(data: .byteBuffer(inline), endStream: parts == 0))), promise: nil)
+        }
+        for (index, part) in response.body.enumerated() {
+            let last = index == parts - 1
             switch part {
             case .buffer(let buffer):
-                context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
+                context.write(wrapOutboundOut(.data(.init(data: .byteBuffer(buffer), endStream: last))), promise: nil)
             case .file(let blob, let offset, let length):
                 let region = FileRegion(
                     fileHandle: blob.handle(lane: lane), readerIndex: Int(offset), endIndex: Int(offset + length))
-                context.write(wrapOutboundOut(.body(.fileRegion(region)))).whenComplete { _ in
-                    withExtendedLifetime(blob) {}
+                context.write(wrapOutboundOut(.data(.init(data: .fileRegion(region), endStream: last)))).whenComplete {
+                    _ in withExtendedLifetime(blob) {}
                 }
             }
         }
-        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        context.flush()
         server.record(request, response, lane: lane, started: start, remote: context.channel.parent?.remoteAddress)
     }
 
-    /// The request fields the edge reads, from an HTTP/2 stream's header fields (`:authority`
-    /// arrives as Host, and wins over a Host field: see HTTP2AuthorityHandler; HTTP/2 may split
-    /// Cookie into several fields).
-    static func request(_ head: HTTPRequestHead) -> EdgeRequest {
-        let method: EdgeRequest.Method
-        switch head.method {
-        case .GET: method = .get
-        case .HEAD: method = .head
-        case .OPTIONS: method = .options
-        default: method = .other
+    /// The request fields the edge reads, from an HTTP/2 header block; nil without `:method` or
+    /// `:path`. `:authority` arrives as Host and wins over a Host field; HTTP/2 may split Cookie
+    /// into several fields (joined with `; `, RFC 9113 §8.2.3).
+    static func request(_ headers: HPACKHeaders) -> EdgeRequest? {
+        var methodName: String?
+        var path: String?
+        var authority: String?
+        var request = EdgeRequest(method: .other, methodName: "", uri: "")
+        var acceptEncoding: [String] = []
+        var ifMatch: [String] = []
+        var ifNoneMatch: [String] = []
+        var cookies: [String] = []
+        for (name, value, _) in headers {
+            switch name {
+            case ":method": methodName = value
+            case ":path": path = value
+            case ":authority": authority = value
+            case "host": if request.host == nil { request.host = value }
+            case "accept-encoding": acceptEncoding.append(value)
+            case "range": request.range = request.range ?? value
+            case "if-range": request.ifRange = request.ifRange ?? value
+            case "if-match": ifMatch.append(value)
+            case "if-none-match": ifNoneMatch.append(value)
+            case "if-modified-since": request.ifModifiedSince = request.ifModifiedSince ?? value
+            case "if-unmodified-since": request.ifUnmodifiedSince = request.ifUnmodifiedSince ?? value
+            case "authorization": request.authorization = request.authorization ?? value
+            case "cookie": cookies.append(value)
+            case "x-canopy-target": request.canopyTarget = request.canopyTarget ?? value
+            case "referer": request.referer = request.referer ?? value
+            case "user-agent": request.userAgent = request.userAgent ?? value
+            default: break
+            }
         }
-        var request = EdgeRequest(method: method, methodName: head.method.rawValue, uri: head.uri)
+        guard let methodName, let path else { return nil }
+        switch methodName {
+        case "GET": request.method = .get
+        case "HEAD": request.method = .head
+        case "OPTIONS": request.method = .options
+        default: request.method = .other
+        }
+        request.methodName = methodName
+        request.uri = path
         request.isHTTP2 = true
-        let headers = head.headers
-        func list(_ name: String, _ separator: String = ", ") -> String? {
-            let values = headers[name]
-            return values.isEmpty ? nil : values.joined(separator: separator)
-        }
-        request.host = headers.first(name: "host")
-        request.acceptEncoding = list("accept-encoding")
-        request.range = headers.first(name: "range")
-        request.ifRange = headers.first(name: "if-range")
-        request.ifMatch = list("if-match")
-        request.ifNoneMatch = list("if-none-match")
-        request.ifModifiedSince = headers.first(name: "if-modified-since")
-        request.ifUnmodifiedSince = headers.first(name: "if-unmodified-since")
-        request.authorization = headers.first(name: "authorization")
-        request.cookie = list("cookie", "; ")
-        request.canopyTarget = headers.first(name: "x-canopy-target")
-        request.referer = headers.first(name: "referer")
-        request.userAgent = headers.first(name: "user-agent")
+        if let authority { request.host = authority }
+        if !acceptEncoding.isEmpty { request.acceptEncoding = acceptEncoding.joined(separator: ", ") }
+        if !ifMatch.isEmpty { request.ifMatch = ifMatch.joined(separator: ", ") }
+        if !ifNoneMatch.isEmpty { request.ifNoneMatch = ifNoneMatch.joined(separator: ", ") }
+        if !cookies.isEmpty { request.cookie = cookies.joined(separator: "; ") }
         return request
-    }
-
-    /// Reads an HTTP/1.1 response head written by the Responder back into a status and header
-    /// fields; returns the bytes after the head (an inline body) as well.
-    static func split(_ out: ByteBuffer) -> (HTTPResponseHead, ByteBuffer)? {
-        // Bytes, not Strings: this runs once per HTTP/2 response (a generic search and String
-        // splitting here cost more than the rest of the response).
-        let parsed = out.withUnsafeReadableBytes { raw -> (code: Int, headers: HTTPHeaders, headEnd: Int)? in
-            let count = raw.count
-            var end = -1
-            var i = 0
-            while i + 3 < count {
-                if raw[i + 3] != 0x0A {
-                    i += raw[i + 3] == 0x0D ? 1 : 4
-                    continue
-                }
-                if raw[i] == 0x0D && raw[i + 1] == 0x0A && raw[i + 2] == 0x0D {
-                    end = i
-                    break
-                }
-                i += 1
-            }
-            guard end >= 0 else { return nil }
-            // Status line: `HTTP/1.1 200 OK`.
-            var position = 0
-            while position < end && raw[position] != 0x20 { position += 1 }
-            guard position + 3 <= end else { return nil }
-            var code = 0
-            for offset in 1...3 {
-                let digit = raw[position + offset]
-                guard digit >= 0x30 && digit <= 0x39 else { return nil }
-                code = code * 10 + Int(digit - 0x30)
-            }
-            while position < end && raw[position] != 0x0D { position += 1 }
-            var headers = HTTPHeaders()
-            // Each field line: `Name: value\r\n`.
-            while position + 2 <= end {
-                let lineStart = position + 2
-                var lineEnd = lineStart
-                while lineEnd < end && raw[lineEnd] != 0x0D { lineEnd += 1 }
-                position = lineEnd
-                var colon = lineStart
-                while colon < lineEnd && raw[colon] != 0x3A { colon += 1 }
-                guard colon < lineEnd else { continue }
-                let name = String(unsafeUninitializedCapacity: colon - lineStart) { buffer in
-                    for index in lineStart..<colon {
-                        let byte = raw[index]
-                        buffer[index - lineStart] = byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte
-                    }
-                    return colon - lineStart
-                }
-                // Connection-specific fields are not allowed in HTTP/2 (RFC 9113 §8.2.2).
-                if name == "connection" || name == "keep-alive" || name == "transfer-encoding" { continue }
-                var valueStart = colon + 1
-                while valueStart < lineEnd && raw[valueStart] == 0x20 { valueStart += 1 }
-                let value = String(decoding: UnsafeRawBufferPointer(rebasing: raw[valueStart..<lineEnd]), as: UTF8.self)
-                headers.add(name: name, value: value)
-            }
-            return (code, headers, end + 4)
-        }
-        guard let parsed else { return nil }
-        let body = out.getSlice(at: out.readerIndex + parsed.headEnd, length: out.readableBytes - parsed.headEnd)!
-        return (
-            HTTPResponseHead(
-                version: .http1_1, status: HTTPResponseStatus(statusCode: parsed.code), headers: parsed.headers),
-            body
-        )
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
