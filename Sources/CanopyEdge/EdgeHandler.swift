@@ -178,8 +178,8 @@ final class EdgeHandler: ChannelDuplexHandler, RemovableChannelHandler {
         context.fireChannelWritabilityChanged()
     }
 
-    /// Hands the connection to NIOHTTP2 (h2c with prior knowledge): each stream is answered by an
-    /// EdgeStreamHandler through the same Responder; this handler leaves the pipeline.
+    /// Hands the connection to NIOHTTP2 (h2c with prior knowledge): its streams are answered by
+    /// EdgeHTTP2Handler through the same Responder; this handler leaves the pipeline.
     private func speakHTTP2(_ input: ByteBuffer, context: ChannelHandlerContext) {
         closing = true
         reaper?.cancel()

@@ -18,7 +18,7 @@ extension EdgeServer {
     }()
 
     /// Turns `channel` (whose pipeline so far only frames bytes: nothing, or TLS) into an HTTP/2
-    /// server connection whose streams are answered by `EdgeStreamHandler` through the same
+    /// server connection whose streams are answered by `EdgeHTTP2Handler` through the same
     /// Responder as HTTP/1.1. Used for h2c with prior knowledge and for h2 over TLS alike, so both
     /// get the same guard: idle and send timeouts, back-pressure, and closing on protocol errors.
     /// `secure`: the connection came through the TLS listener. Must run on the channel's event loop.
@@ -26,15 +26,11 @@ extension EdgeServer {
         let pipeline = channel.pipeline.syncOperations
         try pipeline.addHandler(
             HTTP2ConnectionGuard(idleTimeout: idleTimeout, sendTimeout: Self.nanoseconds(configuration.sendTimeout)))
-        _ = try pipeline.configureHTTP2Pipeline(
-            mode: .server, connectionConfiguration: Self.http2Configuration.connection,
-            streamConfiguration: Self.http2Configuration.stream
-        ) { [self] stream in
-            stream.eventLoop.makeCompletedFuture {
-                try stream.pipeline.syncOperations.addHandler(
-                    EdgeStreamHandler(server: self, lane: lane, secure: secure))
-            }
-        }
+        try pipeline.addHandler(
+            NIOHTTP2Handler(
+                mode: .server, connectionConfiguration: Self.http2Configuration.connection,
+                streamConfiguration: Self.http2Configuration.stream))
+        try pipeline.addHandler(EdgeHTTP2Handler(server: self, lane: lane, secure: secure))
         try pipeline.addHandler(HTTP2ErrorCloser(server: self))
     }
 }

@@ -56,7 +56,7 @@ struct ClientHelloTests {
     }
 }
 
-/// The Responder's HTTP/1.1 head read back into HTTP/2 header fields (`EdgeStreamHandler.split`).
+/// The Responder's HTTP/1.1 head read back into HTTP/2 header fields (`EdgeHTTP2Handler.split`).
 struct HTTP2HeadSplitTests {
     @Test func fieldsAreLowercasedConnectionFieldsDroppedAndTheInlineBodyKept() throws {
         let head =
@@ -65,7 +65,7 @@ struct HTTP2HeadSplitTests {
             + "Set-Cookie: a=1\r\nSet-Cookie: b=2\r\n\r\nbody bytes"
         var buffer = ByteBuffer(string: "ignored" + head)
         buffer.moveReaderIndex(forwardBy: 7)
-        let (headers, body) = try #require(EdgeStreamHandler.split(buffer))
+        let (headers, body) = try #require(EdgeHTTP2Handler.split(buffer))
         #expect(headers.first?.name == ":status" && headers.first?.value == "308")
         #expect(headers["location"] == ["https://x.test/a?b"])
         #expect(headers["date"] == ["Tue, 01 Dec 2026 12:00:00 GMT"])
@@ -74,6 +74,6 @@ struct HTTP2HeadSplitTests {
         for name in ["connection", "keep-alive", "transfer-encoding"] { #expect(headers[name].isEmpty) }
         #expect(headers.allSatisfy { $0.name == $0.name.lowercased() })
         #expect(String(buffer: body) == "body bytes")
-        #expect(EdgeStreamHandler.split(ByteBuffer(string: "HTTP/1.1 200 OK\r\nX: y\r\n")) == nil)
+        #expect(EdgeHTTP2Handler.split(ByteBuffer(string: "HTTP/1.1 200 OK\r\nX: y\r\n")) == nil)
     }
 }

@@ -1,7 +1,7 @@
 import NIOCore
 import NIOHPACK
 
-extension EdgeStreamHandler {
+extension EdgeHTTP2Handler {
     /// Reads an HTTP/1.1 response head written by the Responder back into an HTTP/2 header block
     /// (`:status` first, names lowercased, connection-specific fields dropped: RFC 9113 §8.2.2);
     /// returns the bytes after the head (an inline body) as well. Bytes, not Strings: this runs

@@ -2,25 +2,29 @@ import NIOCore
 import NIOHPACK
 import NIOHTTP2
 
-/// Answers one HTTP/2 stream (h2c with prior knowledge, or h2 over TLS) straight from its frames:
-/// the request's header block becomes an `EdgeRequest` (`:authority` wins over Host, RFC 9113
-/// §8.3.1), the Responder writes the same response as for HTTP/1.1, and its head is turned into
-/// the response's header block (minus the connection-specific fields HTTP/2 forbids). Bodies go out
-/// as DATA frames: memory, or a file region (sendfile on cleartext, chunked reads over TLS).
-final class EdgeStreamHandler: ChannelInboundHandler {
-    typealias InboundIn = HTTP2Frame.FramePayload
-    typealias OutboundOut = HTTP2Frame.FramePayload
+/// Answers an HTTP/2 connection's streams (h2c with prior knowledge, or h2 over TLS) from their
+/// frames, at the connection: no channel per stream. NIOHTTP2's handler in front keeps the
+/// connection's and streams' state and flow control; this one turns each request's header block
+/// into an `EdgeRequest` (`:authority` wins over Host, RFC 9113 §8.3.1), has the Responder write the
+/// same response as for HTTP/1.1, and sends its head as a header block (minus the connection-specific
+/// fields HTTP/2 forbids) and its body as DATA frames: memory, or a file region (sendfile on
+/// cleartext, chunked reads over TLS). The responses of one read batch go out in one flush.
+///
+/// A stream whose request does not end within the head timeout is reset (RST_STREAM CANCEL), as an
+/// HTTP/1.1 request head is held to it; one timer per connection checks.
+final class EdgeHTTP2Handler: ChannelInboundHandler {
+    typealias InboundIn = HTTP2Frame
+    typealias OutboundOut = HTTP2Frame
 
     private let server: EdgeServer
     private let lane: Int
-    /// The request, once its header block arrived, until its stream ends.
-    private var request: EdgeRequest?
-    private var answered = false
-    private var dates = DateHeaderCache()
-    /// Closes (resets) the stream if its request has not fully arrived within the head timeout,
-    /// as an HTTP/1.1 request head is held to it.
-    private var deadline: Scheduled<Void>?
     private let secure: Bool
+    /// Requests whose header block arrived and whose stream has not ended yet, with when they began.
+    private var pending: [HTTP2StreamID: (request: EdgeRequest?, started: Int)] = [:]
+    private var dates = DateHeaderCache()
+    private var timer: RepeatedTask?
+    /// Responses written since the last flush.
+    private var unflushed = false
 
     init(server: EdgeServer, lane: Int, secure: Bool = false) {
         self.server = server
@@ -29,27 +33,31 @@ final class EdgeStreamHandler: ChannelInboundHandler {
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
-        let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
-        deadline = context.eventLoop.scheduleTask(in: .nanoseconds(Int64(server.headTimeout))) {
-            loopBound.value.close(promise: nil)
+        let check = TimeAmount.nanoseconds(Int64(max(1_000_000, server.headTimeout / 4)))
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        timer = context.eventLoop.scheduleRepeatedTask(initialDelay: check, delay: check) { _ in
+            let (handler, context) = loopBound.value
+            handler.resetLateStreams(context: context)
         }
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
-        deadline?.cancel()
-        deadline = nil
+        timer?.cancel()
+        timer = nil
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let frame = unwrapInboundIn(data)
+        let stream = frame.streamID
         let endStream: Bool
-        switch unwrapInboundIn(data) {
+        switch frame.payload {
         case .headers(let headers):
-            if request == nil && !answered {
-                guard let parsed = Self.request(headers.headers) else {
-                    context.close(promise: nil)  // no :method or :path: the stream is reset
+            if pending[stream] == nil {
+                guard let request = Self.request(headers.headers) else {
+                    reset(stream, .protocolError, context: context)  // no :method or :path
                     return
                 }
-                request = parsed
+                pending[stream] = (request, DispatchTimeNanos.now())
             }
             endStream = headers.endStream  // (a second header block is the trailers)
         case .data(let data):
@@ -57,45 +65,72 @@ final class EdgeStreamHandler: ChannelInboundHandler {
         default:
             return
         }
-        guard endStream, var request else { return }
-        deadline?.cancel()
-        deadline = nil
-        self.request = nil
-        answered = true
+        guard endStream, let entry = pending.removeValue(forKey: stream), var request = entry.request else { return }
         request.isSecure = secure
-        answer(request, context: context)
+        answer(request, stream: stream, context: context)
     }
 
-    private func answer(_ request: EdgeRequest, context: ChannelHandlerContext) {
+    func channelReadComplete(context: ChannelHandlerContext) {
+        if unflushed {
+            unflushed = false
+            context.flush()
+        }
+        context.fireChannelReadComplete()
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let closed = event as? StreamClosedEvent { pending[closed.streamID] = nil }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    private func answer(_ request: EdgeRequest, stream: HTTP2StreamID, context: ChannelHandlerContext) {
         let start = DispatchTimeNanos.now()
         var out = context.channel.allocator.buffer(capacity: 1024)
         let snapshot = server.snapshot.load(ordering: .acquiring)
         let response = Responder.respond(request, snapshot: snapshot, date: dates.current(), out: &out)
         guard let (headers, inline) = Self.split(out) else {
-            context.close(promise: nil)
+            reset(stream, .internalError, context: context)
             return
         }
         let parts = response.body.count
         let hasBody = inline.readableBytes > 0 || parts > 0
-        context.write(wrapOutboundOut(.headers(.init(headers: headers, endStream: !hasBody))), promise: nil)
+        write(stream, .headers(.init(headers: headers, endStream: !hasBody)), context: context)
         if inline.readableBytes > 0 {
-            context.write(wrapOutboundOut(.data(.init(data: .byteBuffer(inline), endStream: parts == 0))), promise: nil)
+            write(stream, .data(.init(data: .byteBuffer(inline), endStream: parts == 0)), context: context)
         }
         for (index, part) in response.body.enumerated() {
             let last = index == parts - 1
             switch part {
             case .buffer(let buffer):
-                context.write(wrapOutboundOut(.data(.init(data: .byteBuffer(buffer), endStream: last))), promise: nil)
+                write(stream, .data(.init(data: .byteBuffer(buffer), endStream: last)), context: context)
             case .file(let blob, let offset, let length):
                 let region = FileRegion(
                     fileHandle: blob.handle(lane: lane), readerIndex: Int(offset), endIndex: Int(offset + length))
-                context.write(wrapOutboundOut(.data(.init(data: .fileRegion(region), endStream: last)))).whenComplete {
-                    _ in withExtendedLifetime(blob) {}
-                }
+                let frame = HTTP2Frame(
+                    streamID: stream, payload: .data(.init(data: .fileRegion(region), endStream: last)))
+                context.write(wrapOutboundOut(frame)).whenComplete { _ in withExtendedLifetime(blob) {} }
             }
         }
-        context.flush()
-        server.record(request, response, lane: lane, started: start, remote: context.channel.parent?.remoteAddress)
+        unflushed = true
+        server.record(request, response, lane: lane, started: start, remote: context.channel.remoteAddress)
+    }
+
+    private func write(_ stream: HTTP2StreamID, _ payload: HTTP2Frame.FramePayload, context: ChannelHandlerContext) {
+        context.write(wrapOutboundOut(HTTP2Frame(streamID: stream, payload: payload)), promise: nil)
+    }
+
+    private func reset(_ stream: HTTP2StreamID, _ code: HTTP2ErrorCode, context: ChannelHandlerContext) {
+        pending[stream] = nil
+        context.writeAndFlush(wrapOutboundOut(HTTP2Frame(streamID: stream, payload: .rstStream(code))), promise: nil)
+    }
+
+    /// Resets the streams whose request has not ended within the head timeout.
+    private func resetLateStreams(context: ChannelHandlerContext) {
+        guard !pending.isEmpty else { return }
+        let now = DispatchTimeNanos.now()
+        for (stream, entry) in pending where now - entry.started > server.headTimeout {
+            reset(stream, .cancel, context: context)
+        }
     }
 
     /// The request fields the edge reads, from an HTTP/2 header block; nil without `:method` or
