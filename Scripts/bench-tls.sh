@@ -49,7 +49,7 @@ start_nginx "$cores" "$nginx_port" "    keepalive_timeout 65;
     ssl_session_cache shared:SSL:10m;
     ssl_session_tickets on;
     server {
-        listen 127.0.0.1:$nginx_tls ssl http2;  # nginx 1.22 (Debian 12) has no "http2 on"
+        listen 127.0.0.1:$nginx_tls ssl http2;  # nginx 1.22 (Debian 12) has no http2 directive
         ssl_certificate $work/cert.pem;
         ssl_certificate_key $work/key.pem;
         root $work/nginx-site;

@@ -45,7 +45,7 @@ start_nginx 1 "$nginx_port" "    gzip_static on;
     gzip_types text/css application/javascript;
     ssl_protocols TLSv1.2 TLSv1.3;
     server {
-        listen 127.0.0.1:$nginx_tls ssl http2;  # nginx 1.22 (Debian 12) has no "http2 on"
+        listen 127.0.0.1:$nginx_tls ssl http2;  # nginx 1.22 (Debian 12) has no http2 directive
         ssl_certificate $work/cert.pem;
         ssl_certificate_key $work/key.pem;
         root $work/nginx-site;
