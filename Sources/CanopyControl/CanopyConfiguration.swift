@@ -35,6 +35,12 @@ public struct CanopyConfiguration: Sendable {
     /// Where builds that run as `buildUser` get their checkouts: outside the data folder, which that
     /// user must not enter. Made (root's, mode 0711) when missing.
     public var buildWorkRoot: String = NSTemporaryDirectory() + "canopy-builds"
+    /// The uids (and gids, the same numbers) builds run as with `buildUser`, one per running build
+    /// (`--build-uids`). No account or group of the system may have one.
+    public var buildUIDs: ClosedRange<uid_t> = 1_500_000_000...1_500_065_535
+    /// Limits of each build that runs as a uid of its own (`--build-max-processes`,
+    /// `--build-max-file-size`).
+    public var buildLimits = BuildLimits(processes: 2048, fileSizeBytes: 4 << 30)
 
     public init(
         sitesDirectory: String, dataDirectory: String, listenHost: String = "0.0.0.0", listenPort: Int = 8080,

@@ -17,7 +17,7 @@ public enum CanopyServer {
     ) async throws {
         let data = DataFolder(config.dataDirectory)
         try data.create()
-        let buildUser = try BuildIsolation.prepare(config, data: data, logger: logger)
+        let buildIdentities = try BuildIsolation.prepare(config, data: data, logger: logger)
         let token = try config.adminToken ?? data.loadOrCreateAdminToken()
         // A full disk must not keep the server from starting: hooks then fall back to polling.
         let hookToken = try? data.loadOrCreateToken(at: data.hookToken)
@@ -32,7 +32,7 @@ public enum CanopyServer {
         if let limit = config.maxConnections { edgeConfiguration.maxConnections = limit }
         let edge = EdgeServer(configuration: edgeConfiguration, logger: logger)
         let orchestrator = Orchestrator(
-            config: config, buildUser: buildUser, data: data, state: state, store: store, edge: edge,
+            config: config, buildIdentities: buildIdentities, data: data, state: state, store: store, edge: edge,
             blocking: blocking, logger: logger)
         try await orchestrator.start()
 
