@@ -30,18 +30,7 @@ public struct AdminAPI: Sendable {
         if request.method == .POST && request.segments == ["login"] {
             return login(request)
         }
-        guard authorized(request) else {
-            if request.method == .GET && (request.segments.isEmpty || request.segments.first == "builds") {
-                return .text(
-                    Dashboard.login(message: nil), status: .unauthorized, contentType: "text/html; charset=utf-8")
-            }
-            var response = AdminResponse.error(
-                .unauthorized,
-                "missing or wrong admin token: send 'Authorization: Bearer <token>' (the token is in admin.token in the data folder)"
-            )
-            response.headers.add(name: "WWW-Authenticate", value: "Bearer realm=\"canopy\"")
-            return response
-        }
+        guard authorized(request) else { return unauthorizedResponse(request) }
         do {
             if let page = try await dashboard(request) { return page }
             return try await route(request)
@@ -234,37 +223,6 @@ public struct AdminAPI: Sendable {
     func knownSite(_ site: String) async throws -> String {
         guard await orchestrator.sites[site] != nil else { throw AdminError(.notFound, "no site \(site)") }
         return site
-    }
-
-    // MARK: Incoming webhooks
-
-    /// `POST /hooks/<site>?token=…`: GitHub, GitLab and Gitea push payloads (or anything) trigger an
-    /// immediate fetch of the site's repository. A wrong token gets 401 and nothing happens.
-    private func incomingWebhook(_ request: AdminRequest) async -> AdminResponse {
-        guard request.method == .POST, request.segments.count == 2 else {
-            return .error(.notFound, "webhooks are POST /hooks/<site>?token=…")
-        }
-        let siteName = request.segments[1]
-        guard let site = await orchestrator.sites[siteName], let expected = site.webhookToken else {
-            return .error(.notFound, "no site \(siteName) with a webhookToken")
-        }
-        let given =
-            request.query["token"] ?? request.headers.first(name: "X-Gitlab-Token")
-            ?? request.headers.first(name: "Authorization").map { $0.replacingOccurrences(of: "Bearer ", with: "") }
-            ?? ""
-        guard constantTimeEqual(given, expected) else {
-            return .error(.unauthorized, "wrong webhook token for site \(siteName)")
-        }
-        orchestrator.logger.info("push notification from webhook:\(siteName)")
-        let event =
-            request.headers.first(name: "X-GitHub-Event") ?? request.headers.first(name: "X-Gitlab-Event")
-            ?? request.headers.first(name: "X-Gitea-Event") ?? "push"
-        let ref =
-            (try? JSONSerialization.jsonObject(with: Data(request.body.readableBytesView)) as? [String: Any])?["ref"]
-            as? String
-        await watcher.poke(site: siteName)
-        return .json(
-            ["site": siteName, "event": event, "ref": ref ?? "", "status": "fetch scheduled"], status: .accepted)
     }
 
     // MARK: Streams

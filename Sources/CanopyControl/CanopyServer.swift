@@ -49,7 +49,9 @@ public enum CanopyServer {
         let api = AdminAPI(
             orchestrator: orchestrator, token: token, hookToken: hookToken, watcher: follower, edgePort: edgePort,
             metrics: metrics)
-        let admin = AdminServer(group: adminGroup, logger: logger) { await api.handle($0) }
+        let admin = AdminServer(group: adminGroup, logger: logger, headCheck: { await api.headRefusal($0) }) {
+            await api.handle($0)
+        }
 
         let (adminListener, adminPort) = try await admin.bind(host: config.adminHost, port: config.adminPort)
         let adminURL = "http://\(config.adminHost == "0.0.0.0" ? "127.0.0.1" : config.adminHost):\(adminPort)"
