@@ -6,7 +6,7 @@ import NIOCore
 import NIOHTTP1
 
 /// The admin API's routes (`/api/v1/…`, documented in `openapi.yaml`). Every route needs the admin
-/// token, as `Authorization: Bearer <token>` or the `canopy-token` cookie the dashboard sets; the one
+/// token, as `Authorization: Bearer <token>` or the dashboard's session cookie (`POST /login`); the one
 /// exception is the incoming webhook `POST /hooks/<site>`, which checks the site's own webhook token.
 public struct AdminAPI: Sendable {
     let orchestrator: Orchestrator
@@ -17,8 +17,14 @@ public struct AdminAPI: Sendable {
     /// The edge's port, for links to hostnames in the dashboard.
     let edgePort: Int
     let metrics: CanopyMetrics
+    /// The dashboard's sign-ins.
+    let sessions = DashboardSessions()
 
     func handle(_ request: AdminRequest) async -> AdminResponse {
+        Self.withSecurityHeaders(await answer(request))
+    }
+
+    private func answer(_ request: AdminRequest) async -> AdminResponse {
         if request.segments.first == "hooks" {
             return await incomingWebhook(request)
         }
@@ -27,10 +33,12 @@ public struct AdminAPI: Sendable {
         {
             return await localHook(request)
         }
+        if let refusal = crossOriginRefusal(request) { return refusal }
         if request.method == .POST && request.segments == ["login"] {
             return login(request)
         }
         guard authorized(request) else { return unauthorizedResponse(request) }
+        if request.method == .POST && request.segments == ["logout"] { return logout(request) }
         do {
             if let page = try await dashboard(request) { return page }
             return try await route(request)
@@ -50,13 +58,7 @@ public struct AdminAPI: Sendable {
 
     func authorized(_ request: AdminRequest) -> Bool {
         if let given = bearerToken(request) { return constantTimeEqual(given, token) }
-        for cookieHeader in request.headers[canonicalForm: "Cookie"] {
-            for cookie in cookieHeader.split(separator: ";") {
-                let kv = cookie.trimmingCharacters(in: .whitespaces).split(separator: "=", maxSplits: 1)
-                if kv.count == 2, kv[0] == "canopy-token" { return constantTimeEqual(String(kv[1]), token) }
-            }
-        }
-        return false
+        return sessionID(request).map { sessions.isValid($0) } ?? false
     }
 
     /// Who did it, for the audit log: whom the token that authorised the request belongs to. Every

@@ -6,8 +6,10 @@ import Testing
     import Glibc
 #endif
 
-/// Issue #15 on a real `canopy serve`: the admin listener checks the token on a request's head, and
-/// a signed GitHub or GitLab webhook deploys.
+/// Issue #15 on a real `canopy serve`: the admin listener checks the token on a request's head, a
+/// signed GitHub or GitLab webhook deploys, and the dashboard signs in with a session of its own
+/// (not the token in a cookie), signs out, sends a Content-Security-Policy and refuses
+/// cross-origin changes.
 @Suite(.serialized)
 struct AdminHardeningTests {
     static let sites = """
@@ -88,5 +90,73 @@ struct AdminHardeningTests {
         let gitlab = try deliver(
             "site", ["X-Gitlab-Token": "It's a Secret to Everybody", "X-Gitlab-Event": "Push Hook"])
         #expect(gitlab.status == 202, "\(gitlab.text)")
+    }
+
+    @Test func theDashboardHasASessionLogoutACSPAndRefusesCrossOriginChanges() async throws {
+        let canopy = try CanopyInstance("dashsession")
+        try await canopy.start()
+        let host = "127.0.0.1:\(canopy.adminPort)"
+        func call(
+            _ method: String, _ path: String, cookie: String? = nil, origin: String? = nil, form: String? = nil,
+            extra: [String: String] = [:]
+        ) throws -> HTTPResult {
+            var headers = extra
+            if let cookie { headers["Cookie"] = cookie }
+            if let origin { headers["Origin"] = origin }
+            if form != nil { headers["Content-Type"] = "application/x-www-form-urlencoded" }
+            return try TestHTTP.request(
+                method, port: canopy.adminPort, path: path, host: host, headers: headers,
+                body: form.map { Data($0.utf8) })
+        }
+        let token = canopy.adminToken
+        let encoded = token.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? token
+
+        // Signing in sets a session cookie, not the token.
+        let signIn = try call("POST", "/login", origin: "http://\(host)", form: "token=\(encoded)")
+        #expect(signIn.status == 303)
+        let setCookie = try #require(signIn.header("Set-Cookie"))
+        #expect(setCookie.hasPrefix("canopy-session="))
+        #expect(!setCookie.contains(token))
+        for attribute in ["HttpOnly", "SameSite=Strict", "Path=/"] { #expect(setCookie.contains(attribute)) }
+        #expect(!setCookie.contains("Secure"))
+        let session = String(setCookie.split(separator: ";")[0])
+        let page = try call("GET", "/", cookie: session)
+        #expect(page.status == 200)
+        #expect(page.text.contains("action=\"/logout\""))
+        // The token in a cookie, as the dashboard used to set it, is no longer a credential.
+        #expect(try call("GET", "/", cookie: "canopy-token=\(token)").status == 401)
+        // Behind a TLS proxy the cookie is Secure.
+        let proxied = try call(
+            "POST", "/login", origin: "https://\(host)", form: "token=\(encoded)", extra: ["X-Forwarded-Proto": "https"]
+        )
+        #expect(proxied.header("Set-Cookie")?.contains("; Secure") == true)
+
+        // Only the dashboard's own script may run, and no page may frame it.
+        let csp = try #require(page.header("Content-Security-Policy"))
+        // The page's one script is the one the policy names, so a browser runs it.
+        let script = try #require(page.text.firstMatch(of: /<script>(.*?)<\/script>/.dotMatchesNewlines())?.1)
+        let hash = Data(SHA256.hash(data: Data(script.utf8))).base64EncodedString()
+        #expect(csp.contains("script-src 'sha256-\(hash)'"), "\(csp)")
+        #expect(!csp.contains("script-src 'unsafe-inline'"))
+        #expect(csp.contains("frame-ancestors 'none'"))
+        #expect(page.header("X-Frame-Options") == "DENY")
+
+        // A form posted from another site with the visitor's cookie is refused; from here it goes through.
+        let forged = try call(
+            "POST", "/ui/build", cookie: session, origin: "http://evil.example", form: "site=a&branch=b")
+        #expect(forged.status == 403, "\(forged.text)")
+        let fetchForged = try call(
+            "POST", "/ui/build", cookie: session, form: "site=a&branch=b", extra: ["Sec-Fetch-Site": "cross-site"])
+        #expect(fetchForged.status == 403)
+        let mine = try call("POST", "/ui/build", cookie: session, origin: "http://\(host)", form: "site=a&branch=b")
+        #expect(mine.status != 403 && mine.status != 401, "\(mine.status) \(mine.text)")
+        // The CLI's bearer token needs no Origin.
+        #expect(try canopy.admin("GET", "/api/v1/status").status == 200)
+
+        // Signing out ends the session: the old cookie no longer opens the dashboard.
+        let out = try call("POST", "/logout", cookie: session, origin: "http://\(host)")
+        #expect(out.status == 303)
+        #expect(out.header("Set-Cookie")?.contains("Max-Age=0") == true)
+        #expect(try call("GET", "/", cookie: session).status == 401)
     }
 }
