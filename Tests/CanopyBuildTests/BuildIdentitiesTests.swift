@@ -19,6 +19,12 @@ import Testing
         return BuildIdentities(account: try BuildUser.lookup("nobody"), uids: first...(first + 99))
     }
 
+    /// One uid for every build, as `--build-user` alone gave before: the range's last uid (the
+    /// tests take at most a few from its start), not marked as a build's own.
+    static func sharedUser(_ identities: BuildIdentities) -> BuildUser {
+        BuildUser(name: "shared", uid: identities.uids.upperBound, gid: gid_t(identities.uids.upperBound))
+    }
+
     /// Site A's build holds a secret in its environment and waits; site B's build, meanwhile, reads
     /// every `/proc/*/environ` and overwrites A's checkout. Returns what B got out.
     static func attack(victim: BuildUser, attacker: BuildUser) async throws -> (stolen: String, defaced: Bool) {
@@ -70,8 +76,8 @@ import Testing
         #expect(outcome.stolen.isEmpty, "the attacker read: \(outcome.stolen)")
         #expect(!outcome.defaced)
 
-        // The attack is real: with one shared account for every build, as before, it succeeds.
-        let shared = try BuildUser.lookup("nobody")
+        // The attack is real: with one shared uid for every build, as before, it succeeds.
+        let shared = Self.sharedUser(identities)
         let before = try await Self.attack(victim: shared, attacker: shared)
         #expect(!before.stolen.isEmpty)
         #expect(before.defaced)
@@ -87,6 +93,8 @@ import Testing
             frontendPlan([
                 "mkdir -p dist && echo left > \(tmpFile)",
                 "setsid env -i /bin/sleep 600 > /dev/null 2>&1 & echo $! > dist/pid.txt",
+                // Once it is sleep, setsid has run: the stage's group kill can no longer reach it.
+                "while [ \"$(cat /proc/$(cat dist/pid.txt)/comm)\" != sleep ]; do sleep 0.05; done",
             ]))
         request.runAs = user
         let result = await fixture.run(request)
@@ -103,8 +111,8 @@ import Testing
         identities.release(user)
         #expect(!FileManager.default.fileExists(atPath: tmpFile))
 
-        // With one shared account, as before, the same process outlives the build.
-        let shared = try await Self.leaveDaemon(as: try BuildUser.lookup("nobody"))
+        // With one shared uid, as before, the same process outlives the build.
+        let shared = try await Self.leaveDaemon(as: Self.sharedUser(identities))
         #expect(!processIsGone(shared.pid))
         kill(shared.pid, SIGKILL)
         try? FileManager.default.removeItem(atPath: shared.tmpFile)

@@ -25,6 +25,17 @@ struct AdminListenerLimitsTests {
         var value: Int { lock.withLock { count } }
     }
 
+    /// Runs the server's tasks on a thread of their own: other suites in this process block the
+    /// cooperative pool's few threads with their clients, which would starve the server's answers.
+    final class ThreadExecutor: TaskExecutor {
+        let queue = DispatchQueue(label: "admin-limits-server")
+        func enqueue(_ job: consuming ExecutorJob) {
+            let job = UnownedJob(job)
+            queue.async { job.runSynchronously(on: self.asUnownedTaskExecutor()) }
+        }
+    }
+    static let executor = ThreadExecutor()
+
     func withServer(
         _ limits: AdminLimits, _ body: @Sendable (_ port: Int, _ handled: Counter) async throws -> Void
     ) async throws {
@@ -40,7 +51,7 @@ struct AdminListenerLimitsTests {
                 return .text("\(request.body.readableBytes)")
             })
         let (listener, port) = try await server.bind(host: "127.0.0.1", port: 0)
-        let serving = Task { try await server.serve(listener) }
+        let serving = Task(executorPreference: Self.executor) { try await server.serve(listener) }
         defer {
             serving.cancel()
             listener.channel.close(promise: nil)

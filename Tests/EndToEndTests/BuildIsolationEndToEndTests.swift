@@ -74,6 +74,8 @@ struct BuildIsolationEndToEndTests {
                 "cat \(checkout)/private.txt > dist/read.txt 2>/dev/null || true",
                 "if echo defaced > \(checkout)/index.html; then touch dist/defaced.txt; fi",
                 "setsid env -i /bin/sleep 600 > /dev/null 2>&1 & echo $! > dist/pid.txt",
+                // Once it is sleep, setsid has run: the stage's group kill can no longer reach it.
+                "while [ \"$(cat /proc/$(cat dist/pid.txt)/comm)\" != sleep ]; do sleep 0.05; done",
                 "echo attack done > dist/index.html",
             ]))
         let bCommit = try b.commit("b")
