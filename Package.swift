@@ -92,6 +92,7 @@ let package = Package(
             name: "CanopyControl",
             dependencies: [
                 "CanopySpec", "CanopyGit", "CanopyBuild", "CanopyStore", "CanopyEdge",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -194,7 +195,9 @@ let package = Package(
         ),
         .testTarget(
             name: "CanopyFuzzingTests", dependencies: ["CanopyFuzzing"], exclude: ["Corpus", "Regressions"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["CanopyTestSupport"]),
+        .testTarget(
+            name: "EndToEndTests",
+            dependencies: ["CanopyTestSupport", .product(name: "Crypto", package: "swift-crypto")]),
     ],
     swiftLanguageModes: [.v6]
 )

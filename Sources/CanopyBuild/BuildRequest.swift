@@ -31,6 +31,9 @@ public struct BuildRequest: Sendable {
     public var maxLogBytes: Int
     /// `ulimit -t` for the build's processes.
     public var cpuSeconds: Int?
+    /// `ulimit -u` (processes and threads of the build's uid) and `ulimit -f` (the largest file a
+    /// process may write, in bytes) for builds that run as a uid of their own (`runAs.exclusive`).
+    public var limits = BuildLimits()
     /// Runs the commands as this user (the server must be root). The checkout's parent folders
     /// must let the user through; the runner gives it the checkout and HOME.
     public var runAs: BuildUser?
@@ -69,5 +72,18 @@ public struct BuildRequest: Sendable {
         self.maxLogBytes = maxLogBytes
         self.cpuSeconds = cpuSeconds
         self.runAs = runAs
+    }
+}
+
+/// Resource limits of a build that runs as a uid of its own. nil: no limit beyond the server's.
+public struct BuildLimits: Sendable, Equatable {
+    /// Processes and threads the build's uid may have at once (`RLIMIT_NPROC`).
+    public var processes: Int?
+    /// The largest file a build process may write, in bytes (`RLIMIT_FSIZE`, rounded down to KiB).
+    public var fileSizeBytes: Int?
+
+    public init(processes: Int? = nil, fileSizeBytes: Int? = nil) {
+        self.processes = processes
+        self.fileSizeBytes = fileSizeBytes
     }
 }

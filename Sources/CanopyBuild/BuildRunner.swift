@@ -120,7 +120,8 @@ public final class BuildRunner: Sendable {
             log.note("## Starting stage: \(stage.kind.rawValue)")
             let script = StageScript(
                 stage: stage, folder: scratch + "/stage-\(stageIndex)", workingDirectory: workingDirectory,
-                cpuSeconds: request.cpuSeconds)
+                cpuSeconds: request.cpuSeconds,
+                limits: request.runAs?.exclusive == true ? request.limits : BuildLimits())
             do {
                 try script.write()
                 if let user = request.runAs { try script.share(with: user) }
@@ -130,7 +131,10 @@ public final class BuildRunner: Sendable {
             let ending = await StageProcess.run(
                 script: script.scriptPath, environment: environment, runAs: request.runAs, log: log,
                 deadline: deadline)
-            let stragglers = await onDedicatedThread { Stragglers.kill(buildID: request.buildID) }
+            let stragglers = await onDedicatedThread { [runAs = request.runAs] in
+                // A uid of its own: every process of it is this stage's, whatever it did to hide.
+                Stragglers.kill(buildID: request.buildID) + (runAs?.exclusive == true ? runAs!.endAllProcesses() : 0)
+            }
             if stragglers > 0 {
                 log.note("## Stopped \(stragglers) processes the stage left running outside its process group")
             }
@@ -250,7 +254,14 @@ public final class BuildRunner: Sendable {
             return "the build user \(user.name) cannot enter \(blocked); builds that run as another user need "
                 + "their checkout where that user can pass through"
         }
-        chmod(scratch, 0o755)
+        // A uid of its own gets a group of its own: only it may pass into the scratch folder
+        // (its HOME, its stage scripts); a shared account's builds pass as others.
+        if user.exclusive {
+            chown(scratch, 0, user.gid)
+            chmod(scratch, 0o710)
+        } else {
+            chmod(scratch, 0o755)
+        }
         let failed = user.own(root) + user.own(home)
         chmod(home, 0o700)
         if let first = failed.first {
@@ -270,7 +281,8 @@ public final class BuildRunner: Sendable {
             return BuildFailure(
                 stage: stage.kind, phase: phase, command: command.text, location: command.location, exitCode: code,
                 message: "command `\(command.text)` in \(stage.kind.rawValue)/\(phase) exited with status \(code)"
-                    + (code == 128 + SIGXCPU ? " (it used up the build's CPU time limit)" : ""))
+                    + (code == 128 + SIGXCPU ? " (it used up the build's CPU time limit)" : "")
+                    + (code == 128 + SIGXFSZ ? " (it wrote a file larger than the build's file size limit)" : ""))
         }
         if code == 0 {
             return BuildFailure(

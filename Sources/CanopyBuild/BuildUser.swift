@@ -16,6 +16,16 @@ public struct BuildUser: Sendable, Equatable {
     public let name: String
     public let uid: uid_t
     public let gid: gid_t
+    /// The uid belongs to one build alone (taken from `BuildIdentities`): every process of the uid
+    /// is that build's, so the runner ends them all after each stage and limits their number.
+    public let exclusive: Bool
+
+    public init(name: String, uid: uid_t, gid: gid_t, exclusive: Bool = false) {
+        self.name = name
+        self.uid = uid
+        self.gid = gid
+        self.exclusive = exclusive
+    }
 
     /// Looks the account up in the system's user database.
     public static func lookup(_ name: String) throws -> BuildUser {

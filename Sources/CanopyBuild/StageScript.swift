@@ -12,6 +12,7 @@ struct StageScript {
     let folder: String
     let workingDirectory: String
     let cpuSeconds: Int?
+    var limits = BuildLimits()
 
     var scriptPath: String { folder + "/stage.sh" }
     var statusPath: String { folder + "/status" }
@@ -34,6 +35,15 @@ struct StageScript {
             lines.append(
                 "ulimit -t \(cpuSeconds + 5) && ulimit -S -t \(cpuSeconds) || "
                     + "{ echo 'cannot set the CPU time limit (ulimit -t \(cpuSeconds))'; exit 1; }")
+        }
+        // Hard and soft at once: the build cannot raise them again.
+        if let processes = limits.processes {
+            lines.append(
+                "ulimit -u \(processes) || { echo 'cannot set the process limit (ulimit -u \(processes))'; exit 1; }")
+        }
+        if let bytes = limits.fileSizeBytes {
+            lines.append(
+                "ulimit -f \(max(1, bytes / 1024)) || { echo 'cannot set the file size limit (ulimit -f)'; exit 1; }")
         }
         var index = 0
         for (phaseIndex, phase) in stage.phases.enumerated() {

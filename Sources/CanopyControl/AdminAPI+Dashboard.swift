@@ -3,7 +3,8 @@ import Foundation
 import NIOHTTP1
 
 extension AdminAPI {
-    /// `POST /login`: the dashboard's one-time token prompt; sets the `canopy-token` cookie.
+    /// `POST /login`: the dashboard's token prompt; opens a session and sets its cookie (the token
+    /// itself never goes into a cookie).
     func login(_ request: AdminRequest) -> AdminResponse {
         let form = Self.formFields(request.bodyString)
         guard let given = form["token"], constantTimeEqual(given, token) else {
@@ -12,8 +13,7 @@ extension AdminAPI {
                 contentType: "text/html; charset=utf-8")
         }
         var response = AdminResponse(status: .seeOther, headers: ["Location": "/"], body: .bytes(.init()))
-        response.headers.add(
-            name: "Set-Cookie", value: "canopy-token=\(given); Path=/; HttpOnly; SameSite=Strict; Max-Age=2592000")
+        response.headers.add(name: "Set-Cookie", value: sessions.cookie(sessions.open(), secure: Self.isHTTPS(request)))
         return response
     }
 

@@ -6,7 +6,7 @@ import NIOCore
 import NIOHTTP1
 
 /// The admin API's routes (`/api/v1/…`, documented in `openapi.yaml`). Every route needs the admin
-/// token, as `Authorization: Bearer <token>` or the `canopy-token` cookie the dashboard sets; the one
+/// token, as `Authorization: Bearer <token>` or the dashboard's session cookie (`POST /login`); the one
 /// exception is the incoming webhook `POST /hooks/<site>`, which checks the site's own webhook token.
 public struct AdminAPI: Sendable {
     let orchestrator: Orchestrator
@@ -17,8 +17,14 @@ public struct AdminAPI: Sendable {
     /// The edge's port, for links to hostnames in the dashboard.
     let edgePort: Int
     let metrics: CanopyMetrics
+    /// The dashboard's sign-ins.
+    let sessions = DashboardSessions()
 
     func handle(_ request: AdminRequest) async -> AdminResponse {
+        Self.withSecurityHeaders(await answer(request))
+    }
+
+    private func answer(_ request: AdminRequest) async -> AdminResponse {
         if request.segments.first == "hooks" {
             return await incomingWebhook(request)
         }
@@ -27,21 +33,12 @@ public struct AdminAPI: Sendable {
         {
             return await localHook(request)
         }
+        if let refusal = crossOriginRefusal(request) { return refusal }
         if request.method == .POST && request.segments == ["login"] {
             return login(request)
         }
-        guard authorized(request) else {
-            if request.method == .GET && (request.segments.isEmpty || request.segments.first == "builds") {
-                return .text(
-                    Dashboard.login(message: nil), status: .unauthorized, contentType: "text/html; charset=utf-8")
-            }
-            var response = AdminResponse.error(
-                .unauthorized,
-                "missing or wrong admin token: send 'Authorization: Bearer <token>' (the token is in admin.token in the data folder)"
-            )
-            response.headers.add(name: "WWW-Authenticate", value: "Bearer realm=\"canopy\"")
-            return response
-        }
+        guard authorized(request) else { return unauthorizedResponse(request) }
+        if request.method == .POST && request.segments == ["logout"] { return logout(request) }
         do {
             if let page = try await dashboard(request) { return page }
             return try await route(request)
@@ -61,13 +58,7 @@ public struct AdminAPI: Sendable {
 
     func authorized(_ request: AdminRequest) -> Bool {
         if let given = bearerToken(request) { return constantTimeEqual(given, token) }
-        for cookieHeader in request.headers[canonicalForm: "Cookie"] {
-            for cookie in cookieHeader.split(separator: ";") {
-                let kv = cookie.trimmingCharacters(in: .whitespaces).split(separator: "=", maxSplits: 1)
-                if kv.count == 2, kv[0] == "canopy-token" { return constantTimeEqual(String(kv[1]), token) }
-            }
-        }
-        return false
+        return sessionID(request).map { sessions.isValid($0) } ?? false
     }
 
     /// Who did it, for the audit log: whom the token that authorised the request belongs to. Every
@@ -234,37 +225,6 @@ public struct AdminAPI: Sendable {
     func knownSite(_ site: String) async throws -> String {
         guard await orchestrator.sites[site] != nil else { throw AdminError(.notFound, "no site \(site)") }
         return site
-    }
-
-    // MARK: Incoming webhooks
-
-    /// `POST /hooks/<site>?token=…`: GitHub, GitLab and Gitea push payloads (or anything) trigger an
-    /// immediate fetch of the site's repository. A wrong token gets 401 and nothing happens.
-    private func incomingWebhook(_ request: AdminRequest) async -> AdminResponse {
-        guard request.method == .POST, request.segments.count == 2 else {
-            return .error(.notFound, "webhooks are POST /hooks/<site>?token=…")
-        }
-        let siteName = request.segments[1]
-        guard let site = await orchestrator.sites[siteName], let expected = site.webhookToken else {
-            return .error(.notFound, "no site \(siteName) with a webhookToken")
-        }
-        let given =
-            request.query["token"] ?? request.headers.first(name: "X-Gitlab-Token")
-            ?? request.headers.first(name: "Authorization").map { $0.replacingOccurrences(of: "Bearer ", with: "") }
-            ?? ""
-        guard constantTimeEqual(given, expected) else {
-            return .error(.unauthorized, "wrong webhook token for site \(siteName)")
-        }
-        orchestrator.logger.info("push notification from webhook:\(siteName)")
-        let event =
-            request.headers.first(name: "X-GitHub-Event") ?? request.headers.first(name: "X-Gitlab-Event")
-            ?? request.headers.first(name: "X-Gitea-Event") ?? "push"
-        let ref =
-            (try? JSONSerialization.jsonObject(with: Data(request.body.readableBytesView)) as? [String: Any])?["ref"]
-            as? String
-        await watcher.poke(site: siteName)
-        return .json(
-            ["site": siteName, "event": event, "ref": ref ?? "", "status": "fetch scheduled"], status: .accepted)
     }
 
     // MARK: Streams

@@ -2,11 +2,13 @@ import CanopyBuild
 import Foundation
 import Logging
 
-/// `canopy serve --build-user NAME`: checks the account and makes the folder its checkouts live in.
+/// `canopy serve --build-user NAME`: checks the account and the uids builds get, and makes the
+/// folder their checkouts live in.
 enum BuildIsolation {
-    /// The user builds run as, or nil to run them as the server (with a warning when that is root).
-    /// The data folder (state, every site's deployments, tokens) is made the server's alone.
-    static func prepare(_ config: CanopyConfiguration, data: DataFolder, logger: Logger) throws -> BuildUser? {
+    /// The uids builds run as (one per running build, see `BuildIdentities`), or nil to run them as
+    /// the server (with a warning when that is root). The data folder (state, every site's
+    /// deployments, tokens) is made the server's alone.
+    static func prepare(_ config: CanopyConfiguration, data: DataFolder, logger: Logger) throws -> BuildIdentities? {
         guard let name = config.buildUser else {
             if getuid() == 0 {
                 logger.warning(
@@ -27,6 +29,17 @@ enum BuildIsolation {
         guard BuildUser.setpriv != nil else {
             throw CanopyError("--build-user needs setpriv (package util-linux), which is not installed")
         }
+        let uids = config.buildUIDs
+        if let taken = BuildIdentities.collision(in: uids) {
+            throw CanopyError(
+                "--build-uids \(uids.lowerBound)-\(uids.upperBound) includes \(taken); builds need ids no account "
+                    + "or group has: choose another range")
+        }
+        guard Int(uids.upperBound - uids.lowerBound) + 1 >= config.buildConcurrency else {
+            throw CanopyError(
+                "--build-uids \(uids.lowerBound)-\(uids.upperBound) has fewer uids than builds may run at once "
+                    + "(\(config.buildConcurrency)); widen the range or lower --builds")
+        }
         guard chmod(data.root, 0o700) == 0 else {
             throw CanopyError("cannot make the data folder \(data.root) private: \(String(cString: strerror(errno)))")
         }
@@ -43,7 +56,11 @@ enum BuildIsolation {
         if let blocked = user.firstFolderBlocking(root) {
             throw CanopyError("the build user \(name) cannot enter \(blocked), on the way to the build folder \(root)")
         }
-        logger.info("builds run as \(name) (uid \(user.uid), gid \(user.gid)); their checkouts go in \(root)")
-        return user
+        logger.info(
+            "builds run as uids \(uids.lowerBound)-\(uids.upperBound) (one per build, for \(name)); their checkouts go in \(root)"
+        )
+        let identities = BuildIdentities(account: user, uids: uids)
+        if let problem = identities.claim() { throw CanopyError("--build-uids: \(problem)") }
+        return identities
     }
 }

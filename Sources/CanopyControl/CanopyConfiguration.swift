@@ -38,6 +38,12 @@ public struct CanopyConfiguration: Sendable {
     /// The ACME account certificates are obtained with (`--acme-…`); nil: no ACME, and hostnames
     /// without `tls:` stay on certificates a user brings.
     public var acme: ACMEServerSettings?
+    /// The uids (and gids, the same numbers) builds run as with `buildUser`, one per running build
+    /// (`--build-uids`). No account or group of the system may have one.
+    public var buildUIDs: ClosedRange<uid_t> = 1_500_000_000...1_500_065_535
+    /// Limits of each build that runs as a uid of its own (`--build-max-processes`,
+    /// `--build-max-file-size`).
+    public var buildLimits = BuildLimits(processes: 2048, fileSizeBytes: 4 << 30)
 
     public init(
         sitesDirectory: String, dataDirectory: String, listenHost: String = "0.0.0.0", listenPort: Int = 8080,

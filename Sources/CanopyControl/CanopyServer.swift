@@ -17,7 +17,7 @@ public enum CanopyServer {
     ) async throws {
         let data = DataFolder(config.dataDirectory)
         try data.create()
-        let buildUser = try BuildIsolation.prepare(config, data: data, logger: logger)
+        let buildIdentities = try BuildIsolation.prepare(config, data: data, logger: logger)
         let token = try config.adminToken ?? data.loadOrCreateAdminToken()
         // A full disk must not keep the server from starting: hooks then fall back to polling.
         let hookToken = try? data.loadOrCreateToken(at: data.hookToken)
@@ -32,7 +32,7 @@ public enum CanopyServer {
         if let limit = config.maxConnections { edgeConfiguration.maxConnections = limit }
         let edge = EdgeServer(configuration: edgeConfiguration, logger: logger)
         let orchestrator = Orchestrator(
-            config: config, buildUser: buildUser, data: data, state: state, store: store, edge: edge,
+            config: config, buildIdentities: buildIdentities, data: data, state: state, store: store, edge: edge,
             blocking: blocking, logger: logger)
         let certificateManager = await startACME(
             config, edge: edge, orchestrator: orchestrator, blocking: blocking, logger: logger)
@@ -51,7 +51,9 @@ public enum CanopyServer {
         let api = AdminAPI(
             orchestrator: orchestrator, token: token, hookToken: hookToken, watcher: follower, edgePort: edgePort,
             metrics: metrics)
-        let admin = AdminServer(group: adminGroup, logger: logger) { await api.handle($0) }
+        let admin = AdminServer(group: adminGroup, logger: logger, headCheck: { await api.headRefusal($0) }) {
+            await api.handle($0)
+        }
 
         let (adminListener, adminPort) = try await admin.bind(host: config.adminHost, port: config.adminPort)
         let adminURL = "http://\(config.adminHost == "0.0.0.0" ? "127.0.0.1" : config.adminHost):\(adminPort)"

@@ -1,4 +1,5 @@
 import CanopyStore
+import Crypto
 import Foundation
 
 /// The dashboard: server-rendered HTML (readable without JavaScript) and a small script that
@@ -25,10 +26,14 @@ enum Dashboard {
         <!doctype html>
         <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
         <title>\(escape(title))</title><style>\(css)</style></head>
-        <body><header><a class="brand" href="/">\(logo) Canopy</a><span id="live" class="live">\(live ? "live" : "")</span></header>
+        <body><header><a class="brand" href="/">\(logo) Canopy</a><span><span id="live" class="live">\(live ? "live" : "")</span>\(live ? signOut : "")</span></header>
         <main id="main">\(body)</main>\(live ? "<script>\(script)</script>" : "")</body></html>
         """
     }
+
+    /// Ends the dashboard's session (`POST /logout`).
+    static let signOut =
+        "<form class=\"inline\" method=\"post\" action=\"/logout\"><button type=\"submit\">Sign out</button></form>"
 
     static func login(message: String?) -> String {
         page(
@@ -213,6 +218,9 @@ enum Dashboard {
         pre{background:#0f1712;color:#d7e4d9;padding:.8rem;border-radius:8px;overflow:auto;max-height:70vh;font-size:.8rem}
         .error{color:#8a2119}pre.error{color:#ffd1cc}section.error{border-color:#e8b4ae}code{font-size:.85em}
         """
+
+    /// The CSP source of `script` (`sha256-<base64>`), so that no other script runs.
+    static let scriptHash = "sha256-" + Data(SHA256.hash(data: Data(script.utf8))).base64EncodedString()
 
     static let script = """
         document.addEventListener('submit',e=>{const m=e.target.dataset.confirm;if(m&&!confirm(m))e.preventDefault();});

@@ -11,4 +11,5 @@ public typealias EnvironmentRecord = CanopyStore.EnvironmentRecord
 public typealias RolloutRecord = CanopyStore.RolloutRecord
 public typealias AuditEntry = CanopyStore.AuditEntry
 public typealias BuildUser = CanopyBuild.BuildUser
+public typealias BuildIdentities = CanopyBuild.BuildIdentities
 public typealias DescriptorLimit = CanopyEdge.DescriptorLimit

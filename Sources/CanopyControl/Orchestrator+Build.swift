@@ -28,11 +28,17 @@ extension Orchestrator {
         if let record = try? await state.build(id: job.id) { emit(.buildStarted(record)) }
         logger.info("build started")
 
+        // A uid of its own for this build (see BuildIdentities), given back when it has ended.
+        let identity = buildIdentities?.acquire()
+        if buildIdentities != nil && identity == nil {
+            await finish(job, status: .failed, error: "every uid of --build-uids is in use by a running build", logger)
+            return
+        }
         let buildDir = data.buildDirectory(job.id)
         // The checkout lives with the build's records, or, for builds that run as another user,
         // in a folder of its own outside the data folder (which that user must not enter).
         let workspace =
-            buildUser == nil
+            identity == nil
             ? buildDir : config.buildWorkRoot + "/" + job.id + "-" + UUID().uuidString.prefix(8).lowercased()
         let opened: (writer: BuildLogWriter, lines: AsyncStream<String>)
         do {
@@ -51,14 +57,19 @@ extension Orchestrator {
         var outcome: BuildOutcome
         do {
             outcome = try await runPipeline(
-                job, site: site, envConfig: envConfig, buildDir: buildDir, source: workspace + "/src", log: log,
-                logger)
+                job, site: site, envConfig: envConfig, buildDir: buildDir, source: workspace + "/src",
+                identity: identity, log: log, logger)
         } catch is CancellationError {
             outcome = .cancelled
         } catch {
             outcome = Task.isCancelled ? .cancelled : .failed("\(error)")
         }
         outcome = outcome.notingFullDisk(paths: [data.root, workspace])
+        if let identity, let identities = buildIdentities {
+            // Even for a cancelled build (a task of its own): its processes end, its uid goes back.
+            let ended = await Task { (try? await self.blocking.run { identities.release(identity) }) ?? 0 }.value
+            if ended > 0 { await log.append("Stopped \(ended) processes the build left running") }
+        }
         // A superseded build's task is cancelled, and GRDB refuses writes from a cancelled task:
         // the outcome is recorded from a task of its own so that it is never lost. What a build that
         // did not deploy left (checkout, artifacts, a partial ingest) goes first: on a full disk that
@@ -114,16 +125,20 @@ extension Orchestrator {
 
     private func runPipeline(
         _ job: BuildJob, site: SiteConfig, envConfig: BranchEnvironmentConfig, buildDir: String, source: String,
-        log: BuildLogWriter, _ logger: Logger
+        identity: BuildUser?, log: BuildLogWriter, _ logger: Logger
     ) async throws -> BuildOutcome {
         let artifacts = buildDir + "/artifacts"
         let repository = repositoryPath(for: site)
-        let separateWorkspace = buildUser != nil
         try await blocking.run {
             try FileManager.default.createDirectory(atPath: buildDir, withIntermediateDirectories: true)
             try FileManager.default.createDirectory(atPath: source, withIntermediateDirectories: true)
-            // Passable (not writable) for the build user on the way to its checkout.
-            if separateWorkspace { chmod((source as NSString).deletingLastPathComponent, 0o755) }
+            // Passable (not writable) for this build's uid alone on the way to its checkout: no other
+            // build may read or write it.
+            if let identity {
+                let workspace = (source as NSString).deletingLastPathComponent
+                chown(workspace, 0, identity.gid)
+                chmod(workspace, 0o710)
+            }
         }
         await log.append("Canopy build \(job.id): site \(site.name), branch \(job.key.branch), commit \(job.commit)")
         await log.append("Checking out \(job.commit.prefix(7)) from \(site.repository)")
@@ -162,7 +177,8 @@ extension Orchestrator {
                 ? nil : cacheDirectory(site: site.name, branch: site.productionBranch),
             logFile: log.path, artifactDirectory: artifacts,
             testArtifactDirectory: plan.testArtifacts == nil ? nil : buildDir + "/test-artifacts",
-            maxLogBytes: 50 << 20, cpuSeconds: site.buildTimeoutSeconds, runAs: buildUser)
+            maxLogBytes: 50 << 20, cpuSeconds: site.buildTimeoutSeconds, runAs: identity)
+        request.limits = config.buildLimits
         request.hostnames = envConfig.domains
         request.gitRepository = repository
         let result = await runner.run(request, logger: logger, onLog: log.onLog)

@@ -26,8 +26,8 @@ public struct EnvironmentKey: Sendable, Hashable, CustomStringConvertible {
 /// Data flows one way: watcher → orchestrator → builder → store → state → routing table → edge.
 public actor Orchestrator {
     let config: CanopyConfiguration
-    /// Who builds run as (nil: the server's own user).
-    let buildUser: BuildUser?
+    /// The uids builds run as, one per running build (nil: the server's own user).
+    let buildIdentities: BuildIdentities?
     let data: DataFolder
     let state: any StateStore
     let store: DeploymentStore
@@ -60,11 +60,11 @@ public actor Orchestrator {
     var buildRecordFailedAt: ContinuousClock.Instant?
 
     init(
-        config: CanopyConfiguration, buildUser: BuildUser? = nil, data: DataFolder, state: any StateStore,
+        config: CanopyConfiguration, buildIdentities: BuildIdentities? = nil, data: DataFolder, state: any StateStore,
         store: DeploymentStore, edge: any EdgeRouting, blocking: BlockingExecutor, logger: Logger
     ) {
         self.config = config
-        self.buildUser = buildUser
+        self.buildIdentities = buildIdentities
         self.data = data
         self.state = state
         self.store = store
@@ -92,8 +92,11 @@ public actor Orchestrator {
         let leftovers = abandoned.flatMap {
             [data.buildDirectory($0.id) + "/src", data.buildDirectory($0.id) + "/artifacts"]
         }
-        let stopped = try await blocking.run { [runner] in
-            let stopped = ids.reduce(0) { $0 + BuildRunner.stopLeftovers(buildID: $1) }
+        let stopped = try await blocking.run { [runner, buildIdentities] in
+            // Every process of a build uid is a leftover now, whatever it did to its environment.
+            let stopped = ids.reduce(buildIdentities?.endLeftovers() ?? 0) {
+                $0 + BuildRunner.stopLeftovers(buildID: $1)
+            }
             for path in leftovers { try? FileManager.default.removeItem(atPath: path) }
             for id in ids { runner.removeLeftoverScratch(buildID: id) }
             return stopped
@@ -123,7 +126,7 @@ public actor Orchestrator {
                     "build \(build.id) was interrupted by a restart; its commit is considered again", metadata: meta)
             }
         }
-        if buildUser != nil && !abandoned.isEmpty {
+        if buildIdentities != nil && !abandoned.isEmpty {
             // Their checkouts in the shared build folder, left by a server that stopped mid-build.
             let root = config.buildWorkRoot
             let prefixes = abandoned.map { $0.id + "-" }

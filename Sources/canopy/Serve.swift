@@ -64,6 +64,21 @@ struct Serve: AsyncParsableCommand {
 
     @Option(
         help: ArgumentHelp(
+            "With --build-user: the uids (and gids) builds run as, one per running build, as FIRST-LAST.",
+            discussion:
+                "No account or group may have one. Default: 1500000000-1500065535. A build cannot read another's "
+                + "environment or files, and all processes of its uid end with it."
+        ))
+    var buildUids: String?
+
+    @Option(help: "With --build-user: processes and threads one build may have at once (default 2048).")
+    var buildMaxProcesses: Int?
+
+    @Option(help: "With --build-user: the largest file a build may write, in MiB (default 4096).")
+    var buildMaxFileSize: Int?
+
+    @Option(
+        help: ArgumentHelp(
             "Connections the public listener holds at once; more are closed at once.",
             discussion:
                 "Default: 10,000, or fewer when the descriptor limit (raised to its hard limit at start) is low."
@@ -87,6 +102,20 @@ struct Serve: AsyncParsableCommand {
         config.acme = try acmeSettings()
         config.buildUser = buildUser
         if let buildFolder { config.buildWorkRoot = buildFolder }
+        if let buildUids {
+            guard let range = BuildIdentities.parseRange(buildUids) else {
+                throw ValidationError("--build-uids takes FIRST-LAST, two uids above 0 (got `\(buildUids)`)")
+            }
+            config.buildUIDs = range
+        }
+        if let buildMaxProcesses {
+            guard buildMaxProcesses > 0 else { throw ValidationError("--build-max-processes takes a positive number") }
+            config.buildLimits.processes = buildMaxProcesses
+        }
+        if let buildMaxFileSize {
+            guard buildMaxFileSize > 0 else { throw ValidationError("--build-max-file-size takes a positive number") }
+            config.buildLimits.fileSizeBytes = buildMaxFileSize << 20
+        }
         let level = logLevel
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)

@@ -128,17 +128,21 @@ struct PushToDeployTests {
         #expect(!passwd.text.contains("root:"))
     }
 
-    /// `--build-user`: the build's commands run as `nobody` and cannot look into the data folder
-    /// (every site's deployments, the state database), even where its parent folders let them pass.
+    /// `--build-user`: the build's commands run as a uid of their own (from `--build-uids`, for
+    /// `nobody`) and cannot look into the data folder (every site's deployments, the state
+    /// database), even where its parent folders let them pass.
     @Test(.enabled(if: getuid() == 0)) func withABuildUserTheBuildCannotReachTheDataFolder() async throws {
         let canopy = try CanopyInstance("builduser")
         let repo = try SiteRepository(in: canopy)
         try canopy.writeSite("site", Self.sitesFile)
         try await canopy.start(extraArguments: ["--build-user", "nobody"])
-        #expect(canopy.serverLog.contains("builds run as nobody"))
+        let range = canopy.buildUIDs
+        #expect(
+            canopy.serverLog.contains(
+                "builds run as uids \(range.lowerBound)-\(range.upperBound) (one per build, for nobody)"))
         let probes = [
             "        - bash scripts/build.sh src dist",
-            "        - id -un > dist/whoami.txt",
+            "        - id -u > dist/whoami.txt",
             "        - if ls \(canopy.data)/store; then echo LEAKED > dist/leak.txt; fi",
             "        - if head -c 16 \(canopy.data)/state.sqlite; then echo LEAKED > dist/leak.txt; fi",
         ]
@@ -147,11 +151,12 @@ struct PushToDeployTests {
         try repo.push("main")
         let build = try await waitForBuild(canopy, commit: commit, status: "succeeded")
         let id = try #require(build["id"] as? String)
-        #expect(try canopy.get("site.test", "/whoami.txt").text == "nobody\n")
+        let uid = try canopy.get("site.test", "/whoami.txt").text.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(UInt32(uid).map { range.contains($0) } == true, "uid \(uid)")
         #expect(try canopy.get("site.test", "/leak.txt").status == 404)
         #expect(try canopy.get("site.test").text.contains("Hello from branch"))
         let log = try buildLog(canopy, build)
-        #expect(log.contains("Running as user nobody"))
+        #expect(log.contains("Running as user nobody+\(uid) (uid \(uid))"))
         #expect(log.contains("Permission denied"))
         // The checkout went to the build folder, and is gone with the build.
         let leftovers = try FileManager.default.contentsOfDirectory(atPath: NSTemporaryDirectory() + "canopy-builds")

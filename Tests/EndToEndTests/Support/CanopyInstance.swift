@@ -10,6 +10,12 @@ final class CanopyInstance: @unchecked Sendable {
     private(set) var edgePort = 0
     private(set) var adminPort = 0
     let logPath: String
+    /// `--build-uids` when started with `--build-user`: one range per instance, as servers that run
+    /// at once need (each ends every process of its range).
+    let buildUIDs: ClosedRange<UInt32> = {
+        let first = 1_700_000_000 + UInt32.random(in: 0..<100_000) * 100
+        return first...(first + 99)
+    }()
 
     init(_ label: String) throws {
         root = try makeTemporaryDirectory(label)
@@ -39,6 +45,8 @@ final class CanopyInstance: @unchecked Sendable {
                 "serve", "--sites", sites, "--data", data, "--listen", "127.0.0.1:\(ports?.edge ?? 0)",
                 "--admin", "127.0.0.1:\(ports?.admin ?? 0)", "--poll", "1", "--log-level", "debug",
             ] + extraArguments
+            + (extraArguments.contains("--build-user") && !extraArguments.contains("--build-uids")
+                ? ["--build-uids", "\(buildUIDs.lowerBound)-\(buildUIDs.upperBound)"] : [])
         if !environment.isEmpty {
             process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
         }
