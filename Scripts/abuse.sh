@@ -30,8 +30,8 @@ if [ -n "${CANOPY_BIN:-}" ]; then
   bin="$CANOPY_BIN"
 else
   echo "==> Building canopy (release)" >&2
-  swift build -c release --product canopy >/dev/null
-  bin="$(swift build -c release --show-bin-path)/canopy"
+  swift build -c release --scratch-path .build-release --product canopy >/dev/null
+  bin="$(swift build -c release --scratch-path .build-release --show-bin-path)/canopy"
 fi
 
 work="$(mktemp -d /tmp/canopy-abuse.XXXXXX)"

@@ -7,8 +7,8 @@ cd "$(dirname "$0")/.."
 bash Scripts/setup.sh python3
 REPEATS=${1:-20}
 
-swift build -c release --product canopy 2>&1 | tail -1
-canopy=$(swift build -c release --show-bin-path)/canopy
+swift build -c release --scratch-path .build-release --product canopy 2>&1 | tail -1
+canopy=$(swift build -c release --scratch-path .build-release --show-bin-path)/canopy
 work=$(mktemp -d /tmp/canopy-bench-traffic.XXXXXX)
 trap 'kill $server 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
 mkdir -p "$work/Sites" "$work/data"

@@ -12,8 +12,8 @@ demo=$root/.canopy/demo
 data=$demo/data
 
 echo "==> Building canopy (release)"
-swift build -c release --product canopy 2>&1 | tail -1
-canopy=$(swift build -c release --show-bin-path)/canopy
+swift build -c release --scratch-path .build-release --product canopy 2>&1 | tail -1
+canopy=$(swift build -c release --scratch-path .build-release --show-bin-path)/canopy
 
 echo "==> Making the demo repository from amplify-sample/"
 rm -rf "$demo"
