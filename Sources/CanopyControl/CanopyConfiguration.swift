@@ -120,6 +120,9 @@ public struct DataFolder: Sendable {
     public var edgeAddress: String { root + "/edge.address" }
     /// The TLS listener's bound address (`https://host:port`), written at start when it runs.
     public var edgeTLSAddress: String { root + "/edge-tls.address" }
+    /// The sites in force, one name per line, rewritten when they change (conflicts at start are
+    /// decided as they were while running).
+    public var sitesInForce: String { root + "/sites-in-force" }
 
     public func buildDirectory(_ buildID: String) -> String { builds + "/" + buildID }
     public func buildLog(_ buildID: String) -> String { buildDirectory(buildID) + "/build.log" }

@@ -137,8 +137,23 @@ public actor Orchestrator {
                 }
             }
         }
+        let recorded = data.sitesInForce
+        let incumbents = (try? await blocking.run { SiteCatalog.readInForce(recorded) }) ?? []
+        catalog = SiteCatalog(incumbents: incumbents)
         _ = catalog.reload(directory: config.sitesDirectory, logger: logger)
+        await recordSitesInForce()
         try await publishRoutes()
+    }
+
+    /// Writes which sites are in force, so that after a restart conflicts are decided as before.
+    func recordSitesInForce() async {
+        let names = Set(catalog.sites.keys)
+        let path = data.sitesInForce
+        do {
+            try await blocking.run { try SiteCatalog.writeInForce(names, to: path) }
+        } catch {
+            logger.warning("cannot record the sites in force in \(path): \(error)")
+        }
     }
 
     /// Re-reads the Sites folder; returns the sites whose configuration changed.
@@ -148,6 +163,7 @@ public actor Orchestrator {
             return false
         }
         logger.info("Sites configuration reloaded: \(catalog.sites.keys.sorted().joined(separator: ", "))")
+        await recordSitesInForce()
         try? await publishRoutes()
         return true
     }

@@ -4,6 +4,11 @@ import Logging
 
 /// The Sites folder, read into `SiteConfig`s. A file that fails to parse (or that claims a hostname
 /// another site holds) is refused with its message, and the configuration in force for that site stays.
+///
+/// Conflicts are decided the same way every time: the site that was in force keeps its hostnames.
+/// While running that is the site already loaded; at start it is the one recorded as in force when
+/// the server last ran (`incumbents`, kept in the data folder), so a file refused while running is
+/// still refused after a restart, whatever its name sorts as.
 public struct SiteCatalog: Sendable {
     /// The configurations in force, by site name.
     public private(set) var sites: [String: SiteConfig] = [:]
@@ -14,7 +19,12 @@ public struct SiteCatalog: Sendable {
     /// The last listing of the folder failed (logged once, until it succeeds again).
     private var listingFailed = false
 
-    public init() {}
+    /// Sites in force when the server last ran: read first at the first reload.
+    private var incumbents: Set<String>
+
+    public init(incumbents: Set<String> = []) {
+        self.incumbents = incumbents
+    }
 
     /// Sites files in `directory`: `*.yml` and `*.yaml`, sorted. Throws when the folder cannot be
     /// read (out of descriptors, no permission, an I/O error): that is never "no files".
@@ -75,17 +85,23 @@ public struct SiteCatalog: Sendable {
             logger.info("site removed: its Sites file is gone", metadata: ["site": "\(name)"])
             next[name] = nil
         }
-        for file in files {
+        // Sites in force first (already loaded, or in force before the restart), then new ones.
+        let inForce = Set(next.keys).union(incumbents)
+        incumbents = []
+        let ordered =
+            files.filter { inForce.contains(Self.siteName(ofFile: $0)) }
+            + files.filter { !inForce.contains(Self.siteName(ofFile: $0)) }
+        for file in ordered {
             let name = Self.siteName(ofFile: file)
             do {
                 let config = try Self.parse(file: file)
                 for warning in config.warnings {
                     logger.warning("\(warning)", metadata: ["site": "\(name)"])
                 }
-                var candidate = next
-                candidate[name] = config
-                try SitesSpec.checkConflicts(Array(candidate.values))
-                next = candidate
+                // The sites already accepted own their hostnames; this one is checked against them.
+                let others = next.values.filter { $0.name != name }.sorted { $0.name < $1.name }
+                try SitesSpec.checkConflicts(others + [config])
+                next[name] = config
             } catch {
                 nextProblems[file] = "\(error)"
                 let kept = next[name] != nil ? "the configuration in force stays" : "the site is not loaded"
@@ -96,5 +112,18 @@ public struct SiteCatalog: Sendable {
         guard next != sites else { return false }
         sites = next
         return true
+    }
+}
+
+extension SiteCatalog {
+    /// The names in a sites-in-force file; empty when there is none.
+    static func readInForce(_ path: String) -> Set<String> {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return [] }
+        return Set(text.split(separator: "\n").map(String.init).filter { !$0.isEmpty })
+    }
+
+    /// Writes the names, one per line, atomically.
+    static func writeInForce(_ names: Set<String>, to path: String) throws {
+        try (names.sorted().joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
     }
 }

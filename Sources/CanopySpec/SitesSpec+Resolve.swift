@@ -48,11 +48,13 @@ extension SitesSpec {
             .joined(separator: ".")
     }
 
-    /// Two sites claiming one explicit hostname is an error naming both.
+    /// Two sites claiming one explicit hostname is an error naming both. `sites` are in the order
+    /// they claim: a hostname belongs to the first that names it, and the error is at the later
+    /// one's line (the file that is refused). Without an order of their own, pass them sorted.
     public static func checkConflicts(_ sites: [SiteConfig]) throws {
         var owners: [String: (site: SiteConfig, branch: BranchRule)] = [:]
         var errors: [SpecDiagnostic] = []
-        for site in sites.sorted(by: { $0.name < $1.name }) {
+        for site in sites {
             for branch in site.branches {
                 for host in branch.domains {
                     if let owner = owners[host], owner.site.name != site.name {

@@ -103,3 +103,33 @@ struct ControlHelpersTests {
         #expect(fields == ["target": "site/main", "note": "a b", "empty": ""])
     }
 }
+
+extension SiteCatalogTests {
+    /// Issue #15: a Sites file refused while running (it claims a hostname another site holds)
+    /// must stay refused after a restart, even when its name sorts first.
+    @Test func aConflictIsDecidedTheSameWayAfterARestart() throws {
+        let dir = try folder()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let claim = "repository: ../r.git\nbranches:\n  main: { domains: [shared.test] }\n"
+        try claim.write(toFile: dir + "/zeta.yml", atomically: true, encoding: .utf8)
+        var running = SiteCatalog()
+        _ = running.reload(directory: dir, logger: logger)
+        try claim.write(toFile: dir + "/alpha.yml", atomically: true, encoding: .utf8)
+        _ = running.reload(directory: dir, logger: logger)
+        #expect(Set(running.sites.keys) == ["zeta"])
+        #expect(running.problems[dir + "/alpha.yml"]?.contains("already claimed by zeta") == true)
+
+        // The restart: what was in force is recorded in the data folder and read back.
+        let record = dir + "/sites-in-force"
+        try SiteCatalog.writeInForce(Set(running.sites.keys), to: record)
+        var restarted = SiteCatalog(incumbents: SiteCatalog.readInForce(record))
+        _ = restarted.reload(directory: dir, logger: logger)
+        #expect(Set(restarted.sites.keys) == ["zeta"], "the site in force keeps its hostname")
+        #expect(restarted.problems[dir + "/alpha.yml"] != nil)
+
+        // Without the record, the name that sorts first would win: the behaviour this prevents.
+        var forgetful = SiteCatalog()
+        _ = forgetful.reload(directory: dir, logger: logger)
+        #expect(Set(forgetful.sites.keys) == ["alpha"])
+    }
+}

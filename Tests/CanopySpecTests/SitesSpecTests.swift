@@ -275,6 +275,9 @@ struct SitesSpecTests {
         #expect(failure.description.contains("alpha/main"))
         #expect(failure.description.contains("beta/prod"))
         #expect(failure.description.contains("example.com"))
+        // The error is at the later claimant's file, and names the owner (issue #14: it read backwards).
+        #expect(failure.description.contains("hostname example.com of alpha/main is already claimed by beta/prod"))
+        #expect(failure.diagnostics.first?.location.file == a.file)
     }
 
     @Test("a preview never captures a hostname an explicit branch owns")
