@@ -14,6 +14,8 @@ struct ArtifactCollector {
     struct Outcome {
         var fileCount = 0
         var byteCount: Int64 = 0
+        /// Files left out, and why (a name that is not UTF-8 cannot be a URL path).
+        var warnings: [String] = []
     }
 
     func collect(into destination: String) throws(BuildFailure) -> Outcome {
@@ -58,7 +60,13 @@ struct ArtifactCollector {
         folder: String, relative: String, baseReal: String, shownBase: String, globs: [Glob],
         destination: String, visited: inout Set<String>, outcome: inout Outcome
     ) throws(BuildFailure) {
-        let names = ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []).sorted()
+        let (names, unreadable) = Self.entries(folder)
+        for name in unreadable {
+            let shown = (relative.isEmpty ? shownBase : (shownBase.isEmpty ? relative : shownBase + "/" + relative))
+            outcome.warnings.append(
+                "`\(shown.isEmpty ? "" : shown + "/")\(name)` is not deployed: its name is not UTF-8, so no URL can name it; rename it"
+            )
+        }
         for name in names where name != ".git" {
             let path = folder + "/" + name
             let relativePath = relative.isEmpty ? name : relative + "/" + name
@@ -116,5 +124,28 @@ struct ArtifactCollector {
 
     static func isInside(_ path: String, _ folder: String) -> Bool {
         path == folder || path.hasPrefix(folder.hasSuffix("/") ? folder : folder + "/")
+    }
+}
+
+extension ArtifactCollector {
+    /// A folder's entries as stored on disk, sorted: the names that are UTF-8, and the others shown
+    /// with their bytes escaped (`\xff`). Foundation's listing drops or mangles such names silently.
+    static func entries(_ folder: String) -> (names: [String], notUTF8: [String]) {
+        guard let dir = opendir(folder) else { return ([], []) }
+        defer { closedir(dir) }
+        var names: [String] = []
+        var notUTF8: [String] = []
+        while let entry = readdir(dir) {
+            let bytes = withUnsafeBytes(of: entry.pointee.d_name) { raw in Array(raw.prefix { $0 != 0 }) }
+            if bytes == [0x2E] || bytes == [0x2E, 0x2E] { continue }
+            if let name = String(validating: bytes, as: UTF8.self) {
+                names.append(name)
+            } else {
+                notUTF8.append(
+                    bytes.map { $0 < 0x80 && $0 >= 0x20 ? String(UnicodeScalar($0)) : String(format: "\\x%02x", $0) }
+                        .joined())
+            }
+        }
+        return (names.sorted(), notUTF8.sorted())
     }
 }

@@ -203,6 +203,7 @@ public final class BuildRunner: Sendable {
             result.artifactCount = outcome.fileCount
             result.byteCount = outcome.byteCount
             log.note("## Artifacts: \(outcome.fileCount) files, \(outcome.byteCount) bytes")
+            outcome.warnings.forEach { log.note("## Warning: \($0)") }
         }
 
         // Cache save.

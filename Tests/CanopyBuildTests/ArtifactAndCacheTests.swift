@@ -23,6 +23,22 @@ import Testing
         #expect(result.byteCount == 5 + 6 + 4 + 4 + 2)
     }
 
+    /// Issue #15: a file whose name is not UTF-8 was dropped without a word. It still cannot be
+    /// deployed (no URL names it), but the build log now says which file and why.
+    @Test func aFileNameThatIsNotUTF8IsNamedInAWarning() async throws {
+        let fixture = try Fixture()
+        defer { fixture.remove() }
+        let plan = frontendPlan(
+            ["mkdir -p dist && echo page > dist/index.html && echo x > \"dist/caf$(printf '\\351').html\""],
+            artifacts: ArtifactSelection(baseDirectory: "dist", files: ["**/*"]))
+        let result = await fixture.run(fixture.request(plan))
+        #expect(result.succeeded, "\(String(describing: result.failure))")
+        #expect(fixture.artifactFiles() == ["index.html"])
+        #expect(
+            fixture.log.contains("## Warning: `dist/caf\\xe9.html` is not deployed: its name is not UTF-8"),
+            "\(fixture.log)")
+    }
+
     @Test func baseDirectoryIsRelativeToAppRoot() async throws {
         let fixture = try Fixture()
         defer { fixture.remove() }
