@@ -20,6 +20,8 @@ public actor RepositoryFollower {
     /// Sites to scan at the next wake-up (nil: all).
     private var requested: Set<String>? = []
     private var wakeUp: CheckedContinuation<Void, Never>?
+    /// Refs already reported as not UTF-8 (repository and name), so that each is logged once.
+    private var warnedRefNames: Set<String> = []
     /// Last ls-remote answer per remote site, to skip fetches when nothing changed.
     private var remoteHeads: [String: [String: String]] = [:]
 
@@ -185,14 +187,27 @@ public actor RepositoryFollower {
     }
 
     private func localHeads(path: String, pullRequests: Bool) async throws -> [BranchHead] {
-        try await blocking.run {
+        let (heads, skipped) = try await blocking.run {
             let repo = try GitRepository.open(path)
+            return try Self.readHeads(repo, pullRequests: pullRequests)
+        }
+        // Once per name: a branch whose name is not UTF-8 cannot become an environment.
+        for name in skipped where warnedRefNames.insert(path + " " + name).inserted {
+            logger.warning("\(path): the ref \(name) is not followed: its name is not UTF-8 (rename the branch)")
+        }
+        return heads
+    }
+
+    /// The branch heads (and pull-request heads), and the refs skipped because their names are not UTF-8.
+    private static func readHeads(_ repo: GitRepository, pullRequests: Bool) throws -> ([BranchHead], [String]) {
+        do {
             var heads: [BranchHead] = []
             for ref in try repo.branches() {
                 let commit = try repo.commit(ref.commit)
                 heads.append(
                     BranchHead(branch: ref.name, commit: ref.commit, message: commit.message, time: commit.time))
             }
+            var skipped = repo.skippedRefNames
             if pullRequests {
                 for ref in try repo.refs(matching: ["refs/pull/*/head", "refs/merge-requests/*/head"]) {
                     let parts = ref.fullName.split(separator: "/")
@@ -203,8 +218,9 @@ public actor RepositoryFollower {
                             branch: "pr-\(number)", commit: ref.commit, message: commit.message, time: commit.time,
                             pullRequest: number))
                 }
+                skipped += repo.skippedRefNames
             }
-            return heads
+            return (heads, skipped)
         }
     }
 

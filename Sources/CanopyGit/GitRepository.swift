@@ -8,6 +8,9 @@ import Foundation
 public final class GitRepository {
     let handle: OpaquePointer
     public let path: String
+    /// References the last `refs(matching:)` (or `branches()`) skipped because their names are not
+    /// UTF-8, with the bad bytes shown as `\xNN`: no hostname or URL can name them.
+    public private(set) var skippedRefNames: [String] = []
 
     private init(handle: OpaquePointer, path: String) {
         self.handle = handle
@@ -60,6 +63,7 @@ public final class GitRepository {
     /// sorted by name. Symbolic references and references to non-commits are skipped.
     public func refs(matching globs: [String]) throws -> [GitRef] {
         var found: [String: GitRef] = [:]
+        skippedRefNames = []
         for glob in globs {
             var iterator: OpaquePointer?
             try LibGit2.check(
@@ -71,7 +75,17 @@ public final class GitRepository {
                 if code == GIT_ITEROVER.rawValue { break }
                 try LibGit2.check(code, "list refs \(glob)", repository: path)
                 defer { git_reference_free(reference) }
-                let name = String(cString: git_reference_name(reference))
+                guard let name = String(validatingCString: git_reference_name(reference)) else {
+                    let bytes = Array(
+                        UnsafeRawBufferPointer(
+                            start: git_reference_name(reference), count: strlen(git_reference_name(reference))))
+                    skippedRefNames.append(
+                        bytes.map {
+                            $0 < 0x80 && $0 >= 0x20 ? String(UnicodeScalar($0)) : String(format: "\\x%02x", $0)
+                        }
+                        .joined())
+                    continue
+                }
                 var peeled: OpaquePointer?
                 guard git_reference_peel(&peeled, reference, GIT_OBJECT_COMMIT) == 0 else { continue }
                 defer { git_object_free(peeled) }

@@ -76,6 +76,19 @@ struct GitRepositoryTests {
         #expect(abs(commit.time.timeIntervalSinceNow) < 600)
     }
 
+    /// Issue #15: a branch whose name is not UTF-8 was mangled into another name. It is skipped,
+    /// and named (bytes escaped) so that the server can say so.
+    @Test func aBranchNameThatIsNotUTF8IsSkippedAndNamed() throws {
+        let f = try Fixture()
+        try f.write("index.html", "hi")
+        _ = try f.commit("one")
+        try f.git("push", "-q", "origin", "main")
+        try f.run("bash", "-c", "git -C \"\(f.bare)\" update-ref \"refs/heads/caf$(printf '\\351')\" main")
+        let repo = try GitRepository.open(f.bare)
+        #expect(try repo.branches().map(\.name) == ["main"])
+        #expect(repo.skippedRefNames == ["refs/heads/caf\\xe9"])
+    }
+
     @Test func checkoutWritesTheExactTreeFromABareRepository() throws {
         let f = try Fixture()
         try f.write("index.html", "<h1>hi</h1>")
