@@ -66,6 +66,43 @@ struct TrafficControllerTests {
         #expect(changes[1].targets == [PolicyTarget(kind: .branch, site: "s", ref: "main", weight: 1)])
     }
 
+    /// Issue #15: a cross-site swap could not be undone by swapping again (the second swap gave
+    /// each hostname the other site's branch a second time).
+    @Test func aCrossSiteSwapIsUndoneBySwappingAgain() throws {
+        func entry(_ host: String, _ site: String, _ targets: [ResolvedTarget]) -> RouteEntry {
+            RouteEntry(
+                hostname: host, site: site, branch: "main", kind: "branch", settings: .init(), hasPolicy: false,
+                targets: targets)
+        }
+        let live: (String, String) -> Bool = { _, label in label == "main" }
+        let a = entry("a.test", "alpha", [ResolvedTarget(label: "main", weight: 1, deployment: "dA")])
+        let b = entry("b.test", "beta", [ResolvedTarget(label: "main", weight: 1, deployment: "dB")])
+        let first = try TrafficController.swapChanges(left: [a], right: [b], isLiveBranch: live)
+        #expect(first[0].targets == [PolicyTarget(kind: .branch, site: "beta", ref: "main", weight: 1)])
+        #expect(first[1].targets == [PolicyTarget(kind: .branch, site: "alpha", ref: "main", weight: 1)])
+        // What the plan resolves after the first swap: each hostname serves the other site's main.
+        let resolvedA = RoutePlan.resolve(
+            first[0].targets![0],
+            envTargets: [
+                EnvironmentKey(site: "beta", branch: "main"): [
+                    ResolvedTarget(label: "main", weight: 1, deployment: "dB")
+                ]
+            ])
+        let resolvedB = RoutePlan.resolve(
+            first[1].targets![0],
+            envTargets: [
+                EnvironmentKey(site: "alpha", branch: "main"): [
+                    ResolvedTarget(label: "main", weight: 1, deployment: "dA")
+                ]
+            ])
+        #expect(resolvedA.first?.site == "beta" && resolvedA.first?.deployment == "dB")
+        let second = try TrafficController.swapChanges(
+            left: [entry("a.test", "alpha", resolvedA)], right: [entry("b.test", "beta", resolvedB)], isLiveBranch: live
+        )
+        #expect(second.map(\.targets) == [nil, nil], "each hostname is back on its own branch, with no policy")
+        #expect(TrafficController.describe(resolvedA) == "beta/main=100%→dB")
+    }
+
     @Test func aRollbackGoesToThePreviousDeploymentAndPins() async throws {
         let f = try StateFixture()
         for (index, id) in ["d1", "d2", "d3"].enumerated() { try await f.deploy(id, branch: "main", index: index) }

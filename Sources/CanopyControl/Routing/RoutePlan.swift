@@ -97,14 +97,15 @@ struct RoutePlan: Sendable {
     static func resolve(_ target: PolicyTarget, envTargets: [EnvironmentKey: [ResolvedTarget]]) -> [ResolvedTarget] {
         switch target.kind {
         case .deployment:
-            return [ResolvedTarget(label: target.ref, weight: target.weight, deployment: target.ref)]
+            return [ResolvedTarget(label: target.ref, weight: target.weight, deployment: target.ref, site: target.site)]
         case .branch:
             let inner = envTargets[EnvironmentKey(site: target.site, branch: target.ref)] ?? []
             let total = inner.reduce(0) { $0 + $1.weight }
             return inner.map {
                 ResolvedTarget(
                     label: inner.count == 1 ? target.ref : $0.label,
-                    weight: total > 0 ? target.weight * $0.weight / total : 0, deployment: $0.deployment)
+                    weight: total > 0 ? target.weight * $0.weight / total : 0, deployment: $0.deployment,
+                    site: target.site)
             }
         }
     }

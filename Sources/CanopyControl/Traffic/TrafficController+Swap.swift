@@ -33,9 +33,12 @@ extension TrafficController {
         func policy(from entries: [RouteEntry]) -> [PolicyTarget] {
             guard let first = entries.first else { return [] }
             return first.targets.map { target in
-                isLiveBranch(first.site, target.label)
-                    ? PolicyTarget(kind: .branch, site: first.site, ref: target.label, weight: target.weight)
-                    : PolicyTarget(kind: .deployment, site: first.site, ref: target.deployment, weight: target.weight)
+                // A target keeps the site it belongs to: after a cross-site swap that is the other
+                // site, so that swapping again swaps back.
+                let site = target.site ?? first.site
+                return isLiveBranch(site, target.label)
+                    ? PolicyTarget(kind: .branch, site: site, ref: target.label, weight: target.weight)
+                    : PolicyTarget(kind: .deployment, site: site, ref: target.deployment, weight: target.weight)
             }
         }
         func normalised(_ entry: RouteEntry, _ targets: [PolicyTarget]) -> [PolicyTarget]? {
@@ -63,8 +66,9 @@ extension TrafficController {
         var liveBranches = Set<EnvironmentKey>()
         for entry in left + right {
             for target in entry.targets {
-                if let env = try await state.environment(site: entry.site, branch: target.label), env.deletedAt == nil {
-                    liveBranches.insert(EnvironmentKey(site: entry.site, branch: target.label))
+                let site = target.site ?? entry.site
+                if let env = try await state.environment(site: site, branch: target.label), env.deletedAt == nil {
+                    liveBranches.insert(EnvironmentKey(site: site, branch: target.label))
                 }
             }
         }

@@ -45,7 +45,10 @@ struct TrafficController: Sendable {
 
     /// `main=90%→d1 release=10%→d2`, for the audit log.
     static func describe(_ targets: [ResolvedTarget]) -> String {
-        targets.map { "\($0.label)=\(Int(($0.weight * 100).rounded()))%→\($0.deployment)" }.joined(separator: " ")
+        targets.map {
+            "\($0.site.map { $0 + "/" } ?? "")\($0.label)=\(Int(($0.weight * 100).rounded()))%→\($0.deployment)"
+        }
+        .joined(separator: " ")
     }
 
     // MARK: Split
