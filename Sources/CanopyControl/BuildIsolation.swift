@@ -43,6 +43,7 @@ enum BuildIsolation {
         guard chmod(data.root, 0o700) == 0 else {
             throw CanopyError("cannot make the data folder \(data.root) private: \(String(cString: strerror(errno)))")
         }
+        closeToOthers(config.sitesDirectory, what: "the Sites folder (passwords, webhook secrets)", logger: logger)
         let root = (config.buildWorkRoot as NSString).standardizingPath
         if mkdir(root, 0o711) != 0 && errno != EEXIST {
             throw CanopyError("cannot create the build folder \(root): \(String(cString: strerror(errno)))")
@@ -62,5 +63,23 @@ enum BuildIsolation {
         let identities = BuildIdentities(account: user, uids: uids)
         if let problem = identities.claim() { throw CanopyError("--build-uids: \(problem)") }
         return identities
+    }
+
+    /// Takes others' access away from a folder builds must not read (its owner and group keep
+    /// theirs): builds run as uids of their own, so "others" is exactly them.
+    static func closeToOthers(_ path: String, what: String, logger: Logger) {
+        var info = stat()
+        guard stat(path, &info) == 0, info.st_mode & S_IFMT == S_IFDIR else { return }
+        let mode = info.st_mode & 0o7777
+        guard mode & 0o007 != 0 else { return }
+        if chmod(path, mode & ~0o007) == 0 {
+            logger.notice(
+                "\(what) \(path) was open to every account (mode \(String(mode, radix: 8))): builds could read it; it is now \(String(mode & ~0o007, radix: 8))"
+            )
+        } else {
+            logger.warning(
+                "\(what) \(path) is open to every account and builds can read it: chmod o-rwx \(path) (\(String(cString: strerror(errno))))"
+            )
+        }
     }
 }

@@ -72,6 +72,8 @@ struct BuildIsolationEndToEndTests {
                     + "done > dist/stolen.txt",
                 // The checkout's path, as a's processes show it in /proc/PID/cwd (here given outright).
                 "cat \(checkout)/private.txt > dist/read.txt 2>/dev/null || true",
+                // Site a's Sites file holds its deploy key too.
+                "cat \(canopy.sites)/a.yml > dist/sites.txt 2>/dev/null || true",
                 "if echo defaced > \(checkout)/index.html; then touch dist/defaced.txt; fi",
                 "setsid env -i /bin/sleep 600 > /dev/null 2>&1 & echo $! > dist/pid.txt",
                 // Once it is sleep, setsid has run: the stage's group kill can no longer reach it.
@@ -89,6 +91,8 @@ struct BuildIsolationEndToEndTests {
         let stolen = try canopy.get("b.test", "/stolen.txt").text
         #expect(!stolen.contains(secret), "site b read site a's environment: \(stolen)")
         #expect(try canopy.get("b.test", "/read.txt").text.isEmpty)
+        #expect(try canopy.get("b.test", "/sites.txt").text.isEmpty, "a build read the Sites folder")
+        #expect(canopy.serverLog.contains("builds could read it"))
         #expect(try canopy.get("b.test", "/defaced.txt").status == 404)
         #expect(try canopy.get("a.test").text == "<p>site a</p>\n")
         let pid = try #require(
