@@ -71,6 +71,57 @@ extension SitesSpec {
                 }
             }
         }
+        // Preview, pull-request and per-commit templates of two sites that can make one hostname.
+        var templates: [(site: SiteConfig, template: String, pattern: [String])] = []
+        for site in sites {
+            for template in site.previews.map(\.domain)
+                + [site.pullRequests?.domain, site.commitDomain].compactMap({ $0 })
+            {
+                let pattern = Self.templatePattern(template, site: site.name)
+                if let owner = templates.first(where: {
+                    $0.site.name != site.name && Self.patternsOverlap($0.pattern, pattern)
+                }) {
+                    errors.append(
+                        SpecDiagnostic(
+                            .error, at: SourceLocation(file: site.file, line: 1, column: 1),
+                            "the domain template \(template) of \(site.name) can make the same hostnames as \(owner.template) of \(owner.site.name) (\(owner.site.file)); give one of them its own domain"
+                        ))
+                } else {
+                    templates.append((site, template, pattern))
+                }
+            }
+        }
         if !errors.isEmpty { throw SpecError(errors) }
+    }
+
+    /// A domain template's labels with each placeholder as `*` (`{site}` filled in).
+    static func templatePattern(_ template: String, site: String) -> [String] {
+        var text = template.replacingOccurrences(of: "{site}", with: DNSLabel.make(site)).lowercased()
+        while let open = text.firstIndex(of: "{"), let close = text[open...].firstIndex(of: "}") {
+            text.replaceSubrange(open...close, with: "*")
+        }
+        return text.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
+    }
+
+    /// Whether two label patterns can match one hostname: the same number of labels, and each pair
+    /// of labels compatible (equal, or a `*` whose fixed start and end the other can have).
+    static func patternsOverlap(_ a: [String], _ b: [String]) -> Bool {
+        guard a.count == b.count else { return false }
+        return zip(a, b).allSatisfy { x, y in
+            guard x.contains("*") || y.contains("*") else { return x == y }
+            let xStart = x.prefix { $0 != "*" }, yStart = y.prefix { $0 != "*" }
+            let xEnd = String(x.reversed().prefix { $0 != "*" }.reversed())
+            let yEnd = String(y.reversed().prefix { $0 != "*" }.reversed())
+            let starts =
+                x.contains("*") && y.contains("*") ? (xStart.hasPrefix(yStart) || yStart.hasPrefix(xStart)) : true
+            let ends = x.contains("*") && y.contains("*") ? (xEnd.hasSuffix(yEnd) || yEnd.hasSuffix(xEnd)) : true
+            if !x.contains("*") {
+                return x.hasPrefix(yStart) && x.hasSuffix(yEnd) && x.count >= yStart.count + yEnd.count
+            }
+            if !y.contains("*") {
+                return y.hasPrefix(xStart) && y.hasSuffix(xEnd) && y.count >= xStart.count + xEnd.count
+            }
+            return starts && ends
+        }
     }
 }

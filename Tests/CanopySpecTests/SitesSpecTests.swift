@@ -280,6 +280,28 @@ struct SitesSpecTests {
         #expect(failure.diagnostics.first?.location.file == a.file)
     }
 
+    /// Issue #15: one site's preview template could take another site's preview hostnames (a
+    /// warning only). Two sites whose templates can make one hostname are an error at the later file.
+    @Test("preview templates of two sites may not overlap")
+    func previewTemplatesOfTwoSites() throws {
+        let a = try parse(
+            "repository: r\npreviews:\n  - branches: '*'\n    domain: '{branch}.preview.example.com'\n", site: "alpha")
+        let b = try parse(
+            "repository: r\npullRequests: { domain: 'pr-{number}.preview.example.com' }\n", site: "beta")
+        let c = try parse(
+            "repository: r\npreviews:\n  - branches: '*'\n    domain: '{branch}.{site}.example.com'\n", site: "gamma")
+        let d = try parse(
+            "repository: r\npreviews:\n  - branches: '*'\n    domain: '{branch}-preview.example.com'\n", site: "delta")
+        try SitesSpec.checkConflicts([a, c, d])  // different suffixes or label counts: no overlap
+        let failure = try #require(throws: SpecError.self) { try SitesSpec.checkConflicts([a, b]) }
+        #expect(failure.description.contains("pr-{number}.preview.example.com of beta"))
+        #expect(failure.description.contains("{branch}.preview.example.com of alpha"))
+        #expect(failure.diagnostics.first?.location.file == b.file)
+        #expect(SitesSpec.patternsOverlap(["x-*"], ["*-y"]))
+        #expect(!SitesSpec.patternsOverlap(["a*"], ["b*"]))
+        #expect(!SitesSpec.patternsOverlap(["pr-*", "x"], ["pr-*", "y"]))
+    }
+
     @Test("a preview never captures a hostname an explicit branch owns")
     func previewCannotHijack() throws {
         let site = try parse(
