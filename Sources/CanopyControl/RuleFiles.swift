@@ -6,22 +6,32 @@ import Foundation
 enum RuleFiles {
     /// Netlify's files, read from the published artifacts.
     static let artifactFiles = ["_redirects", "_headers"]
-    /// Amplify's files, read from the application root of the repository.
-    static let repositoryFiles = ["customHttp.yml", "redirects.json"]
+    /// Files read from the application root of the repository (or its root): Amplify's, and
+    /// `netlify.toml` for its `[[redirects]]` and `[[headers]]`.
+    static let repositoryFiles = ["customHttp.yml", "redirects.json", "netlify.toml"]
 
-    /// Parses every rule file present; returns the first problem as a message, or nil when all parse.
-    static func validate(artifactDirectory: String) -> String? {
+    /// What validation found: the first problem (the build fails with it), or nil, and the warnings
+    /// about lines the files' hosts would ignore (each with its file:line).
+    struct Findings: Sendable {
+        var problem: String?
+        var warnings: [String] = []
+    }
+
+    /// Parses every rule file present.
+    static func validate(artifactDirectory: String) -> Findings {
+        var findings = Findings()
         for name in artifactFiles + repositoryFiles {
             let path = artifactDirectory + "/" + name
-            if isSymbolicLink(path) { return linkRefusal(name) }
+            if isSymbolicLink(path) { return Findings(problem: linkRefusal(name), warnings: findings.warnings) }
             guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { continue }
             do {
-                try parse(name: name, text: text)
+                findings.warnings += try parse(name: name, text: text).map(\.description)
             } catch {
-                return "\(name) is invalid:\n\(error)"
+                findings.problem = "\(name) is invalid:\n\(error)"
+                return findings
             }
         }
-        return nil
+        return findings
     }
 
     /// Copies `customHttp.yml` and `redirects.json` from the application root (or the repository root)
@@ -68,13 +78,17 @@ enum RuleFiles {
         return yaml
     }
 
-    static func parse(name: String, text: String) throws {
+    /// Parses one rule file; returns its warnings.
+    @discardableResult
+    static func parse(name: String, text: String) throws -> [SpecDiagnostic] {
         switch name {
-        case "_redirects": _ = try RulesSpec.parseNetlifyRedirects(text, file: name)
-        case "_headers": _ = try RulesSpec.parseNetlifyHeaders(text, file: name)
+        case "_redirects": return try RulesSpec.readNetlifyRedirects(text, file: name).warnings
+        case "_headers": return try RulesSpec.readNetlifyHeaders(text, file: name).warnings
         case "customHttp.yml": _ = try RulesSpec.parseCustomHTTP(yaml: text, file: name)
         case "redirects.json": _ = try RulesSpec.parseAmplifyRedirects(json: text, file: name)
+        case "netlify.toml": return try RulesSpec.parseNetlifyTOML(text, file: name).warnings
         default: break
         }
+        return []
     }
 }

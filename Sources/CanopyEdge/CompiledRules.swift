@@ -3,8 +3,8 @@ import CanopyStore
 import Foundation
 
 /// A deployment's redirect, rewrite and header rules, compiled once at load: the Sites file's own,
-/// then `redirects.json` (Amplify), then `_redirects` (Netlify); headers from the Sites file,
-/// `customHttp.yml` and `_headers`.
+/// then `redirects.json` (Amplify), then `_redirects` and `netlify.toml` (Netlify); headers from the
+/// Sites file, `customHttp.yml`, `_headers` and `netlify.toml`.
 struct CompiledRules: Sendable {
     let redirects: [CompiledRedirect]
     let headerRules: [CompiledHeaderRule]
@@ -29,16 +29,27 @@ struct CompiledRules: Sendable {
         if let yaml = try text("customHttp.yml") {
             headers += try RulesSpec.parseCustomHTTP(yaml: yaml, file: "customHttp.yml")
         }
+        var netlifyHeaders: [HeaderRule] = []
         if let netlify = try text("_headers") {
-            headers += try RulesSpec.parseNetlifyHeaders(netlify, file: "_headers").map { rule in
-                var converted = rule
-                converted.pattern = CompiledHeaderRule.netlifyGlob(rule.pattern)
-                return converted
-            }
+            netlifyHeaders += try RulesSpec.parseNetlifyHeaders(netlify, file: "_headers")
         }
-        return CompiledRules(
-            redirects: try redirects.map(CompiledRedirect.init),
-            headerRules: headers.enumerated().map { CompiledHeaderRule(rule: $1, order: $0) })
+        // netlify.toml after _redirects, as Netlify orders them.
+        if let toml = try text("netlify.toml") {
+            let config = try RulesSpec.parseNetlifyTOML(toml, file: "netlify.toml")
+            redirects += config.redirects
+            netlifyHeaders += config.headers
+        }
+        var compiled = headers.enumerated().map { CompiledHeaderRule(rule: $1, order: $0) }
+        for rule in netlifyHeaders { compiled.append(CompiledHeaderRule(netlify: rule, order: compiled.count)) }
+        return CompiledRules(redirects: try redirects.map(CompiledRedirect.init), headerRules: compiled)
+    }
+
+    /// Custom headers of a response to `requestPath` (the URL path asked for), or nil when the
+    /// deployment has no header rules (the common case, which then costs nothing).
+    func customHeaders(for requestPath: String) -> CustomHeaders? {
+        guard !headerRules.isEmpty else { return nil }
+        let found = headers(for: requestPath)
+        return CustomHeaders(cacheControl: found.cacheControl, lines: found.lines)
     }
 
     /// Custom headers for a path: for each header name the most specific matching pattern wins, ties
@@ -66,15 +77,23 @@ struct CompiledRules: Sendable {
     enum Outcome {
         case redirect(status: Int, location: String)
         case rewrite(path: String)
-        case notFound(path: String)
+        /// The target's content with this status (404, 410, …).
+        case serve(path: String, status: Int)
     }
 
     /// The first rule (top-down) that applies to this request. `fileExists` tells whether the path
     /// resolves to a file (404, 404-200 and unforced Netlify rules apply only when it does not).
-    func evaluate(path: String, query: String, host: String, fileExists: () -> Bool) -> Outcome? {
+    func evaluate(
+        path: String, query: String, host: String, acceptLanguage: String?, fileExists: () -> Bool
+    ) -> Outcome? {
         var exists: Bool?
         for rule in redirects {
             guard let substituted = rule.match(path: path, query: query, host: host) else { continue }
+            if !rule.rule.languages.isEmpty
+                && !LanguageCondition.matches(rule.rule.languages, acceptLanguage: acceptLanguage)
+            {
+                continue
+            }
             if !rule.applies(whenFileExists: {
                 exists
                     ?? {
@@ -90,18 +109,27 @@ struct CompiledRules: Sendable {
                     return .redirect(status: 302, location: substituted)  // Canopy does not proxy
                 }
                 return .rewrite(path: substituted)
-            case .notFound: return .notFound(path: substituted)
+            case .notFound: return .serve(path: substituted, status: 404)
+            case .content(let code): return .serve(path: substituted, status: code)
             }
         }
         return nil
     }
 }
 
-/// One compiled header rule.
+/// Header lines chosen for one response, and the Cache-Control that replaces the default, if any.
+struct CustomHeaders: Sendable {
+    let cacheControl: String?
+    let lines: [UInt8]
+}
+
+/// One compiled header rule: an Amplify glob (`customHttp.yml`, the Sites file), or a Netlify path
+/// pattern (`_headers`).
 struct CompiledHeaderRule: Sendable {
     let rule: HeaderRule
     let order: Int
-    let glob: Glob
+    let glob: Glob?
+    let netlify: NetlifyPathPattern?
     let basenameOnly: Bool
     /// Literal characters in the pattern: more means more specific.
     let specificity: Int
@@ -112,24 +140,29 @@ struct CompiledHeaderRule: Sendable {
         var pattern = rule.pattern
         if !pattern.hasPrefix("/") && pattern.contains("/") { pattern = "/" + pattern }
         basenameOnly = !pattern.contains("/")
-        glob = Glob(pattern.hasPrefix("/**") || pattern.hasPrefix("/") ? pattern : pattern)
+        glob = Glob(pattern)
+        netlify = nil
         specificity = rule.pattern.filter { !"*?[]{}".contains($0) }.count
     }
 
+    init(netlify rule: HeaderRule, order: Int) {
+        self.rule = rule
+        self.order = order
+        let pattern = NetlifyPathPattern(rule.pattern)
+        netlify = pattern
+        glob = nil
+        basenameOnly = false
+        specificity = pattern.specificity
+    }
+
     func matches(_ path: String) -> Bool {
+        if let netlify { return netlify.matches(path) }
+        guard let glob else { return false }
         if basenameOnly {
             let name = path.split(separator: "/").last.map(String.init) ?? ""
             return glob.matches(name)
         }
-        return glob.matches(path) || (glob.pattern.hasPrefix("/**/") && glob.matches(path))
-    }
-
-    /// Netlify `_headers` paths: `/*` is everything below, `:name` one segment.
-    static func netlifyGlob(_ pattern: String) -> String {
-        var segments = pattern.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
-        for i in segments.indices where segments[i].hasPrefix(":") { segments[i] = "*" }
-        if segments.last == "*" { segments[segments.count - 1] = "**" }
-        return segments.joined(separator: "/")
+        return glob.matches(path)
     }
 }
 
@@ -184,10 +217,14 @@ struct CompiledRedirect: Sendable {
         }
     }
 
+    /// Netlify: a rule shadows an existing file only when forced (`!`), whatever its status, so a
+    /// `404!` answers 404 even where a file exists. Amplify: 404 and 404-200 rules apply only where
+    /// no file exists; its rewrites and redirects always apply.
     func applies(whenFileExists fileExists: () -> Bool) -> Bool {
+        if rule.syntax == .netlify { return rule.force || !fileExists() }
         switch rule.status {
-        case .notFound, .notFoundRewrite: return !fileExists()
-        default: return rule.force || rule.syntax != .netlify || !fileExists()
+        case .notFound, .notFoundRewrite, .content: return !fileExists()
+        default: return true
         }
     }
 

@@ -100,6 +100,7 @@ final class EdgeStreamHandler: ChannelInboundHandler {
         }
         request.host = headers.first(name: "host")
         request.acceptEncoding = list("accept-encoding")
+        request.acceptLanguage = list("accept-language")
         request.range = headers.first(name: "range")
         request.ifRange = headers.first(name: "if-range")
         request.ifMatch = list("if-match")

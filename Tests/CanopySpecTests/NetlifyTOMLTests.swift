@@ -1,0 +1,123 @@
+import Testing
+
+@testable import CanopySpec
+
+/// `netlify.toml`'s `[[redirects]]` and `[[headers]]`. Inputs are the fixtures of Netlify's parser
+/// (netlify/build, packages/redirect-parser/tests/fixtures/netlify_config/…) and the docs' examples
+/// (docs.netlify.com/routing/headers, "Syntax for the Netlify configuration file").
+@Suite("netlify.toml")
+struct NetlifyTOMLTests {
+    @Test("fixtures status_string, from_forward, invalid_no_to: the same semantics as _redirects")
+    func redirects() throws {
+        let config = try RulesSpec.parseNetlifyTOML(
+            """
+            [[redirects]]
+              from = "/old-path"
+              to = "/new-path"
+              status = "200"
+
+            [[redirects]]
+              from = "/old-path/*"
+              status = 200
+
+            [[redirects]]
+              from = "/no-target"
+
+            [[redirects]]
+              from = "/store"
+              to = "/blog/:id"
+              query = {id = ":id"}
+              conditions = {language = ["en", "FR"]}
+              force = true
+              status = 410
+            """, file: "netlify.toml")
+        #expect(config.redirects.map(\.source) == ["/old-path", "/old-path/*", "/store"])
+        #expect(config.redirects.map(\.target) == ["/new-path", "/old-path/:splat", "/blog/:id"])
+        #expect(config.redirects.map(\.status) == [.rewrite, .rewrite, .content(410)])
+        #expect(config.redirects[2].queryMatches == ["id": ":id"])
+        #expect(config.redirects[2].languages == ["en", "fr"])
+        #expect(config.redirects[2].force)
+        #expect(config.redirects.map(\.location?.line) == [1, 6, 13])
+        #expect(config.warnings.map(\.location.line) == [10])
+        #expect(config.warnings[0].message.contains("no target"))
+    }
+
+    /// Fixture `complex.toml`: a Country and Role condition, and a signed proxy; each refused at its line.
+    @Test("fixture complex.toml: conditions Canopy cannot evaluate and signing fail at their line")
+    func complex() throws {
+        let failure = try #require(throws: SpecError.self) {
+            try RulesSpec.parseNetlifyTOML(
+                """
+                [[redirects]]
+                  from = "/old-path"
+                  to = "/new-path"
+                  status = 301
+                  force = false
+                  query = {path = ":path"}
+                  conditions = {Language = ["en"], Country = ["US"], Role = ["admin"]}
+
+                ## This rule redirects to an external API, signing requests with a secret
+                [[redirects]]
+                  from = "/search"
+                  to = "https://api.mysearch.com"
+                  status = 200
+                  force = true # COMMENT: ensure that we always redirect
+                  headers = {X-From = "Netlify"}
+                  signed = "API_SIGNATURE_TOKEN"
+                """, file: "netlify.toml")
+        }
+        #expect(failure.diagnostics.map(\.location.line) == [7, 16])
+        #expect(failure.diagnostics[0].message.contains("Country=US"))
+    }
+
+    /// Fixtures `invalid_status_string` and a target without a slash; a TOML syntax error.
+    @Test("fixture invalid_status_string, a bad target, broken TOML: errors with their line")
+    func errors() throws {
+        let status = try #require(throws: SpecError.self) {
+            try RulesSpec.parseNetlifyTOML(
+                "[[redirects]]\n  from = \"/old-path\"\n  to = \"new-path\"\n  status = \"not_a_status\"\n",
+                file: "netlify.toml")
+        }
+        #expect(status.diagnostics.map(\.location.line) == [4])
+        let target = try #require(throws: SpecError.self) {
+            try RulesSpec.parseNetlifyTOML(
+                "[[redirects]]\n  from = \"/old-path\"\n  to = \"new-path\"\n", file: "netlify.toml")
+        }
+        #expect(target.diagnostics.map(\.location.line) == [3])
+        let broken = try #require(throws: SpecError.self) {
+            try RulesSpec.parseNetlifyTOML("[[redirects]]\n  from = \"/a\n", file: "netlify.toml")
+        }
+        #expect(broken.diagnostics.first?.location.line == 2)
+        #expect(broken.description.hasPrefix("netlify.toml:2:"))
+    }
+
+    /// docs.netlify.com/routing/headers: `for = "/*"` with `[headers.values]`, a multi-line value
+    /// (packages/headers-parser/src/normalize.ts joins it with ", "), an array value; [build] is not read.
+    @Test("[[headers]]: values, multi-line values, arrays; other sections get a warning")
+    func headers() throws {
+        let config = try RulesSpec.parseNetlifyTOML(
+            """
+            [build]
+              publish = "dist"
+
+            [[headers]]
+              for = "/*"
+              [headers.values]
+                X-Frame-Options = "DENY"
+                cache-control = '''
+                max-age=0,
+                no-cache,
+                no-store,
+                must-revalidate'''
+                Link = ["</style.css>; rel=preload; as=style", "</app.js>; rel=preload; as=script"]
+                X-Empty = ""
+            """, file: "netlify.toml")
+        #expect(config.headers.map(\.pattern) == ["/*"])
+        let values = Dictionary(uniqueKeysWithValues: config.headers[0].headers.map { ($0.name, $0.value) })
+        #expect(values["X-Frame-Options"] == "DENY")
+        #expect(values["cache-control"] == "max-age=0, no-cache, no-store, must-revalidate")
+        #expect(values["Link"] == "</style.css>; rel=preload; as=style, </app.js>; rel=preload; as=script")
+        #expect(values["X-Empty"] == nil)
+        #expect(config.warnings.map(\.location.line).sorted() == [1, 14])
+    }
+}
