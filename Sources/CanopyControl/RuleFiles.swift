@@ -46,6 +46,16 @@ enum RuleFiles {
                 continue
             }
             if isSymbolicLink(origin) { throw CanopyError(linkRefusal(name)) }
+            if name == "customHttp.yml", let text = try? String(contentsOfFile: origin, encoding: .utf8),
+                RulesSpec.isMonorepoCustomHTTP(text)
+            {
+                // The monorepo form: this application's section becomes the deployment's customHttp.yml
+                // (errors name the repository's file and its lines).
+                let rules = try RulesSpec.parseCustomHTTP(yaml: text, file: name, appRoot: appRoot)
+                try customHTTPYAML(rules, from: "customHttp.yml's application '\(appRoot)'").write(
+                    toFile: artifacts + "/" + name, atomically: true, encoding: .utf8)
+                continue
+            }
             try fm.copyItem(atPath: origin, toPath: artifacts + "/" + name)
         }
         if !customHeaders.isEmpty && !fm.fileExists(atPath: artifacts + "/customHttp.yml") {
@@ -66,9 +76,10 @@ enum RuleFiles {
     }
 
     /// `customHttp.yml` text for header rules.
-    static func customHTTPYAML(_ rules: [HeaderRule]) -> String {
+    static func customHTTPYAML(_ rules: [HeaderRule], from origin: String = "amplify.yml's customHeaders") -> String {
         func quote(_ s: String) -> String { "'" + s.replacingOccurrences(of: "'", with: "''") + "'" }
-        var yaml = "# From amplify.yml's customHeaders.\ncustomHeaders:\n"
+        var yaml = "# From \(origin).\ncustomHeaders:\n"
+        if rules.isEmpty { yaml = "# From \(origin): none.\ncustomHeaders: []\n" }
         for rule in rules {
             yaml += "  - pattern: \(quote(rule.pattern))\n    headers:\n"
             for header in rule.headers {

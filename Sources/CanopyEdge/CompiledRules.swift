@@ -75,7 +75,7 @@ struct CompiledRules: Sendable {
     }
 
     enum Outcome {
-        case redirect(status: Int, location: String)
+        case redirect(status: Int, location: String, forwardQuery: Bool)
         case rewrite(path: String)
         /// The target's content with this status (404, 410, …).
         case serve(path: String, status: Int)
@@ -103,10 +103,12 @@ struct CompiledRules: Sendable {
                 continue
             }
             switch rule.rule.status {
-            case .redirect(let code): return .redirect(status: code, location: substituted)
+            case .redirect(let code):
+                return .redirect(status: code, location: substituted, forwardQuery: rule.forwardsQuery)
             case .rewrite, .notFoundRewrite:
                 if substituted.hasPrefix("http://") || substituted.hasPrefix("https://") {
-                    return .redirect(status: 302, location: substituted)  // Canopy does not proxy
+                    // Canopy does not proxy
+                    return .redirect(status: 302, location: substituted, forwardQuery: rule.forwardsQuery)
                 }
                 return .rewrite(path: substituted)
             case .notFound: return .serve(path: substituted, status: 404)
@@ -174,6 +176,10 @@ struct CompiledRedirect: Sendable {
     let regex: NSRegularExpressionBox?
     /// Query parameters the source requires: name → placeholder (or literal value).
     let queryPlaceholders: [(String, String)]
+    /// The target gets the request path appended (an Amplify domain redirect).
+    let appendsPath: Bool
+    /// A redirect passes the request's query on to the target (when the target has none).
+    let forwardsQuery: Bool
 
     enum Segment: Sendable {
         case literal(String)
@@ -186,13 +192,18 @@ struct CompiledRedirect: Sendable {
         self.rule = rule
         var source = rule.source
         var host: String?
+        var bareDomain = false
         for scheme in ["https://", "http://"] where source.hasPrefix(scheme) {
             let rest = source.dropFirst(scheme.count)
             let slash = rest.firstIndex(of: "/") ?? rest.endIndex
             host = rest[..<slash].lowercased()
-            source = slash == rest.endIndex ? "/<*>" : String(rest[slash...])
+            bareDomain = rest[slash...].isEmpty || rest[slash...] == "/"
+            source = bareDomain ? "/<*>" : String(rest[slash...])
         }
         self.host = host
+        // Amplify's domain redirect (`https://example.com` → `https://www.example.com`) keeps the
+        // path: the request path is appended to a target that does not place it itself.
+        appendsPath = bareDomain && rule.syntax == .amplify && !rule.target.contains("<*>")
         var query: [(String, String)] = rule.queryMatches.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
         if let q = source.firstIndex(of: "?"), rule.syntax != .regex {
             for pair in source[source.index(after: q)...].split(separator: "&") {
@@ -202,6 +213,8 @@ struct CompiledRedirect: Sendable {
             source = String(source[..<q])
         }
         self.queryPlaceholders = query
+        // Amplify: a rule that matches on a query value (`/docs?id=<id>`) does not pass the query on.
+        forwardsQuery = rule.syntax != .amplify || query.isEmpty
         if rule.syntax == .regex {
             regex = NSRegularExpressionBox(try NSRegularExpression(pattern: rule.source))
             segments = []
@@ -275,6 +288,10 @@ struct CompiledRedirect: Sendable {
             }
         }
         guard i == parts.count else { return nil }
+        if appendsPath {
+            while target.hasSuffix("/") { target.removeLast() }
+            return target + path
+        }
         if let splat {
             target = target.replacingOccurrences(of: "<*>", with: splat).replacingOccurrences(of: ":splat", with: splat)
         }

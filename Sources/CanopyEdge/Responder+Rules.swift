@@ -19,9 +19,9 @@ extension Responder {
                 return true
             }
             switch outcome {
-            case .redirect(let status, let location)?:
+            case .redirect(let status, let location, let forwardQuery)?:
                 var full = location
-                if !target.query.isEmpty && !location.contains("?") { full += "?" + target.query }
+                if forwardQuery && !target.query.isEmpty && !location.contains("?") { full += "?" + target.query }
                 return redirect(status, to: full, target: target, deployment: deployment, context, &out)
             case .rewrite(let path)?:
                 return serveRewritten(request, path: path, status: 200, target: target, deployment, context, &out)

@@ -77,17 +77,57 @@ extension RulesSpec {
         return rules
     }
 
-    /// `customHttp.yml`: `customHeaders: - pattern: '**/*' headers: - key: X value: Y`.
-    public static func parseCustomHTTP(yaml: String, file: String) throws -> [HeaderRule] {
+    /// `customHttp.yml`: `customHeaders: - pattern: '**/*' headers: - key: X value: Y`, or Amplify's
+    /// monorepo form, `applications: - appRoot: app customHeaders: …`
+    /// (docs.aws.amazon.com/amplify/latest/userguide/custom-headers.html, "Monorepo custom headers").
+    /// In that form `appRoot` picks the application's rules; without one, every application's rules
+    /// are checked and returned (what `canopy validate` wants).
+    public static func parseCustomHTTP(yaml: String, file: String, appRoot: String? = nil) throws -> [HeaderRule] {
         let root = try YAMLValue.parse(yaml, file: file)
         var rules: [HeaderRule] = []
         for entry in try root.mapping("customHttp.yml") {
-            guard entry.key == "customHeaders" else {
-                throw SpecError(at: entry.keyLocation, "customHttp.yml has one key, customHeaders, not '\(entry.key)'")
+            switch entry.key {
+            case "customHeaders": rules = try headerRules(entry.value)
+            case "applications": rules = try applicationHeaderRules(entry.value, appRoot: appRoot)
+            default:
+                throw SpecError(
+                    at: entry.keyLocation, "customHttp.yml has customHeaders (or applications), not '\(entry.key)'")
             }
-            rules = try headerRules(entry.value)
         }
         return rules
+    }
+
+    /// Whether a customHttp.yml is in the monorepo form (`applications:` at the top).
+    public static func isMonorepoCustomHTTP(_ yaml: String) -> Bool {
+        yaml.split(whereSeparator: \.isNewline).contains { $0.hasPrefix("applications:") }
+    }
+
+    private static func applicationHeaderRules(_ list: YAMLValue, appRoot: String?) throws -> [HeaderRule] {
+        var all: [HeaderRule] = []
+        var roots: [String] = []
+        for item in try list.items("applications") {
+            var root: String?
+            var rules: [HeaderRule] = []
+            for field in try item.mapping("an application") {
+                switch field.key {
+                case "appRoot": root = try field.value.string("appRoot")
+                case "customHeaders": rules = try headerRules(field.value)
+                default:
+                    throw SpecError(
+                        at: field.keyLocation, "an application has appRoot and customHeaders, not '\(field.key)'")
+                }
+            }
+            guard let root else { throw item.error("an application in customHttp.yml needs its appRoot") }
+            let normalised = root.trimmingCharacters(in: CharacterSet(charactersIn: "/"))
+            roots.append(normalised)
+            if let appRoot {
+                if normalised == appRoot.trimmingCharacters(in: CharacterSet(charactersIn: "/")) { return rules }
+            } else {
+                all += rules
+            }
+        }
+        if appRoot != nil { return [] }  // this application has no custom headers
+        return all
     }
 
     /// A `customHeaders` list.

@@ -121,3 +121,40 @@ struct NetlifyTOMLTests {
         #expect(config.warnings.map(\.location.line).sorted() == [1, 14])
     }
 }
+
+/// customHttp.yml in Amplify's monorepo form (docs.aws.amazon.com/amplify/latest/userguide/
+/// custom-headers.html, "Monorepo custom headers": `applications:` with `appRoot`).
+@Suite("customHttp.yml monorepo form")
+struct CustomHTTPMonorepoTests {
+    static let yaml = """
+        applications:
+          - appRoot: app1
+            customHeaders:
+              - pattern: '**/*'
+                headers:
+                  - key: 'X-Frame-Options'
+                    value: 'DENY'
+          - appRoot: app2
+            customHeaders:
+              - pattern: '/images/**'
+                headers:
+                  - key: 'Cache-Control'
+                    value: 'max-age=3600'
+        """
+
+    @Test("appRoot picks its application's rules; without one every application is checked")
+    func picksTheApplication() throws {
+        let app1 = try RulesSpec.parseCustomHTTP(yaml: Self.yaml, file: "customHttp.yml", appRoot: "app1")
+        #expect(app1.map(\.pattern) == ["**/*"])
+        #expect(app1[0].headers == [HeaderField(name: "X-Frame-Options", value: "DENY")])
+        let app2 = try RulesSpec.parseCustomHTTP(yaml: Self.yaml, file: "customHttp.yml", appRoot: "app2/")
+        #expect(app2.map(\.pattern) == ["/images/**"])
+        #expect(try RulesSpec.parseCustomHTTP(yaml: Self.yaml, file: "customHttp.yml", appRoot: "app3").isEmpty)
+        #expect(try RulesSpec.parseCustomHTTP(yaml: Self.yaml, file: "customHttp.yml").count == 2)
+        let noRoot = try #require(throws: SpecError.self) {
+            try RulesSpec.parseCustomHTTP(
+                yaml: "applications:\n  - customHeaders: []\n", file: "customHttp.yml", appRoot: "app1")
+        }
+        #expect(noRoot.diagnostics.map(\.location.line) == [2])
+    }
+}
