@@ -83,16 +83,18 @@ struct CompiledRules: Sendable {
 
     /// The first rule (top-down) that applies to this request. `fileExists` tells whether the path
     /// resolves to a file (404, 404-200 and unforced Netlify rules apply only when it does not).
+    /// `variesByLanguage` becomes true when a rule with a `Language=` condition matched the path:
+    /// the answer then depends on Accept-Language, and says so with `Vary`.
     func evaluate(
-        path: String, query: String, host: String, acceptLanguage: String?, fileExists: () -> Bool
+        path: String, query: String, host: String, acceptLanguage: String?, variesByLanguage: inout Bool,
+        fileExists: () -> Bool
     ) -> Outcome? {
         var exists: Bool?
         for rule in redirects {
             guard let substituted = rule.match(path: path, query: query, host: host) else { continue }
-            if !rule.rule.languages.isEmpty
-                && !LanguageCondition.matches(rule.rule.languages, acceptLanguage: acceptLanguage)
-            {
-                continue
+            if !rule.rule.languages.isEmpty {
+                variesByLanguage = true
+                if !LanguageCondition.matches(rule.rule.languages, acceptLanguage: acceptLanguage) { continue }
             }
             if !rule.applies(whenFileExists: {
                 exists

@@ -42,3 +42,24 @@ enum CustomHTTPMonorepoFixture {
                     value: 'max-age=3600'
         """
 }
+
+/// `canopy validate` on rule files: valid with its warnings shown (file:line), or the error.
+@Suite struct RuleFileValidationTests {
+    @Test func validateShowsWarningsWithTheirLine() throws {
+        let dir = NSTemporaryDirectory() + "canopy-validate-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        // Netlify's fixture invalid_no_to_status after a good line.
+        try "/a /b 302\n/swfobject.html?detectflash=false 301\n".write(
+            toFile: dir + "/_redirects", atomically: true, encoding: .utf8)
+        let redirects = SpecValidation.validate(path: dir + "/_redirects")
+        #expect(redirects.ok)
+        #expect(redirects.message.contains("_redirects:2:"))
+        #expect(redirects.message.contains("warning"))
+        try "[[redirects]]\n  from = \"/a\"\n  to = \"b\"\n".write(
+            toFile: dir + "/netlify.toml", atomically: true, encoding: .utf8)
+        let toml = SpecValidation.validate(path: dir + "/netlify.toml")
+        #expect(!toml.ok)
+        #expect(toml.message.contains("netlify.toml:3:"))
+    }
+}

@@ -138,8 +138,11 @@ func withRulesSite(
             let c = try f.client()
             let french = try c.request("GET", "/", headers: ["Accept-Language": "fr-CA,fr;q=0.9,en;q=0.5"])
             #expect(french.header("location") == "/fr/")
+            // The answer depends on Accept-Language: caches must key on it.
+            #expect(french.header("vary") == "Accept-Language")
             let english = try c.request("GET", "/", headers: ["Accept-Language": "en-US, fr;q=0"])
             #expect(english.header("location") == "/en/")
+            #expect(english.header("vary") == "Accept-Language")
             #expect(try c.request("GET", "/").header("location") == "/en/")
         }
     }
