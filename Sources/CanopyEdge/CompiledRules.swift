@@ -83,18 +83,22 @@ struct CompiledRules: Sendable {
 
     /// The first rule (top-down) that applies to this request. `fileExists` tells whether the path
     /// resolves to a file (404, 404-200 and unforced Netlify rules apply only when it does not).
-    /// `variesByLanguage` becomes true when a rule with a `Language=` condition matched the path:
-    /// the answer then depends on Accept-Language, and says so with `Vary`.
+    /// `vary` collects the request fields that conditions of rules matching the path read
+    /// (Accept-Language, Cookie): the answer depends on them, and says so with `Vary`.
     func evaluate(
-        path: String, query: String, host: String, acceptLanguage: String?, variesByLanguage: inout Bool,
+        path: String, query: String, host: String, acceptLanguage: String?, cookie: String?, vary: inout RuleVary,
         fileExists: () -> Bool
     ) -> Outcome? {
         var exists: Bool?
         for rule in redirects {
             guard let substituted = rule.match(path: path, query: query, host: host) else { continue }
             if !rule.rule.languages.isEmpty {
-                variesByLanguage = true
+                vary.insert(.language)
                 if !LanguageCondition.matches(rule.rule.languages, acceptLanguage: acceptLanguage) { continue }
+            }
+            if !rule.rule.cookies.isEmpty {
+                vary.insert(.cookie)
+                if !CookieCondition.matches(rule.rule.cookies, cookie: cookie) { continue }
             }
             if !rule.applies(whenFileExists: {
                 exists

@@ -9,17 +9,17 @@ extension Responder {
         out: inout ByteBuffer
     ) -> EdgeResponse {
         if !deployment.rules.isEmpty {
-            var variesByLanguage = false
+            var vary = RuleVary()
             let outcome = deployment.rules.evaluate(
                 path: requestPath(target), query: target.query, host: context.host,
-                acceptLanguage: request.acceptLanguage, variesByLanguage: &variesByLanguage
+                acceptLanguage: request.acceptLanguage, cookie: request.cookie, vary: &vary
             ) {
                 if case .missing = lookup(deployment, path: target.path, trailingSlash: target.trailingSlash) {
                     return false
                 }
                 return true
             }
-            context.varyLanguage = variesByLanguage
+            context.vary = vary
             switch outcome {
             case .redirect(let status, let location, let forwardQuery)?:
                 var full = location
@@ -82,7 +82,7 @@ extension Responder {
             return serveFile(request, file: page, status: 404, deployment: deployment, context, &out)
         }
         let noindex = context.route?.route.noindex == true
-        guard context.varyLanguage || context.custom?.lines.isEmpty == false else {
+        guard !context.vary.isEmpty || context.custom?.lines.isEmpty == false else {
             return write(noindex ? deployment.notFoundNoindex : deployment.notFound, &out, context)
         }
         var extra = "X-Canopy-Deployment: \(deployment.id)\r\n" + customLines(context)
@@ -109,7 +109,7 @@ extension Responder {
     /// (`no-cache`, `no-store`): a rule's long max-age meant for files would otherwise pin a redirect
     /// or a missing page in caches.
     private static func customLines(_ context: ResponseContext) -> String {
-        let vary = context.varyLanguage ? "Vary: Accept-Language\r\n" : ""
+        let vary = context.vary.line
         guard let custom = context.custom else { return vary }
         return String(decoding: custom.lines, as: UTF8.self) + vary
     }

@@ -129,8 +129,8 @@ struct Responder {
         /// Custom headers chosen for the requested path when they are not the served file's own
         /// (a rewrite, a 404 page); nil for a file served at its own path.
         var custom: CustomHeaders? = nil
-        /// A `Language=` rule matched the path: the answer says `Vary: Accept-Language`.
-        var varyLanguage = false
+        /// Request fields a matching rule's condition read: the answer names them in `Vary`.
+        var vary = RuleVary()
     }
 
     // MARK: Files
@@ -316,7 +316,7 @@ struct Responder {
         } else {
             buffer.writeBytes(file.commonHeaders)
         }
-        if context.varyLanguage { buffer.writeStaticString("Vary: Accept-Language\r\n") }
+        if !context.vary.isEmpty { buffer.writeString(context.vary.line) }
         if let route = context.route {
             if route.route.noindex { buffer.writeStaticString("X-Robots-Tag: noindex\r\n") }
             if route.expectedAuthorization != nil { buffer.writeStaticString("Vary: Authorization\r\n") }

@@ -76,17 +76,22 @@ extension RulesSpec {
     static let netlifyStatusHelp =
         "200, 301, 302, 303, 307, 308, 404 or another 4xx/5xx status such as 410 (add ! to force)"
 
-    /// One Netlify condition: the languages of `Language` (lowercased); nil, with an error at
-    /// `location`, for a condition Canopy cannot evaluate. Keys are case-insensitive, as Netlify's
-    /// parser normalises them (packages/redirect-parser/src/conditions.js).
+    /// One Netlify condition added to `conditions`: `Language` (lowercased) or `Cookie` (names); false,
+    /// with an error at `location`, for a condition Canopy cannot evaluate. Keys are case-insensitive,
+    /// as Netlify's parser normalises them (packages/redirect-parser/src/conditions.js).
     static func netlifyCondition(
-        _ key: String, _ values: [String], at location: SourceLocation, _ findings: inout DiagnosticCollector
-    ) -> [String]? {
+        _ key: String, _ values: [String], at location: SourceLocation, into conditions: inout NetlifyConditions,
+        _ findings: inout DiagnosticCollector
+    ) -> Bool {
         let values = values.map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         let written = "\(key)=\(values.joined(separator: ","))"
         switch key.lowercased() {
         case "language":
-            return values.map { $0.lowercased() }
+            conditions.languages += values.map { $0.lowercased() }
+            return true
+        case "cookie":
+            conditions.cookies += values
+            return true
         case "country":
             findings.error(
                 location,
@@ -100,15 +105,21 @@ extension RulesSpec {
         default:
             findings.error(
                 location,
-                "Canopy cannot evaluate the condition '\(written)' (it evaluates Language only); remove it (or the rule)"
+                "Canopy cannot evaluate the condition '\(written)' (it evaluates Language and Cookie); remove it (or the rule)"
             )
         }
-        return nil
+        return false
     }
 
     static func isNetlifyTarget(_ token: String) -> Bool {
         token.hasPrefix("/") || token.hasPrefix("http://") || token.hasPrefix("https://")
     }
+}
+
+/// The conditions of one Netlify rule that Canopy evaluates.
+struct NetlifyConditions {
+    var languages: [String] = []
+    var cookies: [String] = []
 }
 
 /// One `_redirects` line, split into its whitespace-separated fields.
@@ -189,13 +200,13 @@ struct NetlifyLine {
             force = parsed.force
             after = after.dropFirst()
         }
-        guard let query = queryMatches(queryParts, &findings), let languages = conditions(after, &findings) else {
+        guard let query = queryMatches(queryParts, &findings), let conditions = conditions(after, &findings) else {
             return nil
         }
         if source.count > 1 && source.hasSuffix("/") && !source.hasSuffix("*/") { source.removeLast() }
         return RedirectRule(
             source: source, target: target, status: status, syntax: .netlify, force: force, queryMatches: query,
-            languages: languages, location: at(1))
+            languages: conditions.languages, cookies: conditions.cookies, location: at(1))
     }
 
     /// `key=:placeholder` or `key=value` fields between the source and the target.
@@ -220,8 +231,8 @@ struct NetlifyLine {
     /// error) for a condition Canopy cannot evaluate.
     private func conditions(
         _ parts: ArraySlice<(text: String, column: Int)>, _ findings: inout DiagnosticCollector
-    ) -> [String]? {
-        var languages: [String] = []
+    ) -> NetlifyConditions? {
+        var conditions = NetlifyConditions()
         for part in parts {
             let kv = part.text.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
             guard kv.count == 2, !kv[0].isEmpty else {
@@ -229,10 +240,9 @@ struct NetlifyLine {
                 return nil
             }
             let values = kv[1].split(separator: ",").map { String($0) }
-            guard let found = RulesSpec.netlifyCondition(String(kv[0]), values, at: at(part.column), &findings)
+            guard RulesSpec.netlifyCondition(String(kv[0]), values, at: at(part.column), into: &conditions, &findings)
             else { return nil }
-            languages += found
         }
-        return languages
+        return conditions
     }
 }

@@ -77,7 +77,7 @@ extension RulesSpec {
         var code = 301
         var force = false
         var query: [String: String] = [:]
-        var languages: [String] = []
+        var conditions = NetlifyConditions()
         for key in table.keys {
             let value = table[key]
             let at = place.key(key)
@@ -103,15 +103,14 @@ extension RulesSpec {
                 }
                 for name in pairs.keys { query[name] = pairs[name]?.string ?? "" }
             case "conditions":
-                guard let conditions = value?.table else {
+                guard let table = value?.table else {
                     findings.error(at, "conditions must be a table such as {Language = [\"en\"]}")
                     return nil
                 }
-                for name in conditions.keys.sorted() {
-                    let item = conditions[name]
+                for name in table.keys.sorted() {
+                    let item = table[name]
                     let values = item?.array.map { $0.compactMap(\.string) } ?? item?.string.map { [$0] } ?? []
-                    guard let found = netlifyCondition(name, values, at: at, &findings) else { return nil }
-                    languages += found
+                    guard netlifyCondition(name, values, at: at, into: &conditions, &findings) else { return nil }
                 }
             case "signed", "signing", "sign":
                 findings.error(at, "Canopy cannot sign proxied requests (\(key)); remove it (or the rule)")
@@ -153,7 +152,7 @@ extension RulesSpec {
         if source.count > 1 && source.hasSuffix("/") && !source.hasSuffix("*/") { source.removeLast() }
         return RedirectRule(
             source: source, target: target, status: status, syntax: .netlify, force: force, queryMatches: query,
-            languages: languages, location: place.start)
+            languages: conditions.languages, cookies: conditions.cookies, location: place.start)
     }
 
     /// One `[[headers]]` table: `for` and `[headers.values]`. A multi-line or comma-separated value is

@@ -40,12 +40,15 @@ public struct RedirectRule: Sendable, Hashable {
     /// Netlify's `Language=en,fr` condition, lowercased: the rule applies only when the request's
     /// `Accept-Language` names one of these (a bare `en` also matches `en-US`). Empty: no condition.
     public var languages: [String]
+    /// Netlify's `Cookie=name,other` condition: the rule applies only when the request carries a
+    /// cookie of one of these names. Empty: no condition.
+    public var cookies: [String]
     public var location: SourceLocation?
 
     public init(
         source: String, target: String, status: Status, syntax: Syntax, force: Bool,
         condition: String? = nil, queryMatches: [String: String] = [:], languages: [String] = [],
-        location: SourceLocation? = nil
+        cookies: [String] = [], location: SourceLocation? = nil
     ) {
         self.source = source
         self.target = target
@@ -55,6 +58,7 @@ public struct RedirectRule: Sendable, Hashable {
         self.condition = condition
         self.queryMatches = queryMatches
         self.languages = languages
+        self.cookies = cookies
         self.location = location
     }
 }

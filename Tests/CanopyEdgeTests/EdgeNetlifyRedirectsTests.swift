@@ -146,4 +146,21 @@ func withRulesSite(
             #expect(try c.request("GET", "/").header("location") == "/en/")
         }
     }
+
+    /// docs "Redirect by cookie presence": `/*  /cookie-present  302!  Cookie=ab_test,other` applies
+    /// when one of the named cookies is sent, whatever its value.
+    @Test func cookieConditionMatchesCookiePresence() async throws {
+        var files = Self.pages
+        files["cookie-present.html"] = "with cookie"
+        files["_redirects"] = "/news  /cookie-present  200!  Cookie=ab_test,other\n"
+        try await withRulesSite(files) { f in
+            let c = try f.client()
+            let with = try c.request("GET", "/news", headers: ["Cookie": "theme=dark; other=1"])
+            #expect(with.text == "with cookie")
+            #expect(with.all("vary").contains("Cookie"))  // beside the file's own Vary: Accept-Encoding
+            let without = try c.request("GET", "/news", headers: ["Cookie": "theme=dark; ab_test_x=1"])
+            #expect(without.text == "news")
+            #expect(try c.request("GET", "/news").text == "news")
+        }
+    }
 }

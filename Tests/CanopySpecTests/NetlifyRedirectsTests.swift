@@ -67,11 +67,14 @@ struct NetlifyRedirectsTests {
     /// Fixtures `conditions_country_language`, `conditions_role`, `conditions_query`: Canopy evaluates
     /// Language; Country and Role it cannot, so the rule is refused at its line rather than applied to
     /// everyone.
-    @Test("fixtures conditions_*: Language is kept; Country, Role and Signed fail at their line")
+    @Test("fixtures conditions_*: Language and Cookie are kept; Country, Role and Signed fail at their line")
     func conditions() throws {
         let language = try RulesSpec.parseNetlifyRedirects(
             "/old-path /new-path 200 language=en\n/ /fr 302 Language=fr,de\n", file: "_redirects")
         #expect(language.map(\.languages) == [["en"], ["fr", "de"]])
+        let cookie = try RulesSpec.parseNetlifyRedirects(
+            "/*  /cookie-present  302  Cookie=ab_test,other\n", file: "_redirects")
+        #expect(cookie.map(\.cookies) == [["ab_test", "other"]])
         let failure = try #require(throws: SpecError.self) {
             try RulesSpec.parseNetlifyRedirects(
                 "/  /china 302 Country=il Language=en\n/admin/*  /admin/:splat 200 Role=admin\n/donate source=:source email=:email /donate/usa?source=:source&email=:email 302 Country=us\n/api/* https://api.example.com/:splat 200! Signed=API_SECRET\n",
