@@ -96,7 +96,7 @@ enum RuleFiles {
         case "_redirects": return try RulesSpec.readNetlifyRedirects(text, file: name).warnings
         case "_headers": return try RulesSpec.readNetlifyHeaders(text, file: name).warnings
         case "customHttp.yml": _ = try RulesSpec.parseCustomHTTP(yaml: text, file: name)
-        case "redirects.json": _ = try RulesSpec.parseAmplifyRedirects(json: text, file: name)
+        case "redirects.json": return try RulesSpec.readAmplifyRedirects(json: text, file: name).warnings
         case "netlify.toml": return try RulesSpec.parseNetlifyTOML(text, file: name).warnings
         default: break
         }

@@ -46,17 +46,21 @@ struct CompiledRules: Sendable {
 
     /// Custom headers of a response to `requestPath` (the URL path asked for), or nil when the
     /// deployment has no header rules (the common case, which then costs nothing).
-    func customHeaders(for requestPath: String) -> CustomHeaders? {
+    func customHeaders(for requestPath: String, file: String? = nil) -> CustomHeaders? {
         guard !headerRules.isEmpty else { return nil }
-        let found = headers(for: requestPath)
+        let found = headers(for: requestPath, file: file)
         return CustomHeaders(cacheControl: found.cacheControl, lines: found.lines)
     }
 
     /// Custom headers for a path: for each header name the most specific matching pattern wins, ties
     /// to the later rule. Cache-Control is returned apart, as it replaces the default.
-    func headers(for path: String) -> (cacheControl: String?, lines: [UInt8]) {
+    /// Netlify rules (`_headers`, netlify.toml) match the requested path only; Amplify's globs
+    /// (customHttp.yml, the Sites file) match it or the served file's path (`/about` served from
+    /// `about.html` still gets a `*.html` rule, as it did before clean URLs were matched).
+    func headers(for path: String, file: String? = nil) -> (cacheControl: String?, lines: [UInt8]) {
         var winners: [String: (specificity: Int, order: Int, field: HeaderField)] = [:]
-        for rule in headerRules where rule.matches(path) {
+        for rule in headerRules
+        where rule.matches(path) || (rule.netlify == nil && file != nil && file != path && rule.matches(file!)) {
             for field in rule.rule.headers {
                 let key = field.name.lowercased()
                 if let current = winners[key], (current.specificity, current.order) > (rule.specificity, rule.order) {

@@ -55,14 +55,16 @@ extension Responder {
         _ context: ResponseContext, _ out: inout ByteBuffer
     ) -> EdgeResponse {
         var context = context
-        // Header rules match the requested URL, not the file it was rewritten to (Netlify's _headers).
-        context.custom = deployment.rules.customHeaders(for: requestPath(target))
+        // Header rules match the requested URL, not the file it was rewritten to (Netlify's _headers);
+        // Amplify's globs may match the served file too.
         let parsed = (try? RequestTarget.parse(path.hasPrefix("/") ? path : "/" + path))
         if let parsed,
             case .file(let file) = lookup(deployment, path: parsed.path, trailingSlash: parsed.trailingSlash)
         {
+            context.custom = deployment.rules.customHeaders(for: requestPath(target), file: "/" + file.path)
             return serveFile(request, file: file, status: status, deployment: deployment, context, &out)
         }
+        context.custom = deployment.rules.customHeaders(for: requestPath(target))
         if status != 200 && status != 404 {
             // A `/gone /gone.html 410` whose page is missing still answers its status.
             return simple(
@@ -77,10 +79,11 @@ extension Responder {
         _ out: inout ByteBuffer
     ) -> EdgeResponse {
         var context = context
-        if context.custom == nil { context.custom = deployment.rules.customHeaders(for: requestPath(target)) }
         if let page = deployment.notFoundPage {
+            context.custom = deployment.rules.customHeaders(for: requestPath(target), file: "/" + page.path)
             return serveFile(request, file: page, status: 404, deployment: deployment, context, &out)
         }
+        if context.custom == nil { context.custom = deployment.rules.customHeaders(for: requestPath(target)) }
         let noindex = context.route?.route.noindex == true
         guard !context.vary.isEmpty || context.custom?.lines.isEmpty == false else {
             return write(noindex ? deployment.notFoundNoindex : deployment.notFound, &out, context)

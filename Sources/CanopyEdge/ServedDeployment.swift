@@ -98,7 +98,7 @@ public final class ServedDeployment: Sendable {
             }
             let defaultCache = CachePolicy.defaultCacheControl(path: path, contentType: entry.contentType)
             func served(requestPath: String) -> ServedFile {
-                let custom = rules.headers(for: requestPath)
+                let custom = rules.headers(for: requestPath, file: "/" + path)
                 return ServedFile(
                     path: path, contentType: entry.contentType, lastModified: lastModified,
                     lastModifiedSeconds: Int(manifest.commitTime.timeIntervalSince1970),

@@ -111,6 +111,14 @@ extension RulesSpec {
         return false
     }
 
+    /// A 200 to an absolute URL is a proxy on Netlify and Amplify; Canopy does not proxy (yet) and
+    /// sends the visitor there with a 302 instead, which the build log says.
+    static func proxyWarning(_ target: String) -> String? {
+        guard target.hasPrefix("http://") || target.hasPrefix("https://") else { return nil }
+        return
+            "a 200 rewrite to \(target) is a proxy on Netlify and Amplify; Canopy does not proxy and answers it with a 302 redirect to that URL"
+    }
+
     static func isNetlifyTarget(_ token: String) -> Bool {
         token.hasPrefix("/") || token.hasPrefix("http://") || token.hasPrefix("https://")
     }
@@ -204,6 +212,7 @@ struct NetlifyLine {
             return nil
         }
         if source.count > 1 && source.hasSuffix("/") && !source.hasSuffix("*/") { source.removeLast() }
+        if status == .rewrite, let warning = RulesSpec.proxyWarning(target) { findings.warn(at(1), warning) }
         return RedirectRule(
             source: source, target: target, status: status, syntax: .netlify, force: force, queryMatches: query,
             languages: conditions.languages, cookies: conditions.cookies, location: at(1))

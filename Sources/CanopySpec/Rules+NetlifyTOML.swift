@@ -150,6 +150,7 @@ extension RulesSpec {
         }
         var source = from
         if source.count > 1 && source.hasSuffix("/") && !source.hasSuffix("*/") { source.removeLast() }
+        if status == .rewrite, let warning = proxyWarning(target) { findings.warn(place.start, warning) }
         return RedirectRule(
             source: source, target: target, status: status, syntax: .netlify, force: force, queryMatches: query,
             languages: conditions.languages, cookies: conditions.cookies, location: place.start)

@@ -6,14 +6,26 @@ extension RulesSpec {
     /// Amplify's `redirects.json` (the console's export): a JSON array of
     /// `{ "source", "target", "status", "condition" }`. Errors carry the line of the rule.
     public static func parseAmplifyRedirects(json: String, file: String) throws -> [RedirectRule] {
+        try readAmplifyRedirects(json: json, file: file).rules
+    }
+
+    /// `parseAmplifyRedirects`, with its warnings (unknown keys, rewrites Canopy answers otherwise).
+    public static func readAmplifyRedirects(json: String, file: String) throws -> ParsedRules<RedirectRule> {
         // JSON is YAML flow syntax: reading it through the YAML parser gives every value its line.
         let root = try YAMLValue.parse(json, file: file)
         guard case .sequence = root.node else { throw root.error("redirects.json must be a JSON array of rules") }
-        return try amplifyRedirects(root)
+        var warnings: [SpecDiagnostic] = []
+        let rules = try amplifyRedirects(root, warnings: &warnings)
+        return ParsedRules(rules: rules, warnings: warnings)
     }
 
     /// Amplify rules written as a list (in a Sites file or redirects.json).
     static func amplifyRedirects(_ list: YAMLValue) throws -> [RedirectRule] {
+        var warnings: [SpecDiagnostic] = []
+        return try amplifyRedirects(list, warnings: &warnings)
+    }
+
+    static func amplifyRedirects(_ list: YAMLValue, warnings: inout [SpecDiagnostic]) throws -> [RedirectRule] {
         var findings = DiagnosticCollector()
         var rules: [RedirectRule] = []
         for item in try list.items("redirects") {
@@ -67,6 +79,9 @@ extension RulesSpec {
                     throw item.error(
                         "a source is a path (/old), a domain (https://example.com) or a regex (</…/>), not '\(source)'")
                 }
+                if parsedStatus == .rewrite, let warning = proxyWarning(target) {
+                    findings.warn(item.location, warning)
+                }
                 rules.append(
                     RedirectRule(
                         source: pattern, target: target, status: parsedStatus, syntax: syntax,
@@ -74,6 +89,7 @@ extension RulesSpec {
             }
         }
         try findings.throwIfErrors()
+        warnings += findings.warnings
         return rules
     }
 

@@ -90,4 +90,34 @@ import Testing
             #expect(missing.header("strict-transport-security") == "max-age=31536000")
         }
     }
+
+    /// Amplify's globs keep matching the served file too: `*.html` reaches `/about` (about.html) and a
+    /// SPA rewrite to `/index.html` gets index.html's rule, while Netlify rules see only the request.
+    @Test func amplifyGlobsStillMatchTheServedFile() async throws {
+        let files = [
+            "index.html": "shell",
+            "about.html": "about",
+            "redirects.json": #"[{"source": "/app/<*>", "status": "200", "target": "/index.html", "condition": null}]"#,
+            "customHttp.yml": """
+            customHeaders:
+              - pattern: '*.html'
+                headers:
+                  - key: X-Html
+                    value: yes
+              - pattern: '/index.html'
+                headers:
+                  - key: X-Shell
+                    value: yes
+            """,
+            "_headers": "/index.html\n  X-Netlify-Shell: yes\n",
+        ]
+        try await withRulesSite(files) { f in
+            let c = try f.client()
+            #expect(try c.request("GET", "/about").header("x-html") == "yes")
+            let deep = try c.request("GET", "/app/settings")
+            #expect(deep.text == "shell")
+            #expect(deep.header("x-shell") == "yes")
+            #expect(deep.header("x-netlify-shell") == nil)
+        }
+    }
 }

@@ -113,4 +113,19 @@ struct NetlifyRedirectsTests {
         #expect(rules.map(\.target) == ["http://www.hello.com/:splat", "/blog/my-post#ads", "/blog/my-post", "/"])
         #expect(rules.map(\.status) == Array(repeating: .redirect(301), count: 4))
     }
+
+    /// Fixture `proxy` (`/api/*  https://api.bitballoon.com/*  200`) and Amplify's reverse-proxy
+    /// example: Canopy does not proxy, and says so at the line.
+    @Test("fixture proxy: a 200 to a URL is a warning that Canopy redirects instead of proxying")
+    func proxyWarning() throws {
+        let netlify = try RulesSpec.readNetlifyRedirects(
+            "/api/*  https://api.bitballoon.com/*  200\n", file: "_redirects")
+        #expect(netlify.rules.count == 1)
+        #expect(netlify.warnings.map(\.location.line) == [1])
+        #expect(netlify.warnings[0].message.contains("does not proxy"))
+        let amplify = try RulesSpec.readAmplifyRedirects(
+            json: "[\n  {\"source\": \"/<*>\", \"status\": \"200\", \"target\": \"https://api.example.com/<*>\"}\n]",
+            file: "redirects.json")
+        #expect(amplify.warnings.map(\.location.line) == [2])
+    }
 }
