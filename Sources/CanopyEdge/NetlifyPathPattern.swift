@@ -24,7 +24,10 @@ struct NetlifyPathPattern: Sendable {
             if segment.hasPrefix(":") {
                 tokens.append(.placeholder)
             } else {
-                for c in segment { tokens.append(c == "*" ? .star : .literal(c)) }
+                // (Consecutive stars are one: fewer ways to backtrack.)
+                for c in segment where !(c == "*" && tokens.last == .star) {
+                    tokens.append(c == "*" ? .star : .literal(c))
+                }
             }
         }
         if tokens.isEmpty { tokens = [.slash(optional: false)] }
