@@ -129,3 +129,25 @@ struct NetlifyRedirectsTests {
         #expect(amplify.warnings.map(\.location.line) == [2])
     }
 }
+
+@Suite("Sites-file redirects")
+struct SitesFileRedirectWarningsTests {
+    /// Amplify's "Reverse proxy rewrite" example written in a Sites file: the warning that Canopy
+    /// answers it with a 302 reaches the site's warnings (and `canopy validate`), with its line.
+    @Test("a 200 to a URL in a Sites file is a warning at its line")
+    func proxyWarningInASitesFile() throws {
+        let site = try SitesSpec.parse(
+            """
+            repository: ../repos/shop.git
+            redirects:
+              - source: /images/<*>
+                target: https://images.otherdomain.com/<*>
+                status: '200'
+            branches:
+              main: { domains: [shop.test] }
+            """, file: "Sites/shop.yml", siteName: "shop", baseDirectory: "/srv/canopy/Sites")
+        #expect(site.redirects.count == 1)
+        #expect(site.warnings.map(\.location.line) == [3])
+        #expect(site.warnings.first?.message.contains("does not proxy") == true)
+    }
+}
