@@ -85,3 +85,61 @@ extension StringProtocol {
 
     fileprivate func replacingSpaces() -> String { String(filter { $0 != " " && $0 != "\t" }) }
 }
+
+extension TOMLLines {
+    /// Refuses a character outside ASCII anywhere but in a string or a comment, where TOML 1.0 does not
+    /// allow one anyway: toml++ (under TOMLKit) asserts, and so stops the process, on some such keys
+    /// (found by the netlify-toml fuzz target), so they never reach it.
+    static func checkASCIIOutsideStrings(_ text: String, file: String) throws {
+        var line = 1
+        var column = 0
+        var delimiter: String?  // the open string's delimiter: ", ', """ or '''
+        var comment = false
+        var chars = Array(text.unicodeScalars)[...]
+        while let c = chars.first {
+            column += 1
+            if c == "\n" {
+                line += 1
+                column = 0
+                comment = false
+                if delimiter == "\"" || delimiter == "'" { delimiter = nil }  // (an unclosed one-line string)
+                chars = chars.dropFirst()
+                continue
+            }
+            if comment {
+                chars = chars.dropFirst()
+                continue
+            }
+            if let open = delimiter {
+                if c == "\\" && open.hasPrefix("\"") {
+                    chars = chars.dropFirst(2)  // an escape: the next character is part of the string
+                    column += 1
+                    continue
+                }
+                if String(String.UnicodeScalarView(chars.prefix(open.unicodeScalars.count))) == open {
+                    chars = chars.dropFirst(open.unicodeScalars.count)
+                    column += open.unicodeScalars.count - 1
+                    delimiter = nil
+                    continue
+                }
+                chars = chars.dropFirst()
+                continue
+            }
+            if c == "#" {
+                comment = true
+            } else if c == "\"" || c == "'" {
+                let triple = String(repeating: String(c), count: 3)
+                let isTriple = String(String.UnicodeScalarView(chars.prefix(3))) == triple
+                delimiter = isTriple ? triple : String(c)
+                chars = chars.dropFirst(isTriple ? 3 : 1)
+                column += isTriple ? 2 : 0
+                continue
+            } else if !c.isASCII {
+                throw SpecError(
+                    at: SourceLocation(file: file, line: line, column: column),
+                    "netlify.toml is not valid TOML: '\(c)' outside a quoted string (keys are ASCII; quote them)")
+            }
+            chars = chars.dropFirst()
+        }
+    }
+}

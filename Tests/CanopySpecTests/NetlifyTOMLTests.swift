@@ -91,6 +91,23 @@ struct NetlifyTOMLTests {
         #expect(broken.description.hasPrefix("netlify.toml:2:"))
     }
 
+    /// Found by the netlify-toml fuzz target: a non-ASCII character in a table header made toml++
+    /// assert (and so abort the server). It is refused at its line and column before parsing;
+    /// inside strings and comments it is fine.
+    @Test("a character outside ASCII in a key is an error at its line, in a string or comment it is kept")
+    func nonASCII() throws {
+        let failure = try #require(throws: SpecError.self) {
+            try RulesSpec.parseNetlifyTOML(
+                "# café\n[[redirects]]\n  from = \"/a\"\n[\u{FFFD}us]]\n", file: "netlify.toml")
+        }
+        #expect(failure.diagnostics.map(\.location.line) == [4])
+        #expect(failure.diagnostics.first?.location.column == 2)
+        let kept = try RulesSpec.parseNetlifyTOML(
+            "# déjà vu\n[[redirects]]\n  from = \"/café\"\n  to = '/thé \\'\n  status = 301\n", file: "netlify.toml")
+        #expect(kept.redirects.map(\.source) == ["/café"])
+        #expect(kept.redirects.map(\.target) == ["/thé \\"])
+    }
+
     /// docs.netlify.com/routing/headers: `for = "/*"` with `[headers.values]`, a multi-line value
     /// (packages/headers-parser/src/normalize.ts joins it with ", "), an array value; [build] is not read.
     @Test("[[headers]]: values, multi-line values, arrays; other sections get a warning")
