@@ -15,7 +15,7 @@ extension RulesSpec {
     /// packages/headers-parser). Errors and warnings carry the line of the table or of its key.
     /// Sections Canopy does not use (`[build]`, `[context.*]`, `[functions]`, …) get a warning.
     public static func parseNetlifyTOML(_ text: String, file: String) throws -> NetlifyConfigRules {
-        try TOMLLines.checkASCIIOutsideStrings(text, file: file)
+        try TOMLLines.checkSafeForTOMLKit(text, file: file)
         let root: TOMLTable
         do {
             root = try TOMLTable(string: text)

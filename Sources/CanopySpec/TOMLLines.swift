@@ -87,59 +87,82 @@ extension StringProtocol {
 }
 
 extension TOMLLines {
-    /// Refuses a character outside ASCII anywhere but in a string or a comment, where TOML 1.0 does not
-    /// allow one anyway: toml++ (under TOMLKit) asserts, and so stops the process, on some such keys
-    /// (found by the netlify-toml fuzz target), so they never reach it.
-    static func checkASCIIOutsideStrings(_ text: String, file: String) throws {
+    /// Refuses, at its line and column, what toml++ (under TOMLKit 0.6.0) cannot be given: it asserts
+    /// (aborting the process), or in release builds assumes, that a table header's first key starts
+    /// with a key character or a quote, so `[!]`, `[#]` or `[\u{1}]` stopped the server; and it did
+    /// the same on some characters outside ASCII (found by the netlify-toml fuzz target). TOML 1.0
+    /// allows neither, so a valid file never meets this check.
+    static func checkSafeForTOMLKit(_ text: String, file: String) throws {
         var line = 1
         var column = 0
-        var delimiter: String?  // the open string's delimiter: ", ', """ or '''
+        var delimiter: [Unicode.Scalar]?  // the string's delimiter: ", ', """ or '''
         var comment = false
+        var open: [Unicode.Scalar] = []  // the [ and { of a value (an array or an inline table)
+        var lineStart = true  // only whitespace so far on this line
         var chars = Array(text.unicodeScalars)[...]
+        func fail(_ message: String) -> SpecError {
+            SpecError(
+                at: SourceLocation(file: file, line: line, column: column), "netlify.toml is not valid TOML: \(message)"
+            )
+        }
         while let c = chars.first {
             column += 1
-            if c == "\n" {
-                line += 1
-                column = 0
-                comment = false
-                if delimiter == "\"" || delimiter == "'" { delimiter = nil }  // (an unclosed one-line string)
-                chars = chars.dropFirst()
-                continue
-            }
-            if comment {
-                chars = chars.dropFirst()
-                continue
-            }
-            if let open = delimiter {
-                if c == "\\" && open.hasPrefix("\"") {
-                    chars = chars.dropFirst(2)  // an escape: the next character is part of the string
-                    column += 1
-                    continue
-                }
-                if String(String.UnicodeScalarView(chars.prefix(open.unicodeScalars.count))) == open {
-                    chars = chars.dropFirst(open.unicodeScalars.count)
-                    column += open.unicodeScalars.count - 1
-                    delimiter = nil
-                    continue
-                }
-                chars = chars.dropFirst()
-                continue
-            }
-            if c == "#" {
-                comment = true
-            } else if c == "\"" || c == "'" {
-                let triple = String(repeating: String(c), count: 3)
-                let isTriple = String(String.UnicodeScalarView(chars.prefix(3))) == triple
-                delimiter = isTriple ? triple : String(c)
-                chars = chars.dropFirst(isTriple ? 3 : 1)
-                column += isTriple ? 2 : 0
-                continue
-            } else if !c.isASCII {
-                throw SpecError(
-                    at: SourceLocation(file: file, line: line, column: column),
-                    "netlify.toml is not valid TOML: '\(c)' outside a quoted string (keys are ASCII; quote them)")
-            }
             chars = chars.dropFirst()
+            if c == "\n" {
+                (line, column, comment, lineStart) = (line + 1, 0, false, true)
+                if let quote = delimiter, quote.count == 1 { delimiter = nil }  // (an unclosed one-line string)
+                continue
+            }
+            if comment { continue }
+            if let quote = delimiter {
+                if c == "\\" && quote[0] == "\"" {
+                    if let next = chars.first, next != "\n" {
+                        chars = chars.dropFirst()
+                        column += 1
+                    }
+                } else if c == quote[0] && Array(chars.prefix(quote.count - 1)) == Array(quote.dropFirst()) {
+                    chars = chars.dropFirst(quote.count - 1)
+                    column += quote.count - 1
+                    delimiter = nil
+                }
+                continue
+            }
+            let startsLine = lineStart && c != " " && c != "\t"
+            if c != " " && c != "\t" { lineStart = false }
+            switch c {
+            case "#": comment = true
+            case "\"", "'":
+                let triple = chars.prefix(2).allSatisfy { $0 == c } && chars.count >= 2
+                delimiter = Array(repeating: c, count: triple ? 3 : 1)
+                if triple {
+                    chars = chars.dropFirst(2)
+                    column += 2
+                }
+            case "[" where startsLine && open.isEmpty:
+                // A table header: its first key must start with a key character or a quote.
+                if chars.first == "[" {
+                    chars = chars.dropFirst()
+                    column += 1
+                }
+                while let w = chars.first, w == " " || w == "\t" {
+                    chars = chars.dropFirst()
+                    column += 1
+                }
+                guard let first = chars.first, first.isASCII,
+                    first.properties.isAlphabetic || ("0"..."9").contains(first)
+                        || "_-\"'".unicodeScalars.contains(first)
+                else {
+                    column += 1
+                    throw fail("a table header starts with a key (letters, digits, _ or -, or a quoted key)")
+                }
+            case "[", "{": open.append(c)
+            case "]", "}":
+                // (At depth 0, `]` closes a table header.) A value's brackets must pair up.
+                guard let last = open.popLast() else { break }
+                guard last == (c == "]" ? "[" : "{") else { throw fail("'\(c)' closes no open bracket") }
+            default:
+                if !c.isASCII { throw fail("'\(c)' outside a quoted string (keys are ASCII; quote them)") }
+            }
         }
     }
 }
