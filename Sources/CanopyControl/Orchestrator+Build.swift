@@ -197,9 +197,9 @@ extension Orchestrator {
             try RuleFiles.carry(from: source, appRoot: plan.appRoot, customHeaders: plan.customHeaders, into: artifacts)
         }
         // Rule files are parsed at deploy time: an invalid one fails the build, with its line.
-        if let problem = try await blocking.run({ RuleFiles.validate(artifactDirectory: artifacts) }) {
-            return .failed(problem)
-        }
+        let ruleFindings = try await blocking.run { RuleFiles.validate(artifactDirectory: artifacts) }
+        for warning in ruleFindings.warnings { await log.append("warning: \(warning)") }
+        if let problem = ruleFindings.problem { return .failed(problem) }
         await log.append("Ingesting artifacts into the deployment store")
         let deploymentID = DeploymentStore.newDeploymentID(date: Date())
         let ingestStart = ContinuousClock.now

@@ -6,22 +6,32 @@ import Foundation
 enum RuleFiles {
     /// Netlify's files, read from the published artifacts.
     static let artifactFiles = ["_redirects", "_headers"]
-    /// Amplify's files, read from the application root of the repository.
-    static let repositoryFiles = ["customHttp.yml", "redirects.json"]
+    /// Files read from the application root of the repository (or its root): Amplify's, and
+    /// `netlify.toml` for its `[[redirects]]` and `[[headers]]`.
+    static let repositoryFiles = ["customHttp.yml", "redirects.json", "netlify.toml"]
 
-    /// Parses every rule file present; returns the first problem as a message, or nil when all parse.
-    static func validate(artifactDirectory: String) -> String? {
+    /// What validation found: the first problem (the build fails with it), or nil, and the warnings
+    /// about lines the files' hosts would ignore (each with its file:line).
+    struct Findings: Sendable {
+        var problem: String?
+        var warnings: [String] = []
+    }
+
+    /// Parses every rule file present.
+    static func validate(artifactDirectory: String) -> Findings {
+        var findings = Findings()
         for name in artifactFiles + repositoryFiles {
             let path = artifactDirectory + "/" + name
-            if isSymbolicLink(path) { return linkRefusal(name) }
+            if isSymbolicLink(path) { return Findings(problem: linkRefusal(name), warnings: findings.warnings) }
             guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { continue }
             do {
-                try parse(name: name, text: text)
+                findings.warnings += try parse(name: name, text: text).map(\.description)
             } catch {
-                return "\(name) is invalid:\n\(error)"
+                findings.problem = "\(name) is invalid:\n\(error)"
+                return findings
             }
         }
-        return nil
+        return findings
     }
 
     /// Copies `customHttp.yml` and `redirects.json` from the application root (or the repository root)
@@ -36,6 +46,16 @@ enum RuleFiles {
                 continue
             }
             if isSymbolicLink(origin) { throw CanopyError(linkRefusal(name)) }
+            if name == "customHttp.yml", let text = try? String(contentsOfFile: origin, encoding: .utf8),
+                RulesSpec.isMonorepoCustomHTTP(text)
+            {
+                // The monorepo form: this application's section becomes the deployment's customHttp.yml
+                // (errors name the repository's file and its lines).
+                let rules = try RulesSpec.parseCustomHTTP(yaml: text, file: name, appRoot: appRoot)
+                try customHTTPYAML(rules, from: "customHttp.yml's application '\(appRoot)'").write(
+                    toFile: artifacts + "/" + name, atomically: true, encoding: .utf8)
+                continue
+            }
             try fm.copyItem(atPath: origin, toPath: artifacts + "/" + name)
         }
         if !customHeaders.isEmpty && !fm.fileExists(atPath: artifacts + "/customHttp.yml") {
@@ -56,9 +76,10 @@ enum RuleFiles {
     }
 
     /// `customHttp.yml` text for header rules.
-    static func customHTTPYAML(_ rules: [HeaderRule]) -> String {
+    static func customHTTPYAML(_ rules: [HeaderRule], from origin: String = "amplify.yml's customHeaders") -> String {
         func quote(_ s: String) -> String { "'" + s.replacingOccurrences(of: "'", with: "''") + "'" }
-        var yaml = "# From amplify.yml's customHeaders.\ncustomHeaders:\n"
+        var yaml = "# From \(origin).\ncustomHeaders:\n"
+        if rules.isEmpty { yaml = "# From \(origin): none.\ncustomHeaders: []\n" }
         for rule in rules {
             yaml += "  - pattern: \(quote(rule.pattern))\n    headers:\n"
             for header in rule.headers {
@@ -68,13 +89,17 @@ enum RuleFiles {
         return yaml
     }
 
-    static func parse(name: String, text: String) throws {
+    /// Parses one rule file; returns its warnings.
+    @discardableResult
+    static func parse(name: String, text: String) throws -> [SpecDiagnostic] {
         switch name {
-        case "_redirects": _ = try RulesSpec.parseNetlifyRedirects(text, file: name)
-        case "_headers": _ = try RulesSpec.parseNetlifyHeaders(text, file: name)
+        case "_redirects": return try RulesSpec.readNetlifyRedirects(text, file: name).warnings
+        case "_headers": return try RulesSpec.readNetlifyHeaders(text, file: name).warnings
         case "customHttp.yml": _ = try RulesSpec.parseCustomHTTP(yaml: text, file: name)
-        case "redirects.json": _ = try RulesSpec.parseAmplifyRedirects(json: text, file: name)
+        case "redirects.json": return try RulesSpec.readAmplifyRedirects(json: text, file: name).warnings
+        case "netlify.toml": return try RulesSpec.parseNetlifyTOML(text, file: name).warnings
         default: break
         }
+        return []
     }
 }

@@ -15,9 +15,9 @@ public enum SpecValidation {
         let name = (path as NSString).lastPathComponent
         do {
             switch name {
-            case "_redirects", "_headers", "customHttp.yml", "redirects.json":
-                try RuleFiles.parse(name: name, text: text)
-                return Result(ok: true, message: "\(path): valid \(name)")
+            case "_redirects", "_headers", "customHttp.yml", "redirects.json", "netlify.toml":
+                let warnings = try RuleFiles.parse(name: name, text: text).map { "\n\($0)" }.joined()
+                return Result(ok: true, message: "\(path): valid \(name)\(warnings)")
             default:
                 if isSitesFile(path: path, text: text) {
                     let site = try SiteCatalog.parse(file: path)

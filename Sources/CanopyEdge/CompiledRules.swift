@@ -3,8 +3,8 @@ import CanopyStore
 import Foundation
 
 /// A deployment's redirect, rewrite and header rules, compiled once at load: the Sites file's own,
-/// then `redirects.json` (Amplify), then `_redirects` (Netlify); headers from the Sites file,
-/// `customHttp.yml` and `_headers`.
+/// then `redirects.json` (Amplify), then `_redirects` and `netlify.toml` (Netlify); headers from the
+/// Sites file, `customHttp.yml`, `_headers` and `netlify.toml`.
 struct CompiledRules: Sendable {
     let redirects: [CompiledRedirect]
     let headerRules: [CompiledHeaderRule]
@@ -29,23 +29,38 @@ struct CompiledRules: Sendable {
         if let yaml = try text("customHttp.yml") {
             headers += try RulesSpec.parseCustomHTTP(yaml: yaml, file: "customHttp.yml")
         }
+        var netlifyHeaders: [HeaderRule] = []
         if let netlify = try text("_headers") {
-            headers += try RulesSpec.parseNetlifyHeaders(netlify, file: "_headers").map { rule in
-                var converted = rule
-                converted.pattern = CompiledHeaderRule.netlifyGlob(rule.pattern)
-                return converted
-            }
+            netlifyHeaders += try RulesSpec.parseNetlifyHeaders(netlify, file: "_headers")
         }
-        return CompiledRules(
-            redirects: try redirects.map(CompiledRedirect.init),
-            headerRules: headers.enumerated().map { CompiledHeaderRule(rule: $1, order: $0) })
+        // netlify.toml after _redirects, as Netlify orders them.
+        if let toml = try text("netlify.toml") {
+            let config = try RulesSpec.parseNetlifyTOML(toml, file: "netlify.toml")
+            redirects += config.redirects
+            netlifyHeaders += config.headers
+        }
+        var compiled = headers.enumerated().map { CompiledHeaderRule(rule: $1, order: $0) }
+        for rule in netlifyHeaders { compiled.append(CompiledHeaderRule(netlify: rule, order: compiled.count)) }
+        return CompiledRules(redirects: try redirects.map(CompiledRedirect.init), headerRules: compiled)
+    }
+
+    /// Custom headers of a response to `requestPath` (the URL path asked for), or nil when the
+    /// deployment has no header rules (the common case, which then costs nothing).
+    func customHeaders(for requestPath: String, file: String? = nil) -> CustomHeaders? {
+        guard !headerRules.isEmpty else { return nil }
+        let found = headers(for: requestPath, file: file)
+        return CustomHeaders(cacheControl: found.cacheControl, lines: found.lines)
     }
 
     /// Custom headers for a path: for each header name the most specific matching pattern wins, ties
     /// to the later rule. Cache-Control is returned apart, as it replaces the default.
-    func headers(for path: String) -> (cacheControl: String?, lines: [UInt8]) {
+    /// Netlify rules (`_headers`, netlify.toml) match the requested path only; Amplify's globs
+    /// (customHttp.yml, the Sites file) match it or the served file's path (`/about` served from
+    /// `about.html` still gets a `*.html` rule, as it did before clean URLs were matched).
+    func headers(for path: String, file: String? = nil) -> (cacheControl: String?, lines: [UInt8]) {
         var winners: [String: (specificity: Int, order: Int, field: HeaderField)] = [:]
-        for rule in headerRules where rule.matches(path) {
+        for rule in headerRules
+        where rule.matches(path) || (rule.netlify == nil && file != nil && file != path && rule.matches(file!)) {
             for field in rule.rule.headers {
                 let key = field.name.lowercased()
                 if let current = winners[key], (current.specificity, current.order) > (rule.specificity, rule.order) {
@@ -64,17 +79,31 @@ struct CompiledRules: Sendable {
     }
 
     enum Outcome {
-        case redirect(status: Int, location: String)
+        case redirect(status: Int, location: String, forwardQuery: Bool)
         case rewrite(path: String)
-        case notFound(path: String)
+        /// The target's content with this status (404, 410, …).
+        case serve(path: String, status: Int)
     }
 
     /// The first rule (top-down) that applies to this request. `fileExists` tells whether the path
     /// resolves to a file (404, 404-200 and unforced Netlify rules apply only when it does not).
-    func evaluate(path: String, query: String, host: String, fileExists: () -> Bool) -> Outcome? {
+    /// `vary` collects the request fields that conditions of rules matching the path read
+    /// (Accept-Language, Cookie): the answer depends on them, and says so with `Vary`.
+    func evaluate(
+        path: String, query: String, host: String, acceptLanguage: String?, cookie: String?, vary: inout RuleVary,
+        fileExists: () -> Bool
+    ) -> Outcome? {
         var exists: Bool?
         for rule in redirects {
             guard let substituted = rule.match(path: path, query: query, host: host) else { continue }
+            if !rule.rule.languages.isEmpty {
+                vary.insert(.language)
+                if !LanguageCondition.matches(rule.rule.languages, acceptLanguage: acceptLanguage) { continue }
+            }
+            if !rule.rule.cookies.isEmpty {
+                vary.insert(.cookie)
+                if !CookieCondition.matches(rule.rule.cookies, cookie: cookie) { continue }
+            }
             if !rule.applies(whenFileExists: {
                 exists
                     ?? {
@@ -84,24 +113,35 @@ struct CompiledRules: Sendable {
                 continue
             }
             switch rule.rule.status {
-            case .redirect(let code): return .redirect(status: code, location: substituted)
+            case .redirect(let code):
+                return .redirect(status: code, location: substituted, forwardQuery: rule.forwardsQuery)
             case .rewrite, .notFoundRewrite:
                 if substituted.hasPrefix("http://") || substituted.hasPrefix("https://") {
-                    return .redirect(status: 302, location: substituted)  // Canopy does not proxy
+                    // Canopy does not proxy
+                    return .redirect(status: 302, location: substituted, forwardQuery: rule.forwardsQuery)
                 }
                 return .rewrite(path: substituted)
-            case .notFound: return .notFound(path: substituted)
+            case .notFound: return .serve(path: substituted, status: 404)
+            case .content(let code): return .serve(path: substituted, status: code)
             }
         }
         return nil
     }
 }
 
-/// One compiled header rule.
+/// Header lines chosen for one response, and the Cache-Control that replaces the default, if any.
+struct CustomHeaders: Sendable {
+    let cacheControl: String?
+    let lines: [UInt8]
+}
+
+/// One compiled header rule: an Amplify glob (`customHttp.yml`, the Sites file), or a Netlify path
+/// pattern (`_headers`).
 struct CompiledHeaderRule: Sendable {
     let rule: HeaderRule
     let order: Int
-    let glob: Glob
+    let glob: Glob?
+    let netlify: NetlifyPathPattern?
     let basenameOnly: Bool
     /// Literal characters in the pattern: more means more specific.
     let specificity: Int
@@ -112,24 +152,29 @@ struct CompiledHeaderRule: Sendable {
         var pattern = rule.pattern
         if !pattern.hasPrefix("/") && pattern.contains("/") { pattern = "/" + pattern }
         basenameOnly = !pattern.contains("/")
-        glob = Glob(pattern.hasPrefix("/**") || pattern.hasPrefix("/") ? pattern : pattern)
+        glob = Glob(pattern)
+        netlify = nil
         specificity = rule.pattern.filter { !"*?[]{}".contains($0) }.count
     }
 
+    init(netlify rule: HeaderRule, order: Int) {
+        self.rule = rule
+        self.order = order
+        let pattern = NetlifyPathPattern(rule.pattern)
+        netlify = pattern
+        glob = nil
+        basenameOnly = false
+        specificity = pattern.specificity
+    }
+
     func matches(_ path: String) -> Bool {
+        if let netlify { return netlify.matches(path) }
+        guard let glob else { return false }
         if basenameOnly {
             let name = path.split(separator: "/").last.map(String.init) ?? ""
             return glob.matches(name)
         }
-        return glob.matches(path) || (glob.pattern.hasPrefix("/**/") && glob.matches(path))
-    }
-
-    /// Netlify `_headers` paths: `/*` is everything below, `:name` one segment.
-    static func netlifyGlob(_ pattern: String) -> String {
-        var segments = pattern.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
-        for i in segments.indices where segments[i].hasPrefix(":") { segments[i] = "*" }
-        if segments.last == "*" { segments[segments.count - 1] = "**" }
-        return segments.joined(separator: "/")
+        return glob.matches(path)
     }
 }
 
@@ -141,6 +186,10 @@ struct CompiledRedirect: Sendable {
     let regex: NSRegularExpressionBox?
     /// Query parameters the source requires: name → placeholder (or literal value).
     let queryPlaceholders: [(String, String)]
+    /// The target gets the request path appended (an Amplify domain redirect).
+    let appendsPath: Bool
+    /// A redirect passes the request's query on to the target (when the target has none).
+    let forwardsQuery: Bool
 
     enum Segment: Sendable {
         case literal(String)
@@ -153,13 +202,18 @@ struct CompiledRedirect: Sendable {
         self.rule = rule
         var source = rule.source
         var host: String?
+        var bareDomain = false
         for scheme in ["https://", "http://"] where source.hasPrefix(scheme) {
             let rest = source.dropFirst(scheme.count)
             let slash = rest.firstIndex(of: "/") ?? rest.endIndex
             host = rest[..<slash].lowercased()
-            source = slash == rest.endIndex ? "/<*>" : String(rest[slash...])
+            bareDomain = rest[slash...].isEmpty || rest[slash...] == "/"
+            source = bareDomain ? "/<*>" : String(rest[slash...])
         }
         self.host = host
+        // Amplify's domain redirect (`https://example.com` → `https://www.example.com`) keeps the
+        // path: the request path is appended to a target that does not place it itself.
+        appendsPath = bareDomain && rule.syntax == .amplify && !rule.target.contains("<*>")
         var query: [(String, String)] = rule.queryMatches.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
         if let q = source.firstIndex(of: "?"), rule.syntax != .regex {
             for pair in source[source.index(after: q)...].split(separator: "&") {
@@ -169,6 +223,8 @@ struct CompiledRedirect: Sendable {
             source = String(source[..<q])
         }
         self.queryPlaceholders = query
+        // Amplify: a rule that matches on a query value (`/docs?id=<id>`) does not pass the query on.
+        forwardsQuery = rule.syntax != .amplify || query.isEmpty
         if rule.syntax == .regex {
             regex = NSRegularExpressionBox(try NSRegularExpression(pattern: rule.source))
             segments = []
@@ -184,10 +240,14 @@ struct CompiledRedirect: Sendable {
         }
     }
 
+    /// Netlify: a rule shadows an existing file only when forced (`!`), whatever its status, so a
+    /// `404!` answers 404 even where a file exists. Amplify: 404 and 404-200 rules apply only where
+    /// no file exists; its rewrites and redirects always apply.
     func applies(whenFileExists fileExists: () -> Bool) -> Bool {
+        if rule.syntax == .netlify { return rule.force || !fileExists() }
         switch rule.status {
-        case .notFound, .notFoundRewrite: return !fileExists()
-        default: return rule.force || rule.syntax != .netlify || !fileExists()
+        case .notFound, .notFoundRewrite, .content: return !fileExists()
+        default: return true
         }
     }
 
@@ -238,6 +298,10 @@ struct CompiledRedirect: Sendable {
             }
         }
         guard i == parts.count else { return nil }
+        if appendsPath {
+            while target.hasSuffix("/") { target.removeLast() }
+            return target + path
+        }
         if let splat {
             target = target.replacingOccurrences(of: "<*>", with: splat).replacingOccurrences(of: ":splat", with: splat)
         }

@@ -142,6 +142,7 @@ final class EdgeHTTP2Handler: ChannelInboundHandler {
         var authority: String?
         var request = EdgeRequest(method: .other, methodName: "", uri: "")
         var acceptEncoding: [String] = []
+        var acceptLanguage: [String] = []
         var ifMatch: [String] = []
         var ifNoneMatch: [String] = []
         var cookies: [String] = []
@@ -152,6 +153,7 @@ final class EdgeHTTP2Handler: ChannelInboundHandler {
             case ":authority": authority = value
             case "host": if request.host == nil { request.host = value }
             case "accept-encoding": acceptEncoding.append(value)
+            case "accept-language": acceptLanguage.append(value)
             case "range": request.range = request.range ?? value
             case "if-range": request.ifRange = request.ifRange ?? value
             case "if-match": ifMatch.append(value)
@@ -178,6 +180,7 @@ final class EdgeHTTP2Handler: ChannelInboundHandler {
         request.isHTTP2 = true
         if let authority { request.host = authority }
         if !acceptEncoding.isEmpty { request.acceptEncoding = acceptEncoding.joined(separator: ", ") }
+        if !acceptLanguage.isEmpty { request.acceptLanguage = acceptLanguage.joined(separator: ", ") }
         if !ifMatch.isEmpty { request.ifMatch = ifMatch.joined(separator: ", ") }
         if !ifNoneMatch.isEmpty { request.ifNoneMatch = ifNoneMatch.joined(separator: ", ") }
         if !cookies.isEmpty { request.cookie = cookies.joined(separator: "; ") }

@@ -18,6 +18,8 @@ struct EdgeRequest {
     var keepAlive: Bool
     var host: String?
     var acceptEncoding: String?
+    /// Read only by rules with a `Language=` condition.
+    var acceptLanguage: String?
     var range: String?
     var ifRange: String?
     var ifMatch: String?
@@ -229,6 +231,7 @@ enum RequestParser {
             case .expect:
                 expectsContinue = true
             case .acceptEncoding: append(&request.acceptEncoding, bytes, valueStart, valueEnd, ", ")
+            case .acceptLanguage: append(&request.acceptLanguage, bytes, valueStart, valueEnd, ", ")
             case .range: request.range = string(bytes, valueStart, valueEnd)
             case .ifRange: request.ifRange = string(bytes, valueStart, valueEnd)
             case .ifMatch: append(&request.ifMatch, bytes, valueStart, valueEnd, ", ")
@@ -261,7 +264,8 @@ enum RequestParser {
     // MARK: Fields the edge reads
 
     enum Field {
-        case host, connection, contentLength, transferEncoding, expect, acceptEncoding, range, ifRange, ifMatch
+        case host, connection, contentLength, transferEncoding, expect, acceptEncoding, acceptLanguage, range, ifRange
+        case ifMatch
         case ifNoneMatch, ifModifiedSince, ifUnmodifiedSince, authorization, cookie, canopyTarget, referer
         case userAgent
 
@@ -283,6 +287,7 @@ enum RequestParser {
             case 13 where is_("authorization"): self = .authorization
             case 14 where is_("content-length"): self = .contentLength
             case 15 where is_("accept-encoding"): self = .acceptEncoding
+            case 15 where is_("accept-language"): self = .acceptLanguage
             case 15 where is_("x-canopy-target"): self = .canopyTarget
             case 17 where is_("transfer-encoding"): self = .transferEncoding
             case 17 where is_("if-modified-since"): self = .ifModifiedSince

@@ -35,6 +35,11 @@ struct Responder {
 
     static let ok: [UInt8] = Array("HTTP/1.1 200 OK\r\n".utf8)
 
+    /// The status line of `code`: prebuilt for the common ones, made for others (a rule's 410 or 451).
+    static func statusLine(_ code: Int) -> [UInt8] {
+        statusLines[code] ?? Array("HTTP/1.1 \(code) \(HTTPResponseStatus(statusCode: code).reasonPhrase)\r\n".utf8)
+    }
+
     // MARK: Entry
 
     /// Answers `request`; `out` receives the head (and small bodies).
@@ -121,6 +126,11 @@ struct Responder {
         var secure = false
         /// The route's `Strict-Transport-Security` line (HTTPS responses only).
         var hsts: [UInt8]? = nil
+        /// Custom headers chosen for the requested path when they are not the served file's own
+        /// (a rewrite, a 404 page); nil for a file served at its own path.
+        var custom: CustomHeaders? = nil
+        /// Request fields a matching rule's condition read: the answer names them in `Vary`.
+        var vary = RuleVary()
     }
 
     // MARK: Files
@@ -133,88 +143,17 @@ struct Responder {
 
     /// Amplify's trailing-slash behaviour: exact file; `/` and `/dir/` → index.html; `/about` →
     /// about.html when it exists, else 301 to `/about/` when about/index.html exists.
+    /// Clean URLs are looked up in `cleanFiles`, whose entries carry the headers of the path asked for.
     static func lookup(_ deployment: ServedDeployment, path: String, trailingSlash: Bool) -> Lookup {
-        if path.isEmpty { return deployment.files["index.html"].map(Lookup.file) ?? .missing }
+        if path.isEmpty { return deployment.cleanFiles[""].map(Lookup.file) ?? .missing }
         if trailingSlash {
-            if let index = deployment.files[path + "/index.html"] { return .file(index) }
+            if let index = deployment.cleanFiles[path + "/"] { return .file(index) }
             return .missing
         }
         if let file = deployment.files[path] { return .file(file) }
-        if let html = deployment.files[path + ".html"] { return .file(html) }
-        if deployment.files[path + "/index.html"] != nil { return .slashRedirect("/" + path + "/") }
+        if let html = deployment.cleanFiles[path] { return .file(html) }
+        if deployment.cleanFiles[path + "/"] != nil { return .slashRedirect("/" + path + "/") }
         return .missing
-    }
-
-    static func serve(
-        _ request: EdgeRequest, target: RequestTarget, deployment: ServedDeployment, context: inout ResponseContext,
-        out: inout ByteBuffer
-    ) -> EdgeResponse {
-        if !deployment.rules.isEmpty {
-            let requestPath = "/" + target.path + (target.trailingSlash ? "/" : "")
-            let outcome = deployment.rules.evaluate(path: requestPath, query: target.query, host: context.host) {
-                if case .missing = lookup(deployment, path: target.path, trailingSlash: target.trailingSlash) {
-                    return false
-                }
-                return true
-            }
-            switch outcome {
-            case .redirect(let status, let location)?:
-                var full = location
-                if !target.query.isEmpty && !location.contains("?") { full += "?" + target.query }
-                return redirect(status, to: full, deployment: deployment, context, &out)
-            case .rewrite(let path)?:
-                return serveRewritten(request, path: path, status: 200, deployment: deployment, context, &out)
-            case .notFound(let path)?:
-                return serveRewritten(request, path: path, status: 404, deployment: deployment, context, &out)
-            case nil:
-                break
-            }
-        }
-        switch lookup(deployment, path: target.path, trailingSlash: target.trailingSlash) {
-        case .file(let file):
-            return serveFile(request, file: file, status: 200, deployment: deployment, context, &out)
-        case .slashRedirect(let location):
-            return redirect(
-                301, to: location + (target.query.isEmpty ? "" : "?" + target.query), deployment: deployment, context,
-                &out)
-        case .missing:
-            return notFound(request, deployment: deployment, context, &out)
-        }
-    }
-
-    private static func serveRewritten(
-        _ request: EdgeRequest, path: String, status: Int, deployment: ServedDeployment, _ context: ResponseContext,
-        _ out: inout ByteBuffer
-    ) -> EdgeResponse {
-        let parsed = (try? RequestTarget.parse(path.hasPrefix("/") ? path : "/" + path))
-        if let parsed,
-            case .file(let file) = lookup(deployment, path: parsed.path, trailingSlash: parsed.trailingSlash)
-        {
-            return serveFile(request, file: file, status: status, deployment: deployment, context, &out)
-        }
-        return notFound(request, deployment: deployment, context, &out)
-    }
-
-    private static func notFound(
-        _ request: EdgeRequest, deployment: ServedDeployment, _ context: ResponseContext, _ out: inout ByteBuffer
-    ) -> EdgeResponse {
-        if let page = deployment.notFoundPage {
-            return serveFile(request, file: page, status: 404, deployment: deployment, context, &out)
-        }
-        let noindex = context.route?.route.noindex == true
-        return write(noindex ? deployment.notFoundNoindex : deployment.notFound, &out, context)
-    }
-
-    private static func redirect(
-        _ status: Int, to location: String, deployment: ServedDeployment, _ context: ResponseContext,
-        _ out: inout ByteBuffer
-    ) -> EdgeResponse {
-        let location = LocationHeader.encode(location)
-        var extra = "Location: \(location)\r\nX-Canopy-Deployment: \(deployment.id)\r\n"
-        if context.route?.route.noindex == true { extra += "X-Robots-Tag: noindex\r\n" }
-        extra += cookieLine(context)
-        return simple(
-            status, &out, context, extra: extra, body: "Moved to \(LocationHeader.html(location))", cache: "no-cache")
     }
 
     /// A file's response: conditionals (304/412), ranges (206/416), content coding, custom headers.
@@ -328,7 +267,7 @@ struct Responder {
         case .none:
             break
         }
-        out.writeBytes(status == 200 ? ok : statusLines[status]!)
+        out.writeBytes(status == 200 ? ok : statusLine(status))
         out.writeBytes(context.date)
         out.writeBytes(variant.fullHeaders)
         writeCacheControl(&out, file: file, context: context, status: status)
@@ -362,7 +301,7 @@ struct Responder {
     }
 
     @inline(__always)
-    private static func endHead(_ out: inout ByteBuffer, _ context: ResponseContext) {
+    static func endHead(_ out: inout ByteBuffer, _ context: ResponseContext) {
         if let hsts = context.hsts { out.writeBytes(hsts) }
         if let line = context.connection {
             out.writeStaticString(line)
@@ -371,7 +310,13 @@ struct Responder {
     }
 
     private static func writeCommon(_ buffer: inout ByteBuffer, file: ServedFile, context: ResponseContext) {
-        buffer.writeBytes(file.commonHeaders)
+        if let custom = context.custom {
+            buffer.writeBytes(file.baseHeaders)
+            buffer.writeBytes(custom.lines)
+        } else {
+            buffer.writeBytes(file.commonHeaders)
+        }
+        if !context.vary.isEmpty { buffer.writeString(context.vary.line) }
         if let route = context.route {
             if route.route.noindex { buffer.writeStaticString("X-Robots-Tag: noindex\r\n") }
             if route.expectedAuthorization != nil { buffer.writeStaticString("Vary: Authorization\r\n") }
@@ -379,7 +324,7 @@ struct Responder {
         if context.newVisitor != nil { buffer.writeString(cookieLine(context)) }
     }
 
-    private static func cookieLine(_ context: ResponseContext) -> String {
+    static func cookieLine(_ context: ResponseContext) -> String {
         guard let r = context.newVisitor else { return "" }
         return
             "Set-Cookie: canopy-split=\(String(format: "%.6f", r)); Path=/; Max-Age=2592000; SameSite=Lax; HttpOnly\(context.secure ? "; Secure" : "")\r\n"
@@ -393,6 +338,8 @@ struct Responder {
     ) {
         if status != 200 {
             buffer.writeStaticString("Cache-Control: no-cache\r\n")
+        } else if context.custom != nil {
+            buffer.writeString("Cache-Control: \(cacheControl(file, context))\r\n")
         } else if let route = context.route, route.expectedAuthorization != nil || route.isSplit {
             buffer.writeString("Cache-Control: \(cacheControl(file, context))\r\n")
         } else {
@@ -402,13 +349,14 @@ struct Responder {
 
     /// Protected responses are never stored by shared caches; a split's responses are per visitor.
     private static func cacheControl(_ file: ServedFile, _ context: ResponseContext) -> String {
-        guard let route = context.route else { return file.cacheControl }
+        let own = context.custom.map { $0.cacheControl ?? file.defaultCacheControl } ?? file.cacheControl
+        guard let route = context.route else { return own }
         if route.expectedAuthorization != nil { return "private, no-store" }
         if route.isSplit {
-            if file.cacheControl.hasPrefix("public") { return "private" + file.cacheControl.dropFirst(6) }
-            return file.cacheControl.contains("private") ? file.cacheControl : "private, " + file.cacheControl
+            if own.hasPrefix("public") { return "private" + own.dropFirst(6) }
+            return own.contains("private") ? own : "private, " + own
         }
-        return file.cacheControl
+        return own
     }
 
     // MARK: Small answers
@@ -463,7 +411,7 @@ struct CannedAnswer: Sendable {
     init(status: Int, extra: String = "", body: String?, title: String? = nil, cache: String = "no-store") {
         self.status = status
         let reason = HTTPResponseStatus(statusCode: status).reasonPhrase
-        statusLine = Responder.statusLines[status] ?? Array("HTTP/1.1 \(status) \(reason)\r\n".utf8)
+        statusLine = Responder.statusLine(status)
         var lines = "Server: canopy\r\nCache-Control: \(cache)\r\n" + extra
         if let body {
             let html =

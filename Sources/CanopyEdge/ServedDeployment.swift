@@ -9,6 +9,10 @@ public final class ServedDeployment: Sendable {
     public let id: String
     public let manifest: DeploymentManifest
     let files: [String: ServedFile]
+    /// Files under the clean URLs that also reach them: `about.html` as `about`, `docs/index.html`
+    /// as `docs/`, `index.html` as `` (the site root). An entry is the same object as in `files`
+    /// unless header rules give the clean URL other headers (rules match the requested path).
+    let cleanFiles: [String: ServedFile]
     /// The deployment's own `404.html`, if it has one.
     let notFoundPage: ServedFile?
     let rules: CompiledRules
@@ -21,15 +25,18 @@ public final class ServedDeployment: Sendable {
     static let memoryLimit: Int64 = 128 << 10
 
     /// Rule files that configure serving and are never served themselves.
-    static let ruleFileNames: Set<String> = ["_redirects", "_headers", "customHttp.yml", "redirects.json"]
+    static let ruleFileNames: Set<String> = [
+        "_redirects", "_headers", "customHttp.yml", "redirects.json", "netlify.toml",
+    ]
 
     init(
-        id: String, manifest: DeploymentManifest, files: [String: ServedFile], notFoundPage: ServedFile?,
-        rules: CompiledRules
+        id: String, manifest: DeploymentManifest, files: [String: ServedFile], cleanFiles: [String: ServedFile] = [:],
+        notFoundPage: ServedFile?, rules: CompiledRules
     ) {
         self.id = id
         self.manifest = manifest
         self.files = files
+        self.cleanFiles = cleanFiles
         self.notFoundPage = notFoundPage
         self.rules = rules
         let extra = "X-Canopy-Deployment: \(id)\r\n"
@@ -67,6 +74,7 @@ public final class ServedDeployment: Sendable {
             })
         let lastModified = HTTPDate.format(Int(manifest.commitTime.timeIntervalSince1970))
         var files: [String: ServedFile] = [:]
+        var cleanFiles: [String: ServedFile] = [:]
         files.reserveCapacity(manifest.files.count)
         for (path, entry) in manifest.files where !ruleFileNames.contains(path) {
             var variants: [ContentCoding: ServedVariant] = [
@@ -88,19 +96,37 @@ public final class ServedDeployment: Sendable {
                     body: try body(zstd.sha256, zstd.size), size: zstd.size, etag: "\"\(entry.sha256.prefix(32))-zst\"",
                     coding: .zstd)
             }
-            let custom = rules.headers(for: "/" + path)
-            files[path] = ServedFile(
-                path: path, contentType: entry.contentType, lastModified: lastModified,
-                lastModifiedSeconds: Int(manifest.commitTime.timeIntervalSince1970),
-                cacheControl: custom.cacheControl
-                    ?? CachePolicy.defaultCacheControl(path: path, contentType: entry.contentType),
-                varyAcceptEncoding: variants.count > 1
-                    || Compressibility.isCompressible(contentType: entry.contentType),
-                extraHeaders: custom.lines, variants: variants, deploymentID: manifest.id)
+            let defaultCache = CachePolicy.defaultCacheControl(path: path, contentType: entry.contentType)
+            func served(requestPath: String) -> ServedFile {
+                let custom = rules.headers(for: requestPath, file: "/" + path)
+                return ServedFile(
+                    path: path, contentType: entry.contentType, lastModified: lastModified,
+                    lastModifiedSeconds: Int(manifest.commitTime.timeIntervalSince1970),
+                    cacheControl: custom.cacheControl ?? defaultCache, defaultCacheControl: defaultCache,
+                    varyAcceptEncoding: variants.count > 1
+                        || Compressibility.isCompressible(contentType: entry.contentType),
+                    extraHeaders: custom.lines, variants: variants, deploymentID: manifest.id)
+            }
+            let file = served(requestPath: "/" + path)
+            files[path] = file
+            if let clean = cleanURL(path) {
+                let alias = rules.headerRules.isEmpty ? file : served(requestPath: "/" + clean)
+                cleanFiles[clean] = alias.sameHeaders(as: file) ? file : alias
+            }
         }
         return ServedDeployment(
-            id: manifest.id, manifest: manifest, files: files, notFoundPage: files["404.html"], rules: rules)
+            id: manifest.id, manifest: manifest, files: files, cleanFiles: cleanFiles, notFoundPage: files["404.html"],
+            rules: rules)
     }
+}
+
+/// The clean URL path (without the leading `/`) that also serves `path`: `about` for `about.html`,
+/// `docs/` for `docs/index.html`, `` for `index.html`; nil for other files.
+func cleanURL(_ path: String) -> String? {
+    if path == "index.html" { return "" }
+    if path.hasSuffix("/index.html") { return String(path.dropLast("index.html".count)) }
+    if path.hasSuffix(".html") && path.count > 5 { return String(path.dropLast(5)) }
+    return nil
 }
 
 /// Content codings a file may be served in.
@@ -170,6 +196,8 @@ final class ServedFile: Sendable {
     let lastModified: String
     let lastModifiedSeconds: Int
     let cacheControl: String
+    /// Canopy's Cache-Control for this file when no rule sets one.
+    let defaultCacheControl: String
     let varyAcceptEncoding: Bool
     /// `Name: value\r\n` lines from custom header rules (Cache-Control excluded: it is `cacheControl`).
     let extraHeaders: [UInt8]
@@ -181,18 +209,22 @@ final class ServedFile: Sendable {
     /// Header lines every 200 of this file carries, whatever the variant: Content-Type, Last-Modified,
     /// Vary, Accept-Ranges, X-Canopy-Deployment, Server, custom headers.
     let commonHeaders: [UInt8]
+    /// `commonHeaders` without the custom headers (for a response whose rules differ: a rewrite).
+    let baseHeaders: [UInt8]
     /// `Cache-Control: <cacheControl>\r\n`, for routes that do not rewrite it (no split, no password).
     let cacheControlLine: [UInt8]
 
     init(
         path: String, contentType: String, lastModified: String, lastModifiedSeconds: Int, cacheControl: String,
-        varyAcceptEncoding: Bool, extraHeaders: [UInt8], variants: [ContentCoding: ServedVariant], deploymentID: String
+        defaultCacheControl: String, varyAcceptEncoding: Bool, extraHeaders: [UInt8],
+        variants: [ContentCoding: ServedVariant], deploymentID: String
     ) {
         self.path = path
         self.contentType = contentType
         self.lastModified = lastModified
         self.lastModifiedSeconds = lastModifiedSeconds
         self.cacheControl = cacheControl
+        self.defaultCacheControl = defaultCacheControl
         self.varyAcceptEncoding = varyAcceptEncoding
         self.extraHeaders = extraHeaders
         self.identity = variants[.identity]!
@@ -202,8 +234,13 @@ final class ServedFile: Sendable {
         var common = "Content-Type: \(contentType)\r\nLast-Modified: \(lastModified)\r\n"
         if varyAcceptEncoding { common += "Vary: Accept-Encoding\r\n" }
         common += "Accept-Ranges: bytes\r\nX-Canopy-Deployment: \(deploymentID)\r\nServer: canopy\r\n"
-        self.commonHeaders = Array(common.utf8) + extraHeaders
+        self.baseHeaders = Array(common.utf8)
+        self.commonHeaders = baseHeaders + extraHeaders
         self.cacheControlLine = Array("Cache-Control: \(cacheControl)\r\n".utf8)
+    }
+
+    func sameHeaders(as other: ServedFile) -> Bool {
+        cacheControl == other.cacheControl && extraHeaders == other.extraHeaders
     }
 
     /// The variant `Accept-Encoding` asks for (identity when the file has no other).

@@ -11,7 +11,7 @@ public enum FuzzTargets {
     /// Every target, by name.
     public static let names = [
         "http1", "target", "edge", "h2", "netlify-redirects", "netlify-headers", "amplify-redirects",
-        "custom-http", "sites", "amplify",
+        "custom-http", "sites", "amplify", "netlify-toml",
     ]
 
     /// What the edge writes back for `bytes` on one connection (after the HTTP/2 preface and an
@@ -33,6 +33,7 @@ public enum FuzzTargets {
         case "netlify-headers": _ = try? RulesSpec.parseNetlifyHeaders(text(), file: "_headers")
         case "amplify-redirects": _ = try? RulesSpec.parseAmplifyRedirects(json: text(), file: "redirects.json")
         case "custom-http": _ = try? RulesSpec.parseCustomHTTP(yaml: text(), file: "customHttp.yml")
+        case "netlify-toml": _ = try? RulesSpec.parseNetlifyTOML(text(), file: "netlify.toml")
         case "sites":
             _ = try? SitesSpec.parse(text(), file: "Sites/fuzz.yml", siteName: "fuzz", baseDirectory: "/nonexistent")
         case "amplify": _ = try? AmplifySpec.parse(text(), file: "amplify.yml", appRoot: nil)

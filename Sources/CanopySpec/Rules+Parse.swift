@@ -6,14 +6,26 @@ extension RulesSpec {
     /// Amplify's `redirects.json` (the console's export): a JSON array of
     /// `{ "source", "target", "status", "condition" }`. Errors carry the line of the rule.
     public static func parseAmplifyRedirects(json: String, file: String) throws -> [RedirectRule] {
+        try readAmplifyRedirects(json: json, file: file).rules
+    }
+
+    /// `parseAmplifyRedirects`, with its warnings (unknown keys, rewrites Canopy answers otherwise).
+    public static func readAmplifyRedirects(json: String, file: String) throws -> ParsedRules<RedirectRule> {
         // JSON is YAML flow syntax: reading it through the YAML parser gives every value its line.
         let root = try YAMLValue.parse(json, file: file)
         guard case .sequence = root.node else { throw root.error("redirects.json must be a JSON array of rules") }
-        return try amplifyRedirects(root)
+        var warnings: [SpecDiagnostic] = []
+        let rules = try amplifyRedirects(root, warnings: &warnings)
+        return ParsedRules(rules: rules, warnings: warnings)
     }
 
     /// Amplify rules written as a list (in a Sites file or redirects.json).
     static func amplifyRedirects(_ list: YAMLValue) throws -> [RedirectRule] {
+        var warnings: [SpecDiagnostic] = []
+        return try amplifyRedirects(list, warnings: &warnings)
+    }
+
+    static func amplifyRedirects(_ list: YAMLValue, warnings: inout [SpecDiagnostic]) throws -> [RedirectRule] {
         var findings = DiagnosticCollector()
         var rules: [RedirectRule] = []
         for item in try list.items("redirects") {
@@ -34,6 +46,13 @@ extension RulesSpec {
                 }
                 guard let source, !source.isEmpty else { throw item.error("a redirect rule needs a source") }
                 guard let target, !target.isEmpty else { throw item.error("a redirect rule needs a target") }
+                if let condition, !condition.trimmingCharacters(in: .whitespaces).isEmpty {
+                    // Applied without its condition, the rule would send every visitor where only
+                    // some should go: refuse it rather than drop the condition.
+                    throw item.error(
+                        "Canopy cannot evaluate condition '\(condition)': matching on the visitor's country needs a GeoIP database, which Canopy does not have; remove the condition (or the rule)"
+                    )
+                }
                 let parsedStatus: RedirectRule.Status
                 let code = status.trimmingCharacters(in: .whitespaces)
                 switch code {
@@ -60,28 +79,71 @@ extension RulesSpec {
                     throw item.error(
                         "a source is a path (/old), a domain (https://example.com) or a regex (</…/>), not '\(source)'")
                 }
+                if parsedStatus == .rewrite, let warning = proxyWarning(target) {
+                    findings.warn(item.location, warning)
+                }
                 rules.append(
                     RedirectRule(
                         source: pattern, target: target, status: parsedStatus, syntax: syntax,
-                        force: parsedStatus != .notFound && parsedStatus != .notFoundRewrite, condition: condition,
-                        location: item.location))
+                        force: parsedStatus != .notFound && parsedStatus != .notFoundRewrite, location: item.location))
             }
         }
         try findings.throwIfErrors()
+        warnings += findings.warnings
         return rules
     }
 
-    /// `customHttp.yml`: `customHeaders: - pattern: '**/*' headers: - key: X value: Y`.
-    public static func parseCustomHTTP(yaml: String, file: String) throws -> [HeaderRule] {
+    /// `customHttp.yml`: `customHeaders: - pattern: '**/*' headers: - key: X value: Y`, or Amplify's
+    /// monorepo form, `applications: - appRoot: app customHeaders: …`
+    /// (docs.aws.amazon.com/amplify/latest/userguide/custom-headers.html, "Monorepo custom headers").
+    /// In that form `appRoot` picks the application's rules; without one, every application's rules
+    /// are checked and returned (what `canopy validate` wants).
+    public static func parseCustomHTTP(yaml: String, file: String, appRoot: String? = nil) throws -> [HeaderRule] {
         let root = try YAMLValue.parse(yaml, file: file)
         var rules: [HeaderRule] = []
         for entry in try root.mapping("customHttp.yml") {
-            guard entry.key == "customHeaders" else {
-                throw SpecError(at: entry.keyLocation, "customHttp.yml has one key, customHeaders, not '\(entry.key)'")
+            switch entry.key {
+            case "customHeaders": rules = try headerRules(entry.value)
+            case "applications": rules = try applicationHeaderRules(entry.value, appRoot: appRoot)
+            default:
+                throw SpecError(
+                    at: entry.keyLocation, "customHttp.yml has customHeaders (or applications), not '\(entry.key)'")
             }
-            rules = try headerRules(entry.value)
         }
         return rules
+    }
+
+    /// Whether a customHttp.yml is in the monorepo form (`applications:` at the top).
+    public static func isMonorepoCustomHTTP(_ yaml: String) -> Bool {
+        yaml.split(whereSeparator: \.isNewline).contains { $0.hasPrefix("applications:") }
+    }
+
+    private static func applicationHeaderRules(_ list: YAMLValue, appRoot: String?) throws -> [HeaderRule] {
+        var all: [HeaderRule] = []
+        var roots: [String] = []
+        for item in try list.items("applications") {
+            var root: String?
+            var rules: [HeaderRule] = []
+            for field in try item.mapping("an application") {
+                switch field.key {
+                case "appRoot": root = try field.value.string("appRoot")
+                case "customHeaders": rules = try headerRules(field.value)
+                default:
+                    throw SpecError(
+                        at: field.keyLocation, "an application has appRoot and customHeaders, not '\(field.key)'")
+                }
+            }
+            guard let root else { throw item.error("an application in customHttp.yml needs its appRoot") }
+            let normalised = root.trimmingCharacters(in: CharacterSet(charactersIn: "/"))
+            roots.append(normalised)
+            if let appRoot {
+                if normalised == appRoot.trimmingCharacters(in: CharacterSet(charactersIn: "/")) { return rules }
+            } else {
+                all += rules
+            }
+        }
+        if appRoot != nil { return [] }  // this application has no custom headers
+        return all
     }
 
     /// A `customHeaders` list.
@@ -127,151 +189,5 @@ extension RulesSpec {
             && name.unicodeScalars.allSatisfy {
                 $0.isASCII && $0.value > 32 && $0.value < 127 && !"()<>@,;:\\\"/[]?={}".unicodeScalars.contains($0)
             }
-    }
-
-    // MARK: Netlify
-
-    /// Netlify's `_redirects`: `/from /to [status][!] [key=:value …]`, `#` comments, `*` splats and `:placeholders`.
-    public static func parseNetlifyRedirects(_ text: String, file: String) throws -> [RedirectRule] {
-        var rules: [RedirectRule] = []
-        var errors: [SpecDiagnostic] = []
-        for (index, raw) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
-            let line =
-                Self.strippingComment(String(raw))
-            let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
-            guard !fields.isEmpty else { continue }
-            let location = SourceLocation(file: file, line: index + 1, column: 1)
-            guard fields.count >= 2 else {
-                errors.append(
-                    SpecDiagnostic(.error, at: location, "a rule needs a source and a target: /from /to [status]"))
-                continue
-            }
-            var status = RedirectRule.Status.redirect(301)
-            var force = false
-            var query: [String: String] = [:]
-            var rest = Array(fields.dropFirst(2))
-            // Query matches come before the status: `/store id=:id /blog/:id 301` puts them after the
-            // source in Netlify's syntax; accept both places.
-            var source = fields[0]
-            var target = fields[1]
-            var middle: [String] = []
-            var i = 1
-            while i < fields.count && fields[i].contains("=") && !fields[i].hasPrefix("/") && !fields[i].contains("://")
-            {
-                middle.append(fields[i])
-                i += 1
-            }
-            if !middle.isEmpty {
-                guard i < fields.count else {
-                    errors.append(SpecDiagnostic(.error, at: location, "a rule needs a target after its query matches"))
-                    continue
-                }
-                target = fields[i]
-                rest = Array(fields[(i + 1)...])
-                var unnamed: String?
-                for pair in middle {
-                    let kv = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-                    guard !kv[0].isEmpty else {
-                        unnamed = pair
-                        break
-                    }
-                    query[String(kv[0])] = String(kv[1])
-                }
-                if let unnamed {
-                    errors.append(
-                        SpecDiagnostic(
-                            .error, at: location,
-                            "query match '\(unnamed)' names no parameter; write it as name=:placeholder or name=value"))
-                    continue
-                }
-            }
-            if let code = rest.first {
-                var digits = code
-                if digits.hasSuffix("!") {
-                    force = true
-                    digits.removeLast()
-                }
-                switch digits {
-                case "200": status = .rewrite
-                case "301", "302", "303", "307", "308": status = .redirect(Int(digits)!)
-                case "404": status = .notFound
-                default:
-                    errors.append(
-                        SpecDiagnostic(
-                            .error,
-                            at: SourceLocation(
-                                file: file, line: index + 1,
-                                column: (line.range(of: code).map {
-                                    line.distance(from: line.startIndex, to: $0.lowerBound)
-                                } ?? 0) + 1), "status '\(code)' is not one of 200, 301, 302, 404 (add ! to force)"))
-                    continue
-                }
-            }
-            if !source.hasPrefix("/") && !source.hasPrefix("http") {
-                errors.append(
-                    SpecDiagnostic(.error, at: location, "a source is a path starting with / or a URL, not '\(source)'")
-                )
-                continue
-            }
-            if source.count > 1 && source.hasSuffix("/") && !source.hasSuffix("*/") { source.removeLast() }
-            rules.append(
-                RedirectRule(
-                    source: source, target: target, status: status, syntax: .netlify, force: force, queryMatches: query,
-                    location: location))
-        }
-        if !errors.isEmpty { throw SpecError(errors) }
-        return rules
-    }
-
-    /// A line without its `#` comment. A `#` starts a comment only at the start of the line or after
-    /// whitespace, so a target such as `https://example.com/#/app` keeps its fragment.
-    static func strippingComment(_ line: String) -> String {
-        var previous: Character = " "
-        for index in line.indices {
-            if line[index] == "#" && (previous == " " || previous == "\t") { return String(line[..<index]) }
-            previous = line[index]
-        }
-        return line
-    }
-
-    /// Netlify's `_headers`: a path line, then indented `Name: value` lines.
-    public static func parseNetlifyHeaders(_ text: String, file: String) throws -> [HeaderRule] {
-        var rules: [HeaderRule] = []
-        var errors: [SpecDiagnostic] = []
-        for (index, raw) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
-            let line = String(raw)
-            let trimmed = line.trimmingCharacters(in: .whitespaces)
-            if trimmed.isEmpty || trimmed.hasPrefix("#") { continue }
-            let location = SourceLocation(file: file, line: index + 1, column: 1)
-            if line.first == " " || line.first == "\t" {
-                guard !rules.isEmpty else {
-                    errors.append(SpecDiagnostic(.error, at: location, "a header line must follow a path line"))
-                    continue
-                }
-                guard let colon = trimmed.firstIndex(of: ":"), colon != trimmed.startIndex else {
-                    errors.append(SpecDiagnostic(.error, at: location, "a header line is Name: value"))
-                    continue
-                }
-                let name = String(trimmed[..<colon]).trimmingCharacters(in: .whitespaces)
-                guard isToken(name) else {
-                    errors.append(SpecDiagnostic(.error, at: location, "'\(name)' is not a valid header name"))
-                    continue
-                }
-                rules[rules.count - 1].headers.append(
-                    HeaderField(
-                        name: name,
-                        value: String(trimmed[trimmed.index(after: colon)...]).trimmingCharacters(in: .whitespaces)))
-            } else {
-                guard trimmed.hasPrefix("/") || trimmed.hasPrefix("http") else {
-                    errors.append(
-                        SpecDiagnostic(
-                            .error, at: location, "a path line starts with /, not '\(trimmed)'; indent header lines"))
-                    continue
-                }
-                rules.append(HeaderRule(pattern: trimmed, headers: [], location: location))
-            }
-        }
-        if !errors.isEmpty { throw SpecError(errors) }
-        return rules
     }
 }

@@ -8,6 +8,9 @@ public struct RedirectRule: Sendable, Hashable {
         case redirect(Int)
         /// 404: answer 404 with the target's content.
         case notFound
+        /// Another 4xx or 5xx status (Netlify's `410`, `403`, `451`, …): the target's content with
+        /// this status, as 404 does.
+        case content(Int)
         /// Amplify's `404-200`: rewrite to the target, with status 200, only when no file matches.
         case notFoundRewrite
     }
@@ -29,15 +32,23 @@ public struct RedirectRule: Sendable, Hashable {
     /// Netlify's `!`: apply even when a file exists at the source path. Amplify rewrites and
     /// redirects are always forced; 404 and 404-200 rules apply only when no file exists.
     public var force: Bool
-    /// Amplify's `condition` (a country code such as `<US>`), kept for display; not evaluated.
+    /// Amplify's `condition` (a country code such as `<US>`). The parsers refuse a rule that has
+    /// one (Canopy has no GeoIP database to evaluate it), so a rule here never carries one.
     public var condition: String?
     /// Netlify query matches (`id=:id`), in order.
     public var queryMatches: [String: String]
+    /// Netlify's `Language=en,fr` condition, lowercased: the rule applies only when the request's
+    /// `Accept-Language` names one of these (a bare `en` also matches `en-US`). Empty: no condition.
+    public var languages: [String]
+    /// Netlify's `Cookie=name,other` condition: the rule applies only when the request carries a
+    /// cookie of one of these names. Empty: no condition.
+    public var cookies: [String]
     public var location: SourceLocation?
 
     public init(
         source: String, target: String, status: Status, syntax: Syntax, force: Bool,
-        condition: String? = nil, queryMatches: [String: String] = [:], location: SourceLocation? = nil
+        condition: String? = nil, queryMatches: [String: String] = [:], languages: [String] = [],
+        cookies: [String] = [], location: SourceLocation? = nil
     ) {
         self.source = source
         self.target = target
@@ -46,6 +57,8 @@ public struct RedirectRule: Sendable, Hashable {
         self.force = force
         self.condition = condition
         self.queryMatches = queryMatches
+        self.languages = languages
+        self.cookies = cookies
         self.location = location
     }
 }

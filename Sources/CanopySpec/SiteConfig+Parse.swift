@@ -49,7 +49,10 @@ extension SitesSpec {
                 case "commitDomain":
                     site.commitDomain = try template(
                         entry.value, "commitDomain", required: "{commit}", allowed: ["commit", "site"])
-                case "redirects": site.redirects = try RulesSpec.amplifyRedirects(entry.value)
+                case "redirects":
+                    var warnings: [SpecDiagnostic] = []
+                    site.redirects = try RulesSpec.amplifyRedirects(entry.value, warnings: &warnings)
+                    findings.diagnostics += warnings
                 case "customHeaders": site.headers = try RulesSpec.headerRules(entry.value)
                 case "branches":
                     for branch in try entry.value.mapping("branches") {

@@ -7,5 +7,5 @@ public enum AmplifySpec {}
 /// Parses Sites files and resolves branches to environments and hostnames.
 public enum SitesSpec {}
 
-/// Parses rule files: Amplify `redirects.json`, `customHttp.yml`, Netlify `_redirects` and `_headers`.
+/// Parses rule files: Amplify `redirects.json`, `customHttp.yml`, Netlify `_redirects`, `_headers` and `netlify.toml`.
 public enum RulesSpec {}

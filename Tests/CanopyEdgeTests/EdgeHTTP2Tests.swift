@@ -44,6 +44,28 @@ import Testing
         return (String(decoding: version, as: UTF8.self), headers, body)
     }
 
+    /// The rule semantics hold over HTTP/2 too: Language= reads the `accept-language` field, a 410
+    /// rule answers 410, and _headers match the requested path.
+    @Test func netlifyRulesOverH2c() async throws {
+        let files = [
+            "index.html": "home",
+            "gone.html": "gone page",
+            "secure/page.html": "secure",
+            "_redirects": "/  /fr/  302!  Language=fr\n/old /gone.html 410\n",
+            "_headers": "/secure/page\n  X-Frame-Options: DENY\n",
+        ]
+        try await withRulesSite(files) { f in
+            let french = try curl(f.port, "/", ["-H", "Accept-Language: fr-FR"])
+            #expect(french.1[":status"] == "302")
+            #expect(french.1["location"] == "/fr/")
+            #expect(french.1["vary"] == "Accept-Language")
+            let gone = try curl(f.port, "/old")
+            #expect(gone.1[":status"] == "410")
+            #expect(String(decoding: gone.2, as: UTF8.self) == "gone page")
+            #expect(try curl(f.port, "/secure/page").1["x-frame-options"] == "DENY")
+        }
+    }
+
     @Test func filesHeadersAndStatusesOverH2c() async throws {
         try await withSite { f in
             let (version, headers, body) = try curl(f.port, "/logo.png")

@@ -1,0 +1,257 @@
+import Foundation
+
+/// Rules read from a file, with the warnings about lines that were skipped (and why).
+public struct ParsedRules<Rule: Sendable & Hashable>: Sendable, Hashable {
+    public var rules: [Rule]
+    public var warnings: [SpecDiagnostic]
+
+    public init(rules: [Rule], warnings: [SpecDiagnostic]) {
+        self.rules = rules
+        self.warnings = warnings
+    }
+}
+
+extension RulesSpec {
+    /// Netlify's `_redirects`. Each line is `from [query…] to [status[!]] [conditions…]`, as Netlify's
+    /// own parser reads it (netlify/build, packages/redirect-parser/src/line_parser.js):
+    /// - a status right after `from` is a status, not a target: `/admin/* 200` rewrites the path onto
+    ///   itself (`to` becomes `/admin/:splat`);
+    /// - a line without a target is dropped with a warning, as Netlify drops it;
+    /// - a target that is neither a path nor an http(s) URL is an error at its line;
+    /// - conditions: `Language=` is evaluated against `Accept-Language`; any other (`Country=`, `Role=`,
+    ///   `Signed=`, …) is an error, because a rule applied without its condition would send everyone
+    ///   where only some visitors should go.
+    public static func parseNetlifyRedirects(_ text: String, file: String) throws -> [RedirectRule] {
+        try readNetlifyRedirects(text, file: file).rules
+    }
+
+    /// `parseNetlifyRedirects`, with the warnings about lines that were dropped.
+    public static func readNetlifyRedirects(_ text: String, file: String) throws -> ParsedRules<RedirectRule> {
+        var findings = DiagnosticCollector()
+        var rules: [RedirectRule] = []
+        for (index, raw) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
+            let tokens = NetlifyLine.tokens(strippingComment(String(raw)))
+            guard !tokens.isEmpty else { continue }
+            if let rule = NetlifyLine(tokens: tokens, file: file, line: index + 1).rule(&findings) {
+                rules.append(rule)
+            }
+        }
+        try findings.throwIfErrors()
+        return ParsedRules(rules: rules, warnings: findings.warnings)
+    }
+
+    /// A line without its `#` comment. A `#` starts a comment only at the start of the line or after
+    /// whitespace, so a target such as `https://example.com/#/app` keeps its fragment.
+    static func strippingComment(_ line: String) -> String {
+        var previous: Character = " "
+        for index in line.indices {
+            if line[index] == "#" && (previous == " " || previous == "\t") { return String(line[..<index]) }
+            previous = line[index]
+        }
+        return line
+    }
+
+    /// A redirect status as Netlify's files write it: `301`, `200!`, `404`, `410`. Nil when `text` is not
+    /// a number (with an optional `!`).
+    static func netlifyStatus(_ text: String) -> (code: Int, force: Bool)? {
+        var digits = Substring(text)
+        let force = digits.hasSuffix("!")
+        if force { digits = digits.dropLast() }
+        guard !digits.isEmpty, digits.allSatisfy(\.isASCII), digits.allSatisfy(\.isNumber), let code = Int(digits)
+        else { return nil }
+        return (code, force)
+    }
+
+    /// The statuses Canopy serves for a Netlify rule; nil for one it cannot.
+    static func netlifyStatusKind(_ code: Int) -> RedirectRule.Status? {
+        switch code {
+        case 200: return .rewrite
+        case 301, 302, 303, 307, 308: return .redirect(code)
+        case 404: return .notFound
+        case 400...599: return .content(code)
+        default: return nil
+        }
+    }
+
+    static let netlifyStatusHelp =
+        "200, 301, 302, 303, 307, 308, 404 or another 4xx/5xx status such as 410 (add ! to force)"
+
+    /// One Netlify condition added to `conditions`: `Language` (lowercased) or `Cookie` (names); false,
+    /// with an error at `location`, for a condition Canopy cannot evaluate. Keys are case-insensitive,
+    /// as Netlify's parser normalises them (packages/redirect-parser/src/conditions.js).
+    static func netlifyCondition(
+        _ key: String, _ values: [String], at location: SourceLocation, into conditions: inout NetlifyConditions,
+        _ findings: inout DiagnosticCollector
+    ) -> Bool {
+        let values = values.map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        let written = "\(key)=\(values.joined(separator: ","))"
+        switch key.lowercased() {
+        case "language":
+            conditions.languages += values.map { $0.lowercased() }
+            return true
+        case "cookie":
+            conditions.cookies += values
+            return true
+        case "country":
+            findings.error(
+                location,
+                "Canopy cannot evaluate \(written): matching on the visitor's country needs a GeoIP database, which Canopy does not have; remove the condition (or the rule)"
+            )
+        case "role":
+            findings.error(
+                location,
+                "Canopy cannot evaluate \(written): roles come from Netlify Identity, which Canopy does not have; protect the branch with a password in the Sites file instead"
+            )
+        default:
+            findings.error(
+                location,
+                "Canopy cannot evaluate the condition '\(written)' (it evaluates Language and Cookie); remove it (or the rule)"
+            )
+        }
+        return false
+    }
+
+    /// A 200 to an absolute URL is a proxy on Netlify and Amplify; Canopy does not proxy (yet) and
+    /// sends the visitor there with a 302 instead, which the build log says.
+    static func proxyWarning(_ target: String) -> String? {
+        guard target.hasPrefix("http://") || target.hasPrefix("https://") else { return nil }
+        return
+            "a 200 rewrite to \(target) is a proxy on Netlify and Amplify; Canopy does not proxy and answers it with a 302 redirect to that URL"
+    }
+
+    static func isNetlifyTarget(_ token: String) -> Bool {
+        token.hasPrefix("/") || token.hasPrefix("http://") || token.hasPrefix("https://")
+    }
+}
+
+/// The conditions of one Netlify rule that Canopy evaluates.
+struct NetlifyConditions {
+    var languages: [String] = []
+    var cookies: [String] = []
+}
+
+/// One `_redirects` line, split into its whitespace-separated fields.
+struct NetlifyLine {
+    let tokens: [(text: String, column: Int)]
+    let file: String
+    let line: Int
+
+    static func tokens(_ line: String) -> [(text: String, column: Int)] {
+        var result: [(String, Int)] = []
+        var current = ""
+        var start = 0
+        for (offset, character) in line.enumerated() {
+            if character == " " || character == "\t" {
+                if !current.isEmpty { result.append((current, start + 1)) }
+                current = ""
+            } else {
+                if current.isEmpty { start = offset }
+                current.append(character)
+            }
+        }
+        if !current.isEmpty { result.append((current, start + 1)) }
+        return result
+    }
+
+    func at(_ column: Int) -> SourceLocation { SourceLocation(file: file, line: line, column: column) }
+
+    /// The rule this line defines, or nil (with a warning or an error recorded) when it defines none.
+    func rule(_ findings: inout DiagnosticCollector) -> RedirectRule? {
+        var source = tokens[0].text
+        guard source.hasPrefix("/") || source.hasPrefix("http://") || source.hasPrefix("https://") else {
+            findings.error(at(1), "a source is a path starting with / or an http(s) URL, not '\(source)'")
+            return nil
+        }
+        let rest = Array(tokens.dropFirst())
+        guard let first = rest.first else {
+            findings.warn(at(1), "'\(source)' has no target, so Netlify (and Canopy) drop this line")
+            return nil
+        }
+        var target: String
+        var queryParts: [(text: String, column: Int)] = []
+        var after: ArraySlice<(text: String, column: Int)>
+        if RulesSpec.netlifyStatus(first.text) != nil {
+            // `from status`: a forward rule. Only `/path/* 2xx` has an implied target (`/path/:splat`).
+            guard source.hasSuffix("/*"), let status = RulesSpec.netlifyStatus(first.text), status.code / 100 == 2
+            else {
+                findings.warn(
+                    at(first.column),
+                    "'\(source) \(first.text)' has no target: Netlify drops it (only a /path/* rule with a 2xx status may leave the target out)"
+                )
+                return nil
+            }
+            target = String(source.dropLast()) + ":splat"
+            after = rest[...]
+        } else {
+            guard let toIndex = rest.firstIndex(where: { RulesSpec.isNetlifyTarget($0.text) }) else {
+                let bad = rest.first { !$0.text.contains("=") } ?? first
+                findings.error(
+                    at(bad.column),
+                    "the target must be a path starting with / or an http(s) URL, not '\(bad.text)'")
+                return nil
+            }
+            queryParts = Array(rest[..<toIndex])
+            target = rest[toIndex].text
+            after = rest[(toIndex + 1)...]
+        }
+        var status = RedirectRule.Status.redirect(301)
+        var force = false
+        if let statusToken = after.first {
+            guard let parsed = RulesSpec.netlifyStatus(statusToken.text),
+                let kind = RulesSpec.netlifyStatusKind(parsed.code)
+            else {
+                findings.error(
+                    at(statusToken.column), "status '\(statusToken.text)' is not one of \(RulesSpec.netlifyStatusHelp)")
+                return nil
+            }
+            status = kind
+            force = parsed.force
+            after = after.dropFirst()
+        }
+        guard let query = queryMatches(queryParts, &findings), let conditions = conditions(after, &findings) else {
+            return nil
+        }
+        if source.count > 1 && source.hasSuffix("/") && !source.hasSuffix("*/") { source.removeLast() }
+        if status == .rewrite, let warning = RulesSpec.proxyWarning(target) { findings.warn(at(1), warning) }
+        return RedirectRule(
+            source: source, target: target, status: status, syntax: .netlify, force: force, queryMatches: query,
+            languages: conditions.languages, cookies: conditions.cookies, location: at(1))
+    }
+
+    /// `key=:placeholder` or `key=value` fields between the source and the target.
+    private func queryMatches(
+        _ parts: [(text: String, column: Int)], _ findings: inout DiagnosticCollector
+    ) -> [String: String]? {
+        var query: [String: String] = [:]
+        for part in parts {
+            let kv = part.text.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            guard kv.count == 2, !kv[0].isEmpty else {
+                findings.error(
+                    at(part.column),
+                    "query match '\(part.text)' names no parameter; write it as name=:placeholder or name=value")
+                return nil
+            }
+            query[String(kv[0])] = String(kv[1])
+        }
+        return query
+    }
+
+    /// `Key=value,value` conditions after the status: the languages of `Language=`; nil (with an
+    /// error) for a condition Canopy cannot evaluate.
+    private func conditions(
+        _ parts: ArraySlice<(text: String, column: Int)>, _ findings: inout DiagnosticCollector
+    ) -> NetlifyConditions? {
+        var conditions = NetlifyConditions()
+        for part in parts {
+            let kv = part.text.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            guard kv.count == 2, !kv[0].isEmpty else {
+                findings.error(at(part.column), "'\(part.text)' after the status is not a condition (Key=value)")
+                return nil
+            }
+            let values = kv[1].split(separator: ",").map { String($0) }
+            guard RulesSpec.netlifyCondition(String(kv[0]), values, at: at(part.column), into: &conditions, &findings)
+            else { return nil }
+        }
+        return conditions
+    }
+}

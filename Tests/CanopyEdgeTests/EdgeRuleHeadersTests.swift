@@ -1,0 +1,123 @@
+import CanopyEdge
+import CanopySpec
+import Foundation
+import Testing
+
+/// netlify.toml over HTTP, and custom headers on answers that are not files (redirects, 404s), as
+/// Amplify and Netlify send them: Amplify applies customHttp.yml "to all responses" matching the
+/// pattern (docs.aws.amazon.com/amplify/latest/userguide/custom-headers.html), Netlify matches
+/// header rules against every request path (docs.netlify.com/routing/headers).
+@Suite struct EdgeRuleHeadersTests {
+    /// docs.netlify.com "Syntax for the Netlify configuration file": `[[redirects]]` and `[[headers]]`.
+    @Test func netlifyTOMLRedirectsAndHeaders() async throws {
+        let files = [
+            "index.html": "home",
+            "new-path.html": "new",
+            "netlify.toml": """
+            [[redirects]]
+              from = "/old-path"
+              to = "/new-path"
+              status = 301
+              force = false
+
+            [[redirects]]
+              from = "/app/*"
+              to = "/index.html"
+              status = 200
+
+            [[headers]]
+              for = "/*"
+              [headers.values]
+                X-Frame-Options = "DENY"
+            """,
+        ]
+        try await withRulesSite(files) { f in
+            let c = try f.client()
+            let old = try c.request("GET", "/old-path")
+            #expect(old.status == 301)
+            #expect(old.header("location") == "/new-path")
+            #expect(old.header("x-frame-options") == "DENY")
+            let app = try c.request("GET", "/app/settings")
+            #expect(app.text == "home")
+            #expect(app.header("x-frame-options") == "DENY")
+            #expect(try c.request("GET", "/netlify.toml").status == 404)
+        }
+    }
+
+    /// Sites-file headers (Amplify's `customHeaders`) and customHttp.yml on a rule's redirect, the
+    /// trailing-slash redirect, Canopy's own 404 and a site's 404.html, chosen by the requested path.
+    @Test func customHeadersOnRedirectsAnd404s() async throws {
+        let rules = SiteRules(headers: [
+            HeaderRule(
+                pattern: "**", headers: [HeaderField(name: "Strict-Transport-Security", value: "max-age=31536000")])
+        ])
+        let plain = [
+            "index.html": "home",
+            "docs/index.html": "docs",
+            "_redirects": "/old /docs/ 301\n",
+            "customHttp.yml": """
+            customHeaders:
+              - pattern: '/docs/**'
+                headers:
+                  - key: X-Docs
+                    value: yes
+                  - key: Cache-Control
+                    value: max-age=31536000
+            """,
+        ]
+        try await withRulesSite(plain, rules: rules) { f in
+            let c = try f.client()
+            let moved = try c.request("GET", "/old")
+            #expect(moved.status == 301)
+            #expect(moved.header("strict-transport-security") == "max-age=31536000")
+            let slash = try c.request("GET", "/docs")
+            #expect(slash.status == 301)
+            #expect(slash.header("strict-transport-security") == "max-age=31536000")
+            let missing = try c.request("GET", "/docs/nope")
+            #expect(missing.status == 404)
+            #expect(missing.header("strict-transport-security") == "max-age=31536000")
+            #expect(missing.header("x-docs") == "yes")
+            // A rule's long max-age is for files: a 404 stays uncached.
+            #expect(missing.header("cache-control") == "no-store")
+        }
+        var withPage = plain
+        withPage["404.html"] = "custom missing"
+        try await withRulesSite(withPage, rules: rules) { f in
+            let missing = try f.client().request("GET", "/docs/nope")
+            #expect(missing.status == 404)
+            #expect(missing.text == "custom missing")
+            #expect(missing.header("x-docs") == "yes")
+            #expect(missing.header("strict-transport-security") == "max-age=31536000")
+        }
+    }
+
+    /// Amplify's globs keep matching the served file too: `*.html` reaches `/about` (about.html) and a
+    /// SPA rewrite to `/index.html` gets index.html's rule, while Netlify rules see only the request.
+    @Test func amplifyGlobsStillMatchTheServedFile() async throws {
+        let files = [
+            "index.html": "shell",
+            "about.html": "about",
+            "redirects.json": #"[{"source": "/app/<*>", "status": "200", "target": "/index.html", "condition": null}]"#,
+            "customHttp.yml": """
+            customHeaders:
+              - pattern: '*.html'
+                headers:
+                  - key: X-Html
+                    value: yes
+              - pattern: '/index.html'
+                headers:
+                  - key: X-Shell
+                    value: yes
+            """,
+            "_headers": "/index.html\n  X-Netlify-Shell: yes\n",
+        ]
+        try await withRulesSite(files) { f in
+            let c = try f.client()
+            #expect(try c.request("GET", "/about").header("x-html") == "yes")
+            let deep = try c.request("GET", "/app/settings")
+            #expect(deep.text == "shell")
+            #expect(deep.header("x-shell") == "yes")
+            #expect(deep.header("x-netlify-shell") == nil)
+        }
+    }
+}

@@ -1,0 +1,153 @@
+import Testing
+
+@testable import CanopySpec
+
+/// `_redirects` as Netlify reads it. Inputs are the fixtures of Netlify's own parser
+/// (netlify/build, packages/redirect-parser/tests/fixtures/redirects_file/…, expectations in
+/// tests/line-parser.test.ts) and the examples of docs.netlify.com/routing/redirects/redirect-options.
+@Suite("Netlify _redirects")
+struct NetlifyRedirectsTests {
+    /// Fixture `to_path_forward`: `/admin/* 200` is a forward rule whose target is `/admin/:splat`,
+    /// not a redirect to "200".
+    @Test("fixture to_path_forward: a status in the second field is a status")
+    func forwardRule() throws {
+        let rules = try RulesSpec.parseNetlifyRedirects("/admin/* 200\n/admin/* 200!\n", file: "_redirects")
+        #expect(rules.map(\.target) == ["/admin/:splat", "/admin/:splat"])
+        #expect(rules.map(\.status) == [.rewrite, .rewrite])
+        #expect(rules.map(\.force) == [false, true])
+    }
+
+    /// Fixtures `invalid_no_to_no_status` and `invalid_no_to_status`: Netlify reports "Missing
+    /// destination" / "Missing \"to\" field" and drops the line; Canopy warns with the line.
+    @Test("fixtures invalid_no_to_*: a line without a target is dropped with a warning")
+    func missingTarget() throws {
+        let parsed = try RulesSpec.readNetlifyRedirects(
+            "/m/scge/legal\n/swfobject.html?detectflash=false 301\n/kept /here 302\n", file: "_redirects")
+        #expect(parsed.rules.map(\.source) == ["/kept"])
+        #expect(parsed.warnings.map(\.location.line) == [1, 2])
+        #expect(parsed.warnings.allSatisfy { $0.severity == .warning && $0.message.contains("no target") })
+        #expect(!parsed.rules.contains { $0.target == "301" })
+    }
+
+    /// Fixtures `invalid_no_slash` and `invalid_no_to_query`: "must start with \"/\", \"http:\" or \"https:\"".
+    @Test("fixtures invalid_no_slash, invalid_no_to_query: a target that is no path or URL is an error at its line")
+    func badTarget() throws {
+        let failure = try #require(throws: SpecError.self) {
+            try RulesSpec.parseNetlifyRedirects(
+                "/\tindex.html\n/blog\tblog.html\n/m/scge/legal source=:source\n", file: "_redirects")
+        }
+        #expect(failure.diagnostics.map(\.location.line) == [1, 2, 3])
+        #expect(failure.diagnostics[0].message.contains("index.html"))
+        #expect(failure.diagnostics[0].location.column == 3)
+    }
+
+    /// Fixture `invalid_status`: `/from /to not_a_status`.
+    @Test("fixture invalid_status: a status that is not a number is an error with its column")
+    func badStatus() throws {
+        let failure = try #require(throws: SpecError.self) {
+            try RulesSpec.parseNetlifyRedirects("/from /to not_a_status\n", file: "_redirects")
+        }
+        #expect(failure.diagnostics.map(\.location.line) == [1])
+        #expect(failure.diagnostics[0].location.column == 11)
+    }
+
+    /// Fixture `query`, and the docs' `/store id=:id /blog/:id 301`.
+    @Test("fixture query: literal and placeholder query matches, a value that starts with /")
+    func queryMatches() throws {
+        let rules = try RulesSpec.parseNetlifyRedirects(
+            "/      page=news      /news\n/blog  post=:post_id  /blog/:post_id\n/      _escaped_fragment_=/about    /about\n/store id=:id /blog/:id 301\n",
+            file: "_redirects")
+        #expect(rules.map(\.target) == ["/news", "/blog/:post_id", "/about", "/blog/:id"])
+        #expect(
+            rules.map(\.queryMatches) == [
+                ["page": "news"], ["post": ":post_id"], ["_escaped_fragment_": "/about"], ["id": ":id"],
+            ])
+    }
+
+    /// Fixtures `conditions_country_language`, `conditions_role`, `conditions_query`: Canopy evaluates
+    /// Language; Country and Role it cannot, so the rule is refused at its line rather than applied to
+    /// everyone.
+    @Test("fixtures conditions_*: Language and Cookie are kept; Country, Role and Signed fail at their line")
+    func conditions() throws {
+        let language = try RulesSpec.parseNetlifyRedirects(
+            "/old-path /new-path 200 language=en\n/ /fr 302 Language=fr,de\n", file: "_redirects")
+        #expect(language.map(\.languages) == [["en"], ["fr", "de"]])
+        let cookie = try RulesSpec.parseNetlifyRedirects(
+            "/*  /cookie-present  302  Cookie=ab_test,other\n", file: "_redirects")
+        #expect(cookie.map(\.cookies) == [["ab_test", "other"]])
+        let failure = try #require(throws: SpecError.self) {
+            try RulesSpec.parseNetlifyRedirects(
+                "/  /china 302 Country=il Language=en\n/admin/*  /admin/:splat 200 Role=admin\n/donate source=:source email=:email /donate/usa?source=:source&email=:email 302 Country=us\n/api/* https://api.example.com/:splat 200! Signed=API_SECRET\n",
+                file: "_redirects")
+        }
+        #expect(failure.diagnostics.map(\.location.line) == [1, 2, 3, 4])
+        #expect(failure.diagnostics[0].message.contains("GeoIP"))
+        #expect(failure.diagnostics[0].location.column == 15)
+        #expect(failure.diagnostics[1].message.contains("Role=admin"))
+    }
+
+    /// docs.netlify.com redirect options: "/ecommerce /store-closed 404" and other statuses.
+    @Test("statuses: 404, 410, 451 and forced 404!")
+    func statuses() throws {
+        let rules = try RulesSpec.parseNetlifyRedirects(
+            "/ecommerce /store-closed 404\n/gone /gone.html 410\n/legal /blocked.html 451!\n/x /y 404!\n",
+            file: "_redirects")
+        #expect(rules.map(\.status) == [.notFound, .content(410), .content(451), .notFound])
+        #expect(rules.map(\.force) == [false, false, true, true])
+        let odd = try #require(throws: SpecError.self) {
+            try RulesSpec.parseNetlifyRedirects("/a /b 304\n/c /d 99\n", file: "_redirects")
+        }
+        #expect(odd.diagnostics.map(\.location.line) == [1, 2])
+    }
+
+    /// Fixtures `from_absolute_uri`, `to_anchor`, `comment_inline`, `line_trim`.
+    @Test("fixtures from_absolute_uri, to_anchor, comment_inline, line_trim")
+    func otherFixtures() throws {
+        let rules = try RulesSpec.parseNetlifyRedirects(
+            "http://hello.bitballoon.com/* http://www.hello.com/:splat\n/blog/my-post-ads.php  /blog/my-post#ads\n/blog/my-post.php /blog/my-post # this is a comment\n   /home  /  \n",
+            file: "_redirects")
+        #expect(
+            rules.map(\.source) == [
+                "http://hello.bitballoon.com/*", "/blog/my-post-ads.php", "/blog/my-post.php", "/home",
+            ])
+        #expect(rules.map(\.target) == ["http://www.hello.com/:splat", "/blog/my-post#ads", "/blog/my-post", "/"])
+        #expect(rules.map(\.status) == Array(repeating: .redirect(301), count: 4))
+    }
+
+    /// Fixture `proxy` (`/api/*  https://api.bitballoon.com/*  200`) and Amplify's reverse-proxy
+    /// example: Canopy does not proxy, and says so at the line.
+    @Test("fixture proxy: a 200 to a URL is a warning that Canopy redirects instead of proxying")
+    func proxyWarning() throws {
+        let netlify = try RulesSpec.readNetlifyRedirects(
+            "/api/*  https://api.bitballoon.com/*  200\n", file: "_redirects")
+        #expect(netlify.rules.count == 1)
+        #expect(netlify.warnings.map(\.location.line) == [1])
+        #expect(netlify.warnings[0].message.contains("does not proxy"))
+        let amplify = try RulesSpec.readAmplifyRedirects(
+            json: "[\n  {\"source\": \"/<*>\", \"status\": \"200\", \"target\": \"https://api.example.com/<*>\"}\n]",
+            file: "redirects.json")
+        #expect(amplify.warnings.map(\.location.line) == [2])
+    }
+}
+
+@Suite("Sites-file redirects")
+struct SitesFileRedirectWarningsTests {
+    /// Amplify's "Reverse proxy rewrite" example written in a Sites file: the warning that Canopy
+    /// answers it with a 302 reaches the site's warnings (and `canopy validate`), with its line.
+    @Test("a 200 to a URL in a Sites file is a warning at its line")
+    func proxyWarningInASitesFile() throws {
+        let site = try SitesSpec.parse(
+            """
+            repository: ../repos/shop.git
+            redirects:
+              - source: /images/<*>
+                target: https://images.otherdomain.com/<*>
+                status: '200'
+            branches:
+              main: { domains: [shop.test] }
+            """, file: "Sites/shop.yml", siteName: "shop", baseDirectory: "/srv/canopy/Sites")
+        #expect(site.redirects.count == 1)
+        #expect(site.warnings.map(\.location.line) == [3])
+        #expect(site.warnings.first?.message.contains("does not proxy") == true)
+    }
+}

@@ -1,0 +1,42 @@
+import Foundation
+import Testing
+
+/// Rule files through a real build and the real server: a line Netlify would drop is a warning in
+/// the build log and the rest serves; a condition Canopy cannot evaluate fails the build at its line
+/// and the last good deployment keeps serving.
+@Suite(.serialized)
+struct RuleFilesEndToEndTests {
+    @Test func netlifyTOMLWarningsGoToTheBuildLogAndUnevaluableConditionsFailTheBuild() async throws {
+        let (canopy, repo) = try await PushToDeployTests.deployedMain("netlifytoml")
+        // Netlify's fixtures from_simple and invalid_no_to (netlify/build redirect-parser).
+        try repo.write(
+            "netlify.toml",
+            """
+            [[redirects]]
+              from = "/old"
+              to = "/"
+              status = 301
+
+            [[redirects]]
+              from = "/no-target"
+            """)
+        let good = try repo.commit("netlify.toml")
+        try repo.push("main")
+        let build = try await waitForBuild(canopy, commit: good, status: "succeeded")
+        let log = try buildLog(canopy, build)
+        #expect(log.contains("netlify.toml:6:1: warning:"), "\(log)")
+        try await waitUntil("the redirect to be served") { try canopy.get("site.test", "/old").status == 301 }
+        #expect(try canopy.get("site.test", "/old").header("Location") == "/")
+
+        // Fixture conditions_country_case: Country needs GeoIP, which Canopy does not have.
+        try repo.write(
+            "netlify.toml",
+            "[[redirects]]\n  from = \"/old-path\"\n  to = \"/new-path\"\n  conditions = {Country = [\"US\"]}\n")
+        let country = try repo.commit("a Country condition")
+        try repo.push("main")
+        let failed = try await waitForBuild(canopy, commit: country, status: "failed")
+        let error = failed["error"] as? String ?? ""
+        #expect(error.contains("netlify.toml:4:1: error:") && error.contains("GeoIP"), "error was: \(error)")
+        #expect(try canopy.get("site.test", "/old").status == 301)  // the last good deployment serves
+    }
+}
