@@ -9,7 +9,7 @@ extension EdgeHTTP2Handler {
     /// rest of the response).
     static func split(_ out: ByteBuffer) -> (HPACKHeaders, ByteBuffer)? {
         let parsed = out.withUnsafeReadableBytes { raw -> (headers: HPACKHeaders, headEnd: Int)? in
-            guard let end = headEnd(raw) else { return nil }
+            guard let end = RequestParser.headTerminator(raw, from: 0) else { return nil }
             // Status line: `HTTP/1.1 200 OK`.
             var position = 0
             while position < end && raw[position] != 0x20 { position += 1 }
@@ -49,19 +49,5 @@ extension EdgeHTTP2Handler {
         guard let parsed else { return nil }
         let body = out.getSlice(at: out.readerIndex + parsed.headEnd, length: out.readableBytes - parsed.headEnd)!
         return (parsed.headers, body)
-    }
-
-    /// Where the head's final CRLF CRLF starts; nil when there is none.
-    private static func headEnd(_ raw: UnsafeRawBufferPointer) -> Int? {
-        var i = 0
-        while i + 3 < raw.count {
-            if raw[i + 3] != 0x0A {
-                i += raw[i + 3] == 0x0D ? 1 : 4
-                continue
-            }
-            if raw[i] == 0x0D && raw[i + 1] == 0x0A && raw[i + 2] == 0x0D { return i }
-            i += 1
-        }
-        return nil
     }
 }

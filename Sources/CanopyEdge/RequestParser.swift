@@ -76,6 +76,24 @@ enum RequestParser {
 
     /// Parses one request head from the start of `bytes`. `scanFrom` is where the search for the
     /// end of the head may resume (what an earlier `incomplete` returned).
+    /// Where the first CRLF CRLF at or after `from` starts; nil when there is none yet. Skips
+    /// ahead by the last byte of each window, so most bytes are looked at once. Also used to read
+    /// the Responder's own heads back for HTTP/2.
+    @inline(__always)
+    static func headTerminator(_ bytes: UnsafeRawBufferPointer, from: Int) -> Int? {
+        var i = from
+        let count = bytes.count
+        while i + 3 < count {
+            if bytes[i + 3] != lf {
+                i += bytes[i + 3] == cr ? 1 : 4
+                continue
+            }
+            if bytes[i] == cr && bytes[i + 1] == lf && bytes[i + 2] == cr { return i }
+            i += 1
+        }
+        return nil
+    }
+
     static func parse(_ bytes: UnsafeRawBufferPointer, scanFrom: Int = 0) -> Outcome {
         let count = bytes.count
         // At least one empty line before the request line is ignored (RFC 9112 §2.2).
@@ -85,19 +103,7 @@ enum RequestParser {
         if start >= count || (start + 1 == count && bytes[start] == cr) { return .incomplete(scanned: 0) }
 
         // Find the end of the head: CRLF CRLF.
-        var end = -1
-        var i = max(start, scanFrom)
-        while i + 3 < count {
-            if bytes[i + 3] != lf {
-                i += bytes[i + 3] == cr ? 1 : 4
-                continue
-            }
-            if bytes[i] == cr && bytes[i + 1] == lf && bytes[i + 2] == cr {
-                end = i + 4
-                break
-            }
-            i += 1
-        }
+        let end = headTerminator(bytes, from: max(start, scanFrom)).map { $0 + 4 } ?? -1
         if end < 0 {
             let lineEnd = firstLineEnd(bytes, from: start, limit: maxRequestLine)
             if lineEnd == nil, count - start > maxRequestLine {

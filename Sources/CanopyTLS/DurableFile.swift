@@ -31,11 +31,7 @@ public enum DurableFile {
         guard fsync(fd) == 0 else { throw failure("fsync", temporary) }
         guard rename(temporary, path) == 0 else { throw failure("rename", path) }
         ok = true
-        let dir = open(folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if dir >= 0 {
-            _ = fsync(dir)
-            close(dir)
-        }
+        syncFolder(folder)
     }
 
     /// Points the symbolic link `path` at `target` in one rename (a reader sees the old target or
@@ -48,6 +44,11 @@ public enum DurableFile {
             unlink(temporary)
             throw failure("rename", path)
         }
+        syncFolder(folder)
+    }
+
+    /// Makes a rename in `folder` durable.
+    static func syncFolder(_ folder: String) {
         let dir = open(folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         if dir >= 0 {
             _ = fsync(dir)

@@ -118,8 +118,8 @@ actor CertificateController {
         case .off: return nil
         case .files(let certificate, let key): return (CertificateFiles(certificate: certificate, key: key), "file")
         case .acme, nil:
-            for name in [hostname, hostname.split(separator: ".", maxSplits: 1).dropFirst().first.map { "*." + $0 }] {
-                guard let name, let files = store.currentFiles(for: name) else { continue }
+            for name in [hostname, CertificateWants.coveringWildcard(of: hostname)] {
+                guard let files = store.currentFiles(for: name) else { continue }
                 return (files, "acme")
             }
             return nil

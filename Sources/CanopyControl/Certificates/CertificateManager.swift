@@ -80,7 +80,7 @@ actor CertificateManager: Service {
     /// The progress of the name that covers `hostname` (itself, or the `*.parent` wildcard).
     func progress(covering hostname: String) -> (name: String, progress: ACMEProgress)? {
         let host = hostname.lowercased()
-        let wildcard = "*." + host.split(separator: ".", maxSplits: 1).dropFirst().joined()
+        let wildcard = CertificateWants.coveringWildcard(of: host)
         for name in [host, wildcard] {
             if let found = progress[name] { return (name, found) }
         }
@@ -90,7 +90,7 @@ actor CertificateManager: Service {
     /// Whether a name is one the Sites files want a certificate for (or one covering it).
     func wants(_ hostname: String) -> Bool {
         let host = hostname.lowercased()
-        let wildcard = "*." + host.split(separator: ".", maxSplits: 1).dropFirst().joined()
+        let wildcard = CertificateWants.coveringWildcard(of: host)
         return wants.contains { $0.name == host || $0.name == wildcard }
     }
 

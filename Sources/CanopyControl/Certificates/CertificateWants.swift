@@ -55,12 +55,16 @@ enum CertificateWants {
         }
         for source in sources where wantsACME(source.tls, acmeByDefault) && canOrder(source.hostname) {
             let host = source.hostname.lowercased()
-            let covering = "*." + host.split(separator: ".", maxSplits: 1).dropFirst().joined()
-            if wildcards[source.site]?.contains(covering) == true { continue }
+            if wildcards[source.site]?.contains(coveringWildcard(of: host)) == true { continue }
             wants[host] =
                 wants[host] ?? CertificateWant(name: host, site: source.site, dns: sites[source.site]?.acme?.rfc2136)
         }
         return wants.values.sorted { $0.name < $1.name }
+    }
+
+    /// The wildcard that covers a hostname: `a.b.c` → `*.b.c` (a wildcard covers one label).
+    static func coveringWildcard(of hostname: String) -> String {
+        "*." + hostname.lowercased().split(separator: ".", maxSplits: 1).dropFirst().joined()
     }
 
     static func wantsACME(_ source: TLSSource?, _ acmeByDefault: Bool) -> Bool {
