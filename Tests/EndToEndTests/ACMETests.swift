@@ -50,6 +50,15 @@ struct ACMETests {
                 ], ports: (edgePort, adminPort), environment: environment)
         }
 
+        /// Starts the server with the sample site (`sitesFile`) and pushes its `main`.
+        func deployMain(challenges: String) async throws {
+            let repo = try SiteRepository(in: canopy)
+            try canopy.writeSite("site", ACMETests.sitesFile)
+            try await start(challenges: challenges)
+            try repo.commit("main")
+            try repo.push("main")
+        }
+
         /// curl over HTTPS, verified against Pebble's root, `host` resolved to loopback.
         func curl(_ host: String, _ path: String = "/", _ extra: [String] = []) throws -> String {
             try sh(
@@ -101,11 +110,7 @@ struct ACMETests {
         let setup = try await Setup("acme-http01")
         defer { setup.pebble.stop() }
         let canopy = setup.canopy
-        let repo = try SiteRepository(in: canopy)
-        try canopy.writeSite("site", Self.sitesFile)
-        try await setup.start(challenges: "http-01")
-        try repo.commit("main")
-        try repo.push("main")
+        try await setup.deployMain(challenges: "http-01")
         try await setup.waitForHTTPS("site.test", "<em id=\"branch\">main</em>")
         #expect(canopy.serverLog.contains("challenges http-01"))
 
@@ -176,11 +181,7 @@ struct ACMETests {
         let setup = try await Setup("acme-alpn", certificateValidity: 24)
         defer { setup.pebble.stop() }
         let canopy = setup.canopy
-        let repo = try SiteRepository(in: canopy)
-        try canopy.writeSite("site", Self.sitesFile)
-        try await setup.start(challenges: "tls-alpn-01")
-        try repo.commit("main")
-        try repo.push("main")
+        try await setup.deployMain(challenges: "tls-alpn-01")
         try await setup.waitForHTTPS("site.test", "<em id=\"branch\">main</em>")
         let first = try #require(try TestPKI.servedSerial(port: setup.tlsPort, serverName: "site.test"))
 
@@ -271,11 +272,7 @@ struct ACMETests {
         let setup = try await Setup("acme-fail", httpPortOverride: ACMETestPorts.free())
         defer { setup.pebble.stop() }
         let canopy = setup.canopy
-        let repo = try SiteRepository(in: canopy)
-        try canopy.writeSite("site", Self.sitesFile)
-        try await setup.start(challenges: "http-01")
-        try repo.commit("main")
-        try repo.push("main")
+        try await setup.deployMain(challenges: "http-01")
         try await canopy.waitForContent("site.test", "<em id=\"branch\">main</em>")
         var status: [String: Any] = [:]
         try await waitUntil("site.test to be reported failed\n\(canopy.serverLogTail)") {
