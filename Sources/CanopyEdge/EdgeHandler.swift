@@ -1,6 +1,5 @@
 import Atomics
 import NIOCore
-import NIOHTTP2
 
 /// The per-connection handler, reading HTTP/1.1 straight from the receive buffer. Each complete
 /// request head is parsed in place (RequestParser), answered at once on the event loop from one
@@ -178,8 +177,8 @@ final class EdgeHandler: ChannelDuplexHandler, RemovableChannelHandler {
         context.fireChannelWritabilityChanged()
     }
 
-    /// Hands the connection to NIOHTTP2 (h2c with prior knowledge): its streams are answered by
-    /// EdgeHTTP2Handler through the same Responder; this handler leaves the pipeline.
+    /// Hands the connection to `H2Connection` (h2c with prior knowledge), which answers its streams
+    /// through the same Responder; this handler leaves the pipeline.
     private func speakHTTP2(_ input: ByteBuffer, context: ChannelHandlerContext) {
         closing = true
         reaper?.cancel()

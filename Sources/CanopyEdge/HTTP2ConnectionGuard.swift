@@ -1,8 +1,7 @@
 import NIOCore
-import NIOHTTP2
 
 /// Holds an HTTP/2 connection to the same limits as an HTTP/1.1 one. It sits between the socket
-/// and NIOHTTP2's handler, where it sees every byte in and out:
+/// and `H2Connection`, where it sees every byte in and out:
 ///
 /// - **Idle**: a connection that reads and writes nothing for the idle timeout is closed (an h2c
 ///   connection used to live forever).
@@ -11,7 +10,7 @@ import NIOHTTP2
 ///   cannot make the server buffer without bound.
 /// - **Send timeout**: a client that does not drain its output for the send timeout is closed.
 ///
-/// Protocol errors are handled by `HTTP2ErrorCloser` on the other side of the codec.
+/// Protocol errors are `H2Connection`'s: GOAWAY, then the connection closes.
 final class HTTP2ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
@@ -94,24 +93,5 @@ final class HTTP2ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler 
         } else if now - lastActivity > idleTimeout {
             context.close(promise: nil)
         }
-    }
-}
-
-/// Closes an HTTP/2 connection on any error its codec reports. NIOHTTP2 answers a connection error
-/// with GOAWAY but leaves the connection open and keeps buffering what the peer sends, which let one
-/// client grow a `ByteBuffer` until it overflowed (a crash) and let rapid-reset, SETTINGS, PING and
-/// CONTINUATION floods, once detected, go on. As nginx and Go do, the connection goes. Stream errors
-/// (a malformed request on one stream) end the connection too: browsers never cause them.
-final class HTTP2ErrorCloser: ChannelInboundHandler, RemovableChannelHandler {
-    typealias InboundIn = HTTP2Frame
-
-    private let server: EdgeServer
-
-    init(server: EdgeServer) { self.server = server }
-
-    func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        server.logger.debug("HTTP/2 connection closed after a protocol error: \(error)")
-        // NIOHTTP2 has already written and flushed GOAWAY where it applies.
-        context.close(promise: nil)
     }
 }

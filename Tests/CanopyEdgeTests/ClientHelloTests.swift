@@ -56,24 +56,47 @@ struct ClientHelloTests {
     }
 }
 
-/// The Responder's HTTP/1.1 head read back into HTTP/2 header fields (`EdgeHTTP2Handler.split`).
-struct HTTP2HeadSplitTests {
+/// The Responder's HTTP/1.1 head as an HPACK header block (`H2ResponseHead`), read back by
+/// NIOHPACK's decoder (an independent implementation of RFC 7541).
+struct H2ResponseHeadTests {
+    func decode(_ head: String, skip: Int = 0) throws -> (HPACKHeaders, String)? {
+        var buffer = ByteBuffer(string: head)
+        buffer.moveReaderIndex(forwardBy: skip)
+        var block = ByteBuffer()
+        guard let length = H2ResponseHead.encode(buffer, into: &block) else { return nil }
+        var decoder = HPACKDecoder(allocator: ByteBufferAllocator())
+        let headers = try decoder.decodeHeaders(from: &block)
+        return (
+            headers,
+            String(buffer: buffer.getSlice(at: buffer.readerIndex + length, length: buffer.readableBytes - length)!)
+        )
+    }
+
     @Test func fieldsAreLowercasedConnectionFieldsDroppedAndTheInlineBodyKept() throws {
         let head =
             "HTTP/1.1 308 Permanent Redirect\r\nDate: Tue, 01 Dec 2026 12:00:00 GMT\r\nLocation:   https://x.test/a?b\r\n"
             + "Connection: keep-alive\r\nKeep-Alive: timeout=5\r\nTransfer-Encoding: chunked\r\nX-Empty:\r\n"
-            + "Set-Cookie: a=1\r\nSet-Cookie: b=2\r\n\r\nbody bytes"
-        var buffer = ByteBuffer(string: "ignored" + head)
-        buffer.moveReaderIndex(forwardBy: 7)
-        let (headers, body) = try #require(EdgeHTTP2Handler.split(buffer))
+            + "Set-Cookie: a=1\r\nSet-Cookie: b=2\r\nX-Canopy-Deployment: d1\r\n"
+            + "Content-Security-Policy: \(String(repeating: "a", count: 300))\r\n\r\nbody bytes"
+        let (headers, body) = try #require(try decode("ignored" + head, skip: 7))
         #expect(headers.first?.name == ":status" && headers.first?.value == "308")
         #expect(headers["location"] == ["https://x.test/a?b"])
         #expect(headers["date"] == ["Tue, 01 Dec 2026 12:00:00 GMT"])
         #expect(headers["set-cookie"] == ["a=1", "b=2"])
         #expect(headers["x-empty"] == [""])
+        #expect(headers["x-canopy-deployment"] == ["d1"])
+        #expect(headers["content-security-policy"] == [String(repeating: "a", count: 300)])
         for name in ["connection", "keep-alive", "transfer-encoding"] { #expect(headers[name].isEmpty) }
         #expect(headers.allSatisfy { $0.name == $0.name.lowercased() })
-        #expect(String(buffer: body) == "body bytes")
-        #expect(EdgeHTTP2Handler.split(ByteBuffer(string: "HTTP/1.1 200 OK\r\nX: y\r\n")) == nil)
+        #expect(body == "body bytes")
+        #expect(try decode("HTTP/1.1 200 OK\r\nX: y\r\n") == nil)
+    }
+
+    @Test func everyStatusReadsBack() throws {
+        for status in [200, 204, 206, 301, 304, 400, 404, 410, 451, 500, 503] {
+            let (headers, _) = try #require(try decode("HTTP/1.1 \(status) X\r\nContent-Length: 0\r\n\r\n"))
+            #expect(headers.first?.name == ":status" && headers.first?.value == "\(status)")
+            #expect(headers["content-length"] == ["0"])
+        }
     }
 }
