@@ -126,6 +126,14 @@ let package = Package(
         .executableTarget(name: "canopy-fuzz", dependencies: ["CanopyFuzzing"]),
 
         .executableTarget(
+            name: "canopy-bench-routing",
+            dependencies: [
+                "CanopyControl", "CanopyEdge", "CanopySpec", "CanopyStore", "CanopyTLS",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
+        .executableTarget(
             name: "canopy-bench-serve",
             dependencies: [
                 "CanopyEdge", "CanopyStore", "CanopyTLS",

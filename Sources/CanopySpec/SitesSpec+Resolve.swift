@@ -35,6 +35,35 @@ extension SitesSpec {
         return fill(template, branch: nil, site: site.name, commit: commit, number: nil)
     }
 
+    /// Per-commit hostnames of one site made by splicing the commit into the template filled once
+    /// (a route plan makes one per live deployment); the same names as `commitHostname(commit:in:)`.
+    public struct CommitHostnames: Sendable {
+        let site: SiteConfig
+        /// The filled template around the commit, when the commit's label stays within DNS's limit.
+        let around: (prefix: String, suffix: String)?
+
+        public init(_ site: SiteConfig) {
+            self.site = site
+            let marker = "\u{1}\u{1}\u{1}\u{1}\u{1}\u{1}\u{1}"  // seven characters, as a commit's prefix
+            if let template = site.commitDomain,
+                case let filled = SitesSpec.fill(template, branch: nil, site: site.name, commit: marker, number: nil),
+                let range = filled.range(of: marker), filled.components(separatedBy: marker).count == 2
+            {
+                around = (String(filled[..<range.lowerBound]), String(filled[range.upperBound...]))
+            } else {
+                around = nil
+            }
+        }
+
+        public func hostname(commit: String) -> String? {
+            guard site.commitDomain != nil else { return nil }
+            guard let around, commit.utf8.count >= 7, commit.utf8.allSatisfy({ $0 < 0x80 }) else {
+                return SitesSpec.commitHostname(commit: commit, in: site)
+            }
+            return around.prefix + String(commit.prefix(7)).lowercased() + around.suffix
+        }
+    }
+
     static func fill(_ template: String, branch: String?, site: String, commit: String?, number: Int?) -> String {
         var out = template
         if let branch { out = out.replacingOccurrences(of: "{branch}", with: DNSLabel.make(branch)) }

@@ -263,6 +263,21 @@ struct SitesSpecTests {
         #expect(SitesSpec.commitHostname(commit: "abc", in: plain) == nil)
     }
 
+    /// The per-commit hostname maker a route plan uses gives the same names as `commitHostname`,
+    /// including a label that DNS's 63-character limit cuts and commits it cannot splice.
+    @Test func commitHostnamesSplicedAsFilled() throws {
+        let long = String(repeating: "l", count: 60)
+        for template in ["{commit}.c.example.com", "c-{commit}-{site}.example.com", "{commit}\(long).example.com"] {
+            let site = try parse("repository: r\ncommitDomain: '\(template)'\n", site: "shop")
+            let maker = SitesSpec.CommitHostnames(site)
+            for commit in ["ABCDEF0123456789", "abc", "0123456789abcdef0123456789abcdef01234567"] {
+                #expect(maker.hostname(commit: commit) == SitesSpec.commitHostname(commit: commit, in: site))
+            }
+        }
+        let none = try parse("repository: r\n")
+        #expect(SitesSpec.CommitHostnames(none).hostname(commit: "abcdef0") == nil)
+    }
+
     @Test("checkConflicts names both sites")
     func conflicts() throws {
         let a = try parse("repository: r\nbranches:\n  main:\n    domains: [example.com]\n", site: "alpha")

@@ -4,7 +4,7 @@ import CanopyTLS
 /// What the control plane needs of the edge: publish a routing table, read a deployment's traffic
 /// counters, and probe a deployment (health gates) without a network hop. `EdgeServer` is the real
 /// one; tests pass a fake that records the tables.
-protocol EdgeRouting: Sendable {
+package protocol EdgeRouting: Sendable {
     /// How many event-loop lanes a served deployment keeps per-lane state for.
     var lanes: Int { get }
     /// Replaces the table the edge routes by, in one atomic swap.

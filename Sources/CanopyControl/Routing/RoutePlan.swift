@@ -62,12 +62,20 @@ struct RoutePlan: Sendable {
             }
         }
         // Every live deployment's immutable per-commit hostname (newest build of a commit wins).
+        // The template is filled once per site and each branch's settings looked up once.
+        var makers: [String: SitesSpec.CommitHostnames] = [:]
+        var branchSettings: [EnvironmentKey: EnvironmentSettings] = [:]
         for deployment in liveDeployments.sorted(by: { $0.createdAt > $1.createdAt }) {
-            guard let site = sites[deployment.site],
-                let hostname = SitesSpec.commitHostname(commit: deployment.commit, in: site), entries[hostname] == nil
-            else { continue }
-            let owner = SitesSpec.environment(for: deployment.branch, commit: deployment.commit, in: site)
-            var settings = owner?.settings ?? EnvironmentSettings()
+            guard let site = sites[deployment.site], site.commitDomain != nil else { continue }
+            let maker = makers[site.name] ?? SitesSpec.CommitHostnames(site)
+            makers[site.name] = maker
+            guard let hostname = maker.hostname(commit: deployment.commit), entries[hostname] == nil else { continue }
+            let key = EnvironmentKey(site: deployment.site, branch: deployment.branch)
+            var settings =
+                branchSettings[key]
+                ?? SitesSpec.environment(for: deployment.branch, commit: deployment.commit, in: site)?.settings
+                ?? EnvironmentSettings()
+            branchSettings[key] = settings
             settings.noindex = true
             entries[hostname] = RouteEntry(
                 hostname: hostname, site: deployment.site, branch: deployment.branch, kind: "commit",

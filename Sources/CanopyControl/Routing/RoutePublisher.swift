@@ -8,7 +8,7 @@ import Logging
 /// kept while anything routes to them), and hands the edge one immutable `RoutingTable`.
 ///
 /// The edge is behind `EdgeRouting`, so that publishing can be tested with a fake edge.
-actor RoutePublisher {
+package actor RoutePublisher {
     let state: any TrafficStateStore
     let store: DeploymentStore
     let edge: any EdgeRouting
@@ -18,7 +18,13 @@ actor RoutePublisher {
     /// Deployments loaded for serving, by id, with the Sites-file rules they were loaded with.
     private var served: [String: LoadedDeployment] = [:]
     /// What every hostname serves, as last published.
-    private(set) var hostnames: [HostnameStatus] = []
+    package private(set) var hostnames: [HostnameStatus] = []
+    /// Each branch's rollback target, with the deployment it was looked up for.
+    private var rollbackTargets: [EnvironmentKey: RollbackTarget] = [:]
+    private struct RollbackTarget {
+        var active: String
+        var previous: String?
+    }
     /// Where each routed hostname's certificate comes from (its `tls:`), as last published.
     private(set) var certificateSources: [CertificateSource] = []
 
@@ -28,7 +34,7 @@ actor RoutePublisher {
         var rules: SiteRules
     }
 
-    init(
+    package init(
         state: any TrafficStateStore, store: DeploymentStore, edge: any EdgeRouting, blocking: BlockingExecutor,
         logger: Logger
     ) {
@@ -40,11 +46,12 @@ actor RoutePublisher {
     }
 
     /// The route plan from the state in force and the Sites files.
-    func plan(sites: [String: SiteConfig]) async throws -> RoutePlan {
-        RoutePlan(
-            sites: sites, environments: try await state.environments(),
-            rollouts: try await state.rollouts(activeOnly: true), policies: try await state.hostPolicies(),
-            liveDeployments: try await state.liveDeployments())
+    func plan(sites: [String: SiteConfig], environments: [EnvironmentRecord]? = nil) async throws -> RoutePlan {
+        var known = environments  // (publish reads them once for the plan and the rollback targets)
+        if known == nil { known = try await state.environments() }
+        return RoutePlan(
+            sites: sites, environments: known!, rollouts: try await state.rollouts(activeOnly: true),
+            policies: try await state.hostPolicies(), liveDeployments: try await state.liveDeployments())
     }
 
     /// A deployment ready to serve, loaded once and kept while anything routes to it. The Sites
@@ -80,8 +87,9 @@ actor RoutePublisher {
     /// Builds the routing table from the state in force and hands it to the edge in one atomic swap.
     /// Returns what every hostname now serves.
     @discardableResult
-    func publish(sites: [String: SiteConfig]) async throws -> [HostnameStatus] {
-        let plan = try await plan(sites: sites)
+    package func publish(sites: [String: SiteConfig]) async throws -> [HostnameStatus] {
+        let environments = try await state.environments()
+        let plan = try await plan(sites: sites, environments: environments)
         for conflict in plan.conflicts { logger.warning("\(conflict)") }
         var routes: [HostRoute] = []
         var statuses: [HostnameStatus] = []
@@ -93,7 +101,9 @@ actor RoutePublisher {
         edge.update(RoutingTable(routes: routes))
         hostnames = statuses
         certificateSources = routes.map { CertificateSource(hostname: $0.hostname, site: $0.site, tls: $0.tls.tls) }
-        try await keepLoaded(routed: Set(routes.flatMap { $0.targets.map(\.deployment.manifest.id) }), sites: sites)
+        try await keepLoaded(
+            routed: Set(routes.flatMap { $0.targets.map(\.deployment.manifest.id) }), environments: environments,
+            sites: sites)
         return statuses
     }
 
@@ -129,21 +139,35 @@ actor RoutePublisher {
     }
 
     /// Keeps loaded what is routed and each branch's rollback target, so that a rollback (or an
-    /// unpin after one) is a pointer move that never waits for a deployment to load.
-    private func keepLoaded(routed: Set<String>, sites: [String: SiteConfig]) async throws {
+    /// unpin after one) is a pointer move that never waits for a deployment to load. A branch's
+    /// rollback target is looked up again only when what it serves changed (one query per changed
+    /// branch, not one per branch at every publish).
+    private func keepLoaded(
+        routed: Set<String>, environments: [EnvironmentRecord], sites: [String: SiteConfig]
+    ) async throws {
         var keep = routed
         var warm: [String] = []
-        for env in try await state.environments() where env.activeDeployment != nil {
-            let history = try await state.activationHistory(site: env.site, branch: env.branch)
-            if let previous = history.first(where: { $0 != env.activeDeployment }) {
+        var targets: [EnvironmentKey: RollbackTarget] = [:]
+        for env in environments {
+            guard let active = env.activeDeployment else { continue }
+            let key = EnvironmentKey(site: env.site, branch: env.branch)
+            var target = rollbackTargets[key]
+            if target?.active != active {
+                let history = try await state.activationHistory(site: env.site, branch: env.branch)
+                target = RollbackTarget(active: active, previous: history.first { $0 != active })
+            }
+            targets[key] = target
+            if let previous = target?.previous {
                 keep.insert(previous)
                 if served[previous] == nil { warm.append(previous) }
             }
         }
+        rollbackTargets = targets
         served = served.filter { keep.contains($0.key) }
         for id in warm {
             guard (try? await state.deployment(id: id))?.removedAt == nil else { continue }
             _ = try? await deployment(id, sites: sites)
         }
     }
+
 }

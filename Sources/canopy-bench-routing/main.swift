@@ -1,0 +1,106 @@
+import CanopyControl
+import CanopyEdge
+import CanopySpec
+import CanopyStore
+import CanopyTLS
+import Foundation
+import Logging
+import Synchronization
+
+// The cost of one routing change with many hostnames (issue #13): SITES sites of BRANCHES branches,
+// each branch with five domains and DEPLOYS live deployments with a per-commit hostname (the
+// defaults make 100 × 10 × (5 + 5) = 10,000 hostnames). Real SQLite and a real deployment store; the
+// edge is one that keeps the tables it is given. Prints the first publish, a publish with nothing
+// changed, and a publish after one branch's new deployment, as medians. Run by Scripts/bench-scale.sh.
+//
+//   canopy-bench-routing [SITES] [BRANCHES] [DEPLOYS]
+
+final class KeepingEdge: EdgeRouting {
+    let last = Mutex<RoutingTable?>(nil)
+    var lanes: Int { 1 }
+    func update(_ table: RoutingTable) { last.withLock { $0 = table } }
+    func stats(deployment: String) -> DeploymentTrafficStats { DeploymentTrafficStats() }
+    func probe(deployment: ServedDeployment, path: String) -> Int { 200 }
+    func update(certificates: CertificateSet) {}
+}
+
+let arguments = CommandLine.arguments.dropFirst().compactMap { Int($0) }
+let siteCount = arguments.count > 0 ? arguments[0] : 100
+let branchCount = arguments.count > 1 ? arguments[1] : 10
+let deployCount = arguments.count > 2 ? arguments[2] : 5
+
+let root = NSTemporaryDirectory() + "canopy-bench-routing-\(getpid())"
+defer { try? FileManager.default.removeItem(atPath: root) }
+try FileManager.default.createDirectory(atPath: root + "/src", withIntermediateDirectories: true)
+try "<p>page</p>".write(toFile: root + "/src/index.html", atomically: true, encoding: .utf8)
+let store = try DeploymentStore(root: root + "/store")
+let state = try SQLiteStateStore(path: root + "/state.sqlite")
+
+func siteFile(_ site: Int) -> String {
+    var text = "repository: ../s\(site).git\ncommitDomain: \"{commit}.c.s\(site).test\"\nbranches:\n"
+    for branch in 0..<branchCount {
+        let names = (0..<5).map { "n\($0).b\(branch).s\(site).test" }
+        text += "  b\(branch): { domains: [\(names.joined(separator: ", "))] }\n"
+    }
+    return text
+}
+
+var sites: [String: SiteConfig] = [:]
+let clock = Date(timeIntervalSince1970: 1_700_000_000)
+var made = 0
+@MainActor func record(site: Int, branch: Int, index: Int) async throws -> String {
+    let id = String(format: "d%03d%03d%03d", site, branch, index)
+    // Unique in its first seven characters, which per-commit hostnames use.
+    let commit = String(format: "%07x", site * 1_000_000 + branch * 1_000 + index) + String(repeating: "0", count: 33)
+    _ = try store.ingest(
+        directory: root + "/src", id: id, site: "s\(site)", branch: "b\(branch)", commit: commit, commitTime: clock)
+    try await state.upsertEnvironment(site: "s\(site)", branch: "b\(branch)", kind: "branch", headCommit: commit)
+    let deployment = DeploymentRecord(
+        id: id, site: "s\(site)", branch: "b\(branch)", commit: commit, commitMessage: "", commitTime: clock,
+        createdAt: clock.addingTimeInterval(Double(made)), buildID: "b-\(id)", fileCount: 1, totalBytes: 11)
+    made += 1
+    _ = try await state.recordDeployment(deployment, activate: true, reason: "bench")
+    return id
+}
+
+print("==> \(siteCount) sites × \(branchCount) branches × \(deployCount) deployments")
+for site in 0..<siteCount {
+    sites["s\(site)"] = try SitesSpec.parse(
+        siteFile(site), file: "s\(site).yml", siteName: "s\(site)", baseDirectory: root)
+    for branch in 0..<branchCount {
+        for index in 0..<deployCount { _ = try await record(site: site, branch: branch, index: index) }
+    }
+}
+
+let blocking = BlockingExecutor(threads: 2)
+let edge = KeepingEdge()
+let publisher = RoutePublisher(
+    state: state, store: store, edge: edge, blocking: blocking,
+    logger: Logger(label: "bench", factory: { _ in SwiftLogNoOpLogHandler() }))
+
+func milliseconds(_ body: () async throws -> Void) async rethrows -> Double {
+    let start = ContinuousClock.now
+    try await body()
+    let elapsed = ContinuousClock.now - start
+    return Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
+}
+
+func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
+
+let first = try await milliseconds { _ = try await publisher.publish(sites: sites) }
+let hostnames = edge.last.withLock { $0?.routes.count ?? 0 }
+var unchanged: [Double] = []
+for _ in 0..<5 { unchanged.append(try await milliseconds { _ = try await publisher.publish(sites: sites) }) }
+var changed: [Double] = []
+for round in 0..<5 {
+    let id = try await record(site: round, branch: 0, index: deployCount + round)
+    changed.append(try await milliseconds { _ = try await publisher.publish(sites: sites) })
+    let serves = edge.last.withLock { $0?.routes["n0.b0.s\(round).test"]?.targets.first?.deployment.manifest.id }
+    guard serves == id else { fatalError("n0.b0.s\(round).test serves \(serves ?? "nothing"), not \(id)") }
+}
+try await blocking.shutdown()
+
+print("hostnames routed: \(hostnames)")
+print(String(format: "first publish (loads every deployment): %8.1f ms", first))
+print(String(format: "publish, nothing changed (median of 5): %8.1f ms", median(unchanged)))
+print(String(format: "one new deployment, publish (median of 5): %6.1f ms", median(changed)))
