@@ -23,6 +23,8 @@ actor CertificateController {
     private weak var acme: CertificateManager?
     /// What each served hostname asks for (nil: the default, a stored ACME certificate if any).
     private var wanted: [String: TLSSource?] = [:]
+    /// What the last update was given.
+    private var lastUpdate: (sources: [CertificateSource], sites: [String: SiteConfig], manager: ObjectIdentifier?)?
     /// Each certificate file pair (or stored name) as last read.
     private var loaded: [CertificateFiles: Loaded] = [:]
     private var current: CertificateSet = .empty
@@ -54,6 +56,11 @@ actor CertificateController {
     /// The hostnames served now, with their `tls:` source; reconciles at once, and tells the ACME
     /// manager which certificates the Sites files ask for.
     func update(sources: [CertificateSource], sites: [String: SiteConfig]) async {
+        // Most publishes (a push, a swap, a weight change) leave every hostname's `tls:` as it
+        // was: nothing to reconcile then (changed files are `refresh()`'s, on the Sites poll).
+        let manager = acme.map(ObjectIdentifier.init)
+        if let last = lastUpdate, last.manager == manager, last.sources == sources, last.sites == sites { return }
+        lastUpdate = (sources, sites, manager)
         wanted = Dictionary(sources.map { ($0.hostname, $0.tls) }, uniquingKeysWith: { a, _ in a })
         await reconcile()
         if let acme {
