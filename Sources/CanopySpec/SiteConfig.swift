@@ -169,7 +169,11 @@ public struct BranchRule: Sendable, Hashable {
 /// A pattern in `previews:`: every branch it matches becomes a preview environment.
 public struct PreviewRule: Sendable, Hashable {
     /// Glob over branch names: `*` matches within one `/` segment, `**` across segments.
-    public var pattern: String
+    public var pattern: String {
+        didSet { glob = Glob(pattern) }
+    }
+    /// `pattern`, compiled once (a route plan matches every preview branch against it).
+    public private(set) var glob: Glob
     /// Domain template with `{branch}` (DNS-label form), `{site}` and `{commit}` (short hash).
     public var domain: String
     public var settings: EnvironmentSettings
@@ -180,6 +184,7 @@ public struct PreviewRule: Sendable, Hashable {
         location: SourceLocation? = nil
     ) {
         self.pattern = pattern
+        self.glob = Glob(pattern)
         self.domain = domain
         self.settings = settings
         self.location = location

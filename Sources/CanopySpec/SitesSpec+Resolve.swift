@@ -10,10 +10,9 @@ extension SitesSpec {
         }
         // A preview never takes a hostname an explicit branch owns: branch `www` with the preview
         // domain `{branch}.example.com` must not capture production's www.example.com.
-        let claimed = Set(site.branches.flatMap(\.domains))
-        for preview in site.previews where Glob(preview.pattern).matches(branch) {
+        for preview in site.previews where preview.glob.matches(branch) {
             let domain = fill(preview.domain, branch: branch, site: site.name, commit: commit, number: nil)
-            if claimed.contains(domain) { continue }
+            if site.branches.contains(where: { $0.domains.contains(domain) }) { continue }
             return BranchEnvironmentConfig(
                 site: site.name, branch: branch, kind: .preview, domains: [domain], settings: preview.settings)
         }

@@ -8,8 +8,9 @@ import Logging
 import Synchronization
 
 // The cost of one routing change with many hostnames (issue #13): SITES sites of BRANCHES branches,
-// each branch with five domains and DEPLOYS live deployments with a per-commit hostname (the
-// defaults make 100 × 10 × (5 + 5) = 10,000 hostnames). Real SQLite and a real deployment store; the
+// half of them explicit with five domains each and half previews with one, and DEPLOYS live
+// deployments per branch with a per-commit hostname (the defaults make 100 × (5 × 5 + 5 × 1 + 10 × 5)
+// = 8,000 hostnames). Real SQLite and a real deployment store; the
 // edge is one that keeps the tables it is given. Prints the first publish, a publish with nothing
 // changed, and a publish after one branch's new deployment, as medians. Run by Scripts/bench-scale.sh.
 //
@@ -36,14 +37,18 @@ try "<p>page</p>".write(toFile: root + "/src/index.html", atomically: true, enco
 let store = try DeploymentStore(root: root + "/store")
 let state = try SQLiteStateStore(path: root + "/state.sqlite")
 
+/// The first half of the branches explicit, with five domains each; the rest previews (`p*`).
 func siteFile(_ site: Int) -> String {
     var text = "repository: ../s\(site).git\ncommitDomain: \"{commit}.c.s\(site).test\"\nbranches:\n"
-    for branch in 0..<branchCount {
+    for branch in 0..<(branchCount + 1) / 2 {
         let names = (0..<5).map { "n\($0).b\(branch).s\(site).test" }
-        text += "  b\(branch): { domains: [\(names.joined(separator: ", "))] }\n"
+        text += "  \(branchName(branch)): { domains: [\(names.joined(separator: ", "))] }\n"
     }
+    text += "previews:\n  - branches: \"p*\"\n    domain: \"{branch}.s\(site).test\"\n"
     return text
 }
+
+func branchName(_ branch: Int) -> String { branch < (branchCount + 1) / 2 ? "b\(branch)" : "p\(branch)" }
 
 var sites: [String: SiteConfig] = [:]
 let clock = Date(timeIntervalSince1970: 1_700_000_000)
@@ -52,11 +57,13 @@ var made = 0
     let id = String(format: "d%03d%03d%03d", site, branch, index)
     // Unique in its first seven characters, which per-commit hostnames use.
     let commit = String(format: "%07x", site * 1_000_000 + branch * 1_000 + index) + String(repeating: "0", count: 33)
+    let name = branchName(branch)
     _ = try store.ingest(
-        directory: root + "/src", id: id, site: "s\(site)", branch: "b\(branch)", commit: commit, commitTime: clock)
-    try await state.upsertEnvironment(site: "s\(site)", branch: "b\(branch)", kind: "branch", headCommit: commit)
+        directory: root + "/src", id: id, site: "s\(site)", branch: name, commit: commit, commitTime: clock)
+    try await state.upsertEnvironment(
+        site: "s\(site)", branch: name, kind: name.hasPrefix("p") ? "preview" : "branch", headCommit: commit)
     let deployment = DeploymentRecord(
-        id: id, site: "s\(site)", branch: "b\(branch)", commit: commit, commitMessage: "", commitTime: clock,
+        id: id, site: "s\(site)", branch: name, commit: commit, commitMessage: "", commitTime: clock,
         createdAt: clock.addingTimeInterval(Double(made)), buildID: "b-\(id)", fileCount: 1, totalBytes: 11)
     made += 1
     _ = try await state.recordDeployment(deployment, activate: true, reason: "bench")
