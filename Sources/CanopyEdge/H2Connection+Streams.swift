@@ -132,12 +132,8 @@ extension H2Connection {
         guard stream != 0, stream <= highestStream else {
             throw H2.ConnectionError(.protocolError, "RST_STREAM on idle stream \(stream)")
         }
-        let now = DispatchTimeNanos.now()
-        if now - resets.windowStart > Self.maxResets.seconds * 1_000_000_000 { resets = (now, 0) }
-        resets.count += 1
-        if resets.count > Self.maxResets.count {
-            throw H2.ConnectionError(.enhanceYourCalm, "more than \(Self.maxResets.count) resets")
-        }
+        countReset()
+        try checkResets()
         streams[stream] = nil
     }
 
@@ -161,5 +157,19 @@ extension H2Connection {
         streams[stream]!.sendWindow += increment
         guard streams[stream]!.sendWindow <= H2.maxWindow else { return reset(stream, .flowControlError) }
         resumeBlocked(context: context)
+    }
+
+    /// Counts a reset, the peer's or one its request caused (malformed, refused, on a closed
+    /// stream), in the current 30-second window.
+    func countReset() {
+        let now = DispatchTimeNanos.now()
+        if now - resets.windowStart > Self.maxResets.seconds * 1_000_000_000 { resets = (now, 0) }
+        resets.count += 1
+    }
+
+    func checkResets() throws {
+        if resets.count > Self.maxResets.count {
+            throw H2.ConnectionError(.enhanceYourCalm, "more than \(Self.maxResets.count) streams reset in 30 s")
+        }
     }
 }

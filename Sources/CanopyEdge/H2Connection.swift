@@ -14,7 +14,8 @@ import NIOHPACK
 /// own: a connection error sends GOAWAY and closes (nothing after it is read); at most 100
 /// concurrent streams (more are refused); header blocks bounded (16 KiB decoded, 32 KiB
 /// compressed, CONTINUATION runs with them); more than 1,000 control answers (PING, SETTINGS)
-/// pending or 200 resets in 30 s end the connection (ENHANCE_YOUR_CALM). A stream whose request
+/// pending, or 200 streams reset in 30 s (by the peer, or for its malformed or refused requests),
+/// end the connection (ENHANCE_YOUR_CALM). A stream whose request
 /// does not end within the head timeout is reset (CANCEL); `HTTP2ConnectionGuard` in front holds
 /// the connection to the idle and send timeouts and stops reading while output is unsent.
 final class H2Connection: ChannelInboundHandler {
@@ -181,6 +182,7 @@ final class H2Connection: ChannelInboundHandler {
             buffer.moveReaderIndex(forwardBy: 9)
             let payload = buffer.readSlice(length: length)!
             try handle(rawType, flags: flags, stream: stream, payload: payload, context: context)
+            try checkResets()
         }
     }
 
@@ -293,6 +295,7 @@ final class H2Connection: ChannelInboundHandler {
     func reset(_ stream: UInt32, _ code: H2.ErrorCode) {
         H2.writeRSTStream(&out, stream: stream, code)
         streams[stream] = nil
+        if code != .cancel && code != .internalError { countReset() }  // the peer's doing: bounded
     }
 
     /// Writes what `out` holds; with `flush`, flushes too.

@@ -63,6 +63,25 @@ import Testing
         }
     }
 
+    /// The rapid-reset pattern without the client's RST_STREAM: streams the server must reset
+    /// itself (here malformed requests, an uppercase field name) count toward the same bound.
+    @Test func manyMalformedRequestsCloseTheConnection() async throws {
+        try await withSite { f in
+            let c = try H2RawConnection(port: f.port)
+            try c.send(H2RawConnection.preface + H2Frame.settings())
+            var burst: [UInt8] = []
+            for n in 0..<300 {
+                var frame = H2Frame.get(stream: UInt32(2 * n + 1), endStream: true)
+                frame.payload += [0x00, 1, 0x58, 1, 0x31]  // literal field "X: 1" (uppercase name)
+                burst += frame.bytes
+            }
+            try c.send(burst)
+            let frames = try c.readUntilClosed()
+            #expect(frames.contains { $0.type == 7 && $0.errorCode == 11 })  // GOAWAY ENHANCE_YOUR_CALM
+            #expect(frames.filter { $0.type == 3 }.count <= 201)
+        }
+    }
+
     @Test func endlessContinuationFramesAreCutOff() async throws {
         try await withSite { f in
             let c = try H2RawConnection(port: f.port)
