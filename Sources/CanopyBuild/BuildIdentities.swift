@@ -20,14 +20,23 @@ public final class BuildIdentities: @unchecked Sendable {
     /// The named account: only its name, for the log (`nobody+1500000003`).
     public let account: BuildUser
     public let uids: ClosedRange<uid_t>
+    /// Where each build gets a cgroup of its own (memory and process limits for all its processes
+    /// together); nil where the server cannot make one.
+    public let cgroups: BuildCgroups?
     private let lock = NSLock()
     private var next: uid_t
     private var inUse: Set<uid_t> = []
 
-    public init(account: BuildUser, uids: ClosedRange<uid_t>) {
+    public init(account: BuildUser, uids: ClosedRange<uid_t>, cgroups: BuildCgroups? = nil) {
         self.account = account
         self.uids = uids
+        self.cgroups = cgroups
         self.next = uids.lowerBound
+    }
+
+    /// The name of this range's folder of build cgroups: `canopy-builds-FIRST-LAST`.
+    public static func cgroupName(_ uids: ClosedRange<uid_t>) -> String {
+        "canopy-builds-\(uids.lowerBound)-\(uids.upperBound)"
     }
 
     /// A uid no running build has, or nil when all are taken.
@@ -71,6 +80,11 @@ public final class BuildIdentities: @unchecked Sendable {
     /// (a folder only root may write), held until the process ends. Two servers with one range would
     /// end each other's builds (a uid's processes are all one build's). Returns a problem, or nil.
     public func claim(folder: String = "/run/canopy") -> String? {
+        Self.claim(uids, folder: folder)
+    }
+
+    /// `claim()` before the identities exist.
+    public static func claim(_ uids: ClosedRange<uid_t>, folder: String = "/run/canopy") -> String? {
         if mkdir(folder, 0o700) != 0 && errno != EEXIST {
             return "cannot create \(folder): \(String(cString: strerror(errno)))"
         }

@@ -34,6 +34,9 @@ public struct BuildRequest: Sendable {
     /// `ulimit -u` (processes and threads of the build's uid) and `ulimit -f` (the largest file a
     /// process may write, in bytes) for builds that run as a uid of their own (`runAs.exclusive`).
     public var limits = BuildLimits()
+    /// Where the build's cgroup is made (`memory.max`, `pids.max`, OOM kills counted), for a build
+    /// that runs as a uid of its own; nil limits memory per process instead (`RLIMIT_DATA`).
+    public var cgroups: BuildCgroups?
     /// Runs the commands as this user (the server must be root). The checkout's parent folders
     /// must let the user through; the runner gives it the checkout and HOME.
     public var runAs: BuildUser?
@@ -81,9 +84,16 @@ public struct BuildLimits: Sendable, Equatable {
     public var processes: Int?
     /// The largest file a build process may write, in bytes (`RLIMIT_FSIZE`, rounded down to KiB).
     public var fileSizeBytes: Int?
+    /// Memory of the whole build (its cgroup's `memory.max`), or of each of its processes
+    /// (`RLIMIT_DATA`) where the server cannot make a cgroup.
+    public var memoryBytes: Int?
+    /// Disk the build may fill: its checkout, HOME and temporary files, measured while it runs.
+    public var diskBytes: Int?
 
-    public init(processes: Int? = nil, fileSizeBytes: Int? = nil) {
+    public init(processes: Int? = nil, fileSizeBytes: Int? = nil, memoryBytes: Int? = nil, diskBytes: Int? = nil) {
         self.processes = processes
         self.fileSizeBytes = fileSizeBytes
+        self.memoryBytes = memoryBytes
+        self.diskBytes = diskBytes
     }
 }

@@ -46,8 +46,15 @@ public final class BuildRunner: Sendable {
 
         logger.info("build started")
         log.note("## Build \(request.buildID) of \(request.site) branch \(request.branch) at commit \(request.commit)")
-        result.status = await execute(
-            request, log: log, scratch: scratch, deadline: started + request.timeout, result: &result)
+        switch await onDedicatedThread({ Self.makeCgroup(for: request) }) {
+        case .success(let cgroup):
+            result.status = await execute(
+                request, log: log, scratch: scratch, cgroup: cgroup, deadline: started + request.timeout,
+                result: &result)
+            if let cgroup { await Self.removeCgroup(cgroup, limit: request.limits.memoryBytes, log: log) }
+        case .failure(let problem):
+            result.status = .failed(BuildFailure(message: "cannot give the build its cgroup: \(problem)"))
+        }
         result.duration = clock.now - started
 
         let seconds =
@@ -74,8 +81,8 @@ public final class BuildRunner: Sendable {
     // MARK: - Steps
 
     private func execute(
-        _ request: BuildRequest, log: BuildLog, scratch: String, deadline: ContinuousClock.Instant,
-        result: inout BuildResult
+        _ request: BuildRequest, log: BuildLog, scratch: String, cgroup: BuildCgroup?,
+        deadline: ContinuousClock.Instant, result: inout BuildResult
     ) async -> BuildResult.Status {
         let plan = request.plan
         let root = request.sourceDirectory
@@ -114,23 +121,25 @@ public final class BuildRunner: Sendable {
         }
 
         let environment = BuildEnvironment.make(for: request, home: home)
+        let ownUID = request.runAs?.exclusive == true ? request.runAs?.uid : nil
+        let limits = ownUID != nil ? request.limits : BuildLimits()
+        let watchdog = BuildWatchdog(limits: limits, cgroup: cgroup, folders: [root, home], uid: ownUID)
         var testFailure: BuildFailure?
         for (stageIndex, stage) in plan.stages.enumerated() {
             if Task.isCancelled { return .cancelled }
             log.note("## Starting stage: \(stage.kind.rawValue)")
             let script = StageScript(
                 stage: stage, folder: scratch + "/stage-\(stageIndex)", workingDirectory: workingDirectory,
-                cpuSeconds: request.cpuSeconds,
-                limits: request.runAs?.exclusive == true ? request.limits : BuildLimits())
+                cpuSeconds: request.cpuSeconds, limits: limits, memoryPerProcess: cgroup == nil)
             do {
                 try script.write()
                 if let user = request.runAs { try script.share(with: user) }
             } catch {
                 return .failed(BuildFailure(stage: stage.kind, message: "cannot write the stage script: \(error)"))
             }
-            let ending = await StageProcess.run(
-                script: script.scriptPath, environment: environment, runAs: request.runAs, log: log,
-                deadline: deadline)
+            var ending = await StageProcess.run(
+                script: script.scriptPath, environment: environment, runAs: request.runAs, cgroup: cgroup,
+                watchdog: watchdog.isActive ? watchdog : nil, log: log, deadline: deadline)
             let stragglers = await onDedicatedThread { [runAs = request.runAs] in
                 // A uid of its own: every process of it is this stage's, whatever it did to hide.
                 Stragglers.kill(buildID: request.buildID) + (runAs?.exclusive == true ? runAs!.endAllProcesses() : 0)
@@ -138,6 +147,7 @@ public final class BuildRunner: Sendable {
             if stragglers > 0 {
                 log.note("## Stopped \(stragglers) processes the stage left running outside its process group")
             }
+            ending = await Self.lastLook(watchdog, after: ending)
             let progress = script.readProgress()
             result.phaseDurations += Self.durations(of: stage, progress: progress)
 
@@ -146,6 +156,9 @@ public final class BuildRunner: Sendable {
             case .timedOut: return .timedOut
             case .spawnFailed(let message):
                 return .failed(BuildFailure(stage: stage.kind, message: message))
+            case .stopped(let reason):
+                log.note("## Build stopped: \(reason)")
+                return .failed(BuildFailure(stage: stage.kind, message: "the build was stopped: \(reason)"))
             case .outputLimit:
                 return .failed(
                     BuildFailure(
@@ -269,45 +282,6 @@ public final class BuildRunner: Sendable {
             return "cannot give \(failed.count) files of the checkout to \(user.name); the first: \(first)"
         }
         return nil
-    }
-
-    private static func failure(
-        stage: BuildStage, script: StageScript, progress: StageScript.Progress, code: Int32
-    )
-        -> BuildFailure
-    {
-        let commands = script.commands
-        if let index = progress.unfinishedCommand, index < commands.count {
-            let (phase, command) = commands[index]
-            return BuildFailure(
-                stage: stage.kind, phase: phase, command: command.text, location: command.location, exitCode: code,
-                message: "command `\(command.text)` in \(stage.kind.rawValue)/\(phase) exited with status \(code)"
-                    + (code == 128 + SIGXCPU ? " (it used up the build's CPU time limit)" : "")
-                    + (code == 128 + SIGXFSZ ? " (it wrote a file larger than the build's file size limit)" : ""))
-        }
-        if code == 0 {
-            return BuildFailure(
-                stage: stage.kind, exitCode: code,
-                message: "the \(stage.kind.rawValue) stage ended before its last command (did a command call "
-                    + "`exit`?); remove the early exit")
-        }
-        return BuildFailure(
-            stage: stage.kind, exitCode: code,
-            message: "the \(stage.kind.rawValue) stage's shell exited with status \(code) outside any command")
-    }
-
-    private static func durations(
-        of stage: BuildStage, progress: StageScript.Progress
-    )
-        -> [BuildResult.PhaseDuration]
-    {
-        let now = Date().timeIntervalSince1970
-        return stage.phases.enumerated().compactMap { index, phase in
-            guard let start = progress.phaseStarts[index] else { return nil }
-            let end = progress.phaseStarts[index + 1] ?? progress.endTime ?? now
-            return BuildResult.PhaseDuration(
-                stage: stage.kind, phase: phase.name, duration: .milliseconds(Int64(max(0, end - start) * 1000)))
-        }
     }
 
     private static func emptyFolder(_ path: String) {

@@ -6,15 +6,20 @@ import Foundation
     import Darwin
 #endif
 
-/// Asks a running stage to stop (from a cancellation handler, on another thread).
+/// Asks a running stage to stop (from a cancellation handler or the watchdog, on another thread).
 ///
-/// `@unchecked Sendable`: `cancelled` is only touched while holding `lock`.
+/// `@unchecked Sendable`: `cancelled` and `limit` are only touched while holding `lock`.
 final class StopSwitch: @unchecked Sendable {
     private let lock = NSLock()
     private var cancelled = false
+    private var limit: String?
 
     func cancel() { lock.withLock { cancelled = true } }
     var isCancelled: Bool { lock.withLock { cancelled } }
+
+    /// The build went over a limit (the first reason given is kept).
+    func stop(limit reason: String) { lock.withLock { limit = limit ?? reason } }
+    var limitExceeded: String? { lock.withLock { limit } }
 }
 
 /// One `bash` process in its own process group, its stdout+stderr streamed into the build log.
@@ -25,14 +30,17 @@ enum StageProcess {
         case cancelled
         case timedOut
         case outputLimit
+        /// The watchdog stopped it: a sentence saying which limit it passed.
+        case stopped(String)
         case spawnFailed(String)
     }
 
     /// Runs `bash <script>` with exactly `environment`, until it ends or is stopped.
     /// The whole process group (background children included) is killed before this returns.
+    /// With `cgroup`, the process enters it before it runs anything of the build's.
     static func runBlocking(
-        script: String, environment: [String: String], runAs: BuildUser?, log: BuildLog,
-        deadline: ContinuousClock.Instant, stop: StopSwitch, killGrace: Duration = .seconds(2)
+        script: String, environment: [String: String], runAs: BuildUser?, cgroup: BuildCgroup? = nil,
+        log: BuildLog, deadline: ContinuousClock.Instant, stop: StopSwitch, killGrace: Duration = .seconds(2)
     ) -> Ending {
         var fds: [Int32] = [-1, -1]
         // pipe2 is not exported to Swift; set close-on-exec right after (a concurrent spawn could inherit the
@@ -62,6 +70,7 @@ enum StageProcess {
             }
             argv = wrapped
         }
+        if let cgroup { argv = CgroupEntry.wrap(argv, procsFiles: cgroup.procsFiles) }
         let envp = environment.map { "\($0.key)=\($0.value)" }
 
         var pid: pid_t = 0
@@ -129,6 +138,7 @@ enum StageProcess {
 
             if !exited {
                 if stop.isCancelled { beginKill(.cancelled) }
+                if let reason = stop.limitExceeded { beginKill(.stopped(reason)) }
                 if clock.now >= deadline { beginKill(.timedOut) }
                 if let started = killStarted, !killedHard, clock.now - started >= killGrace {
                     kill(-pid, SIGKILL)
@@ -211,18 +221,22 @@ enum StageProcess {
     }
 
     /// Runs `runBlocking` on a dedicated thread; cancelling the calling task stops the stage.
+    /// With `watchdog`, the stage is stopped when the build goes over a limit.
     static func run(
-        script: String, environment: [String: String], runAs: BuildUser?, log: BuildLog,
-        deadline: ContinuousClock.Instant
+        script: String, environment: [String: String], runAs: BuildUser?, cgroup: BuildCgroup? = nil,
+        watchdog: BuildWatchdog? = nil, log: BuildLog, deadline: ContinuousClock.Instant
     ) async -> Ending {
         let stop = StopSwitch()
         return await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
                 let thread = Thread {
-                    continuation.resume(
-                        returning: runBlocking(
-                            script: script, environment: environment, runAs: runAs, log: log, deadline: deadline,
-                            stop: stop))
+                    let done = StopSwitch()
+                    watchdog?.start(stopping: stop, until: done)
+                    let ending = runBlocking(
+                        script: script, environment: environment, runAs: runAs, cgroup: cgroup, log: log,
+                        deadline: deadline, stop: stop)
+                    done.cancel()
+                    continuation.resume(returning: ending)
                 }
                 thread.name = "canopy-build-stage"
                 thread.start()

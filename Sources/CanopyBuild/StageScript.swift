@@ -13,6 +13,8 @@ struct StageScript {
     let workingDirectory: String
     let cpuSeconds: Int?
     var limits = BuildLimits()
+    /// `limits.memoryBytes` as `RLIMIT_DATA` for each process: when no cgroup holds the build.
+    var memoryPerProcess = false
 
     var scriptPath: String { folder + "/stage.sh" }
     var statusPath: String { folder + "/status" }
@@ -44,6 +46,10 @@ struct StageScript {
         if let bytes = limits.fileSizeBytes {
             lines.append(
                 "ulimit -f \(max(1, bytes / 1024)) || { echo 'cannot set the file size limit (ulimit -f)'; exit 1; }")
+        }
+        if memoryPerProcess, let bytes = limits.memoryBytes {
+            lines.append(
+                "ulimit -d \(max(1, bytes / 1024)) || { echo 'cannot set the memory limit (ulimit -d)'; exit 1; }")
         }
         var index = 0
         for (phaseIndex, phase) in stage.phases.enumerated() {

@@ -60,9 +60,11 @@ enum BuildIsolation {
         logger.info(
             "builds run as uids \(uids.lowerBound)-\(uids.upperBound) (one per build, for \(name)); their checkouts go in \(root)"
         )
-        let identities = BuildIdentities(account: user, uids: uids)
-        if let problem = identities.claim() { throw CanopyError("--build-uids: \(problem)") }
-        return identities
+        if let problem = BuildIdentities.claim(uids) { throw CanopyError("--build-uids: \(problem)") }
+        // Other sites' sources: the mirrors and caches (in the data folder, already private).
+        for folder in [data.mirrors, data.caches] { chmod(folder, 0o700) }
+        let cgroups = limitMechanism(config, logger: logger)
+        return BuildIdentities(account: user, uids: uids, cgroups: cgroups)
     }
 
     /// Takes others' access away from a folder builds must not read (its owner and group keep

@@ -42,8 +42,15 @@ public struct CanopyConfiguration: Sendable {
     /// (`--build-uids`). No account or group of the system may have one.
     public var buildUIDs: ClosedRange<uid_t> = 1_500_000_000...1_500_065_535
     /// Limits of each build that runs as a uid of its own (`--build-max-processes`,
-    /// `--build-max-file-size`).
-    public var buildLimits = BuildLimits(processes: 2048, fileSizeBytes: 4 << 30)
+    /// `--build-max-file-size`, `--build-max-memory`, `--build-max-disk`).
+    public var buildLimits = BuildLimits(
+        processes: 2048, fileSizeBytes: 4 << 30, memoryBytes: CanopyConfiguration.defaultBuildMemory,
+        diskBytes: 20 << 30)
+
+    /// 8 GiB, the memory of Amplify's standard build instance
+    /// (https://docs.aws.amazon.com/amplify/latest/userguide/custom-build-instance.html), or half
+    /// the machine's memory when it has less than 16 GiB.
+    public static let defaultBuildMemory = Int(min(8 << 30, ProcessInfo.processInfo.physicalMemory / 2))
 
     public init(
         sitesDirectory: String, dataDirectory: String, listenHost: String = "0.0.0.0", listenPort: Int = 8080,

@@ -89,6 +89,7 @@ public enum CanopyServer {
         configuration.maximumGracefulShutdownDuration = .seconds(10)
         let group = ServiceGroup(configuration: configuration)
         try await group.run()
+        buildIdentities?.cgroups?.removeFolders()
         logger.info("stopped")
         try? FileManager.default.removeItem(atPath: data.adminAddress)
         try? FileManager.default.removeItem(atPath: data.edgeAddress)

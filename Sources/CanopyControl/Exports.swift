@@ -13,3 +13,4 @@ public typealias AuditEntry = CanopyStore.AuditEntry
 public typealias BuildUser = CanopyBuild.BuildUser
 public typealias BuildIdentities = CanopyBuild.BuildIdentities
 public typealias DescriptorLimit = CanopyEdge.DescriptorLimit
+public typealias ByteCount = CanopyBuild.ByteCount

@@ -179,6 +179,7 @@ extension Orchestrator {
             testArtifactDirectory: plan.testArtifacts == nil ? nil : buildDir + "/test-artifacts",
             maxLogBytes: 50 << 20, cpuSeconds: site.buildTimeoutSeconds, runAs: identity)
         request.limits = config.buildLimits
+        request.cgroups = buildIdentities?.cgroups
         request.hostnames = envConfig.domains
         request.gitRepository = repository
         let result = await runner.run(request, logger: logger, onLog: log.onLog)

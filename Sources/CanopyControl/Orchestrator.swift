@@ -141,8 +141,18 @@ public actor Orchestrator {
         let incumbents = (try? await blocking.run { SiteCatalog.readInForce(recorded) }) ?? []
         catalog = SiteCatalog(incumbents: incumbents)
         _ = catalog.reload(directory: config.sitesDirectory, logger: logger)
+        await closeSiteRepositories()
         await recordSitesInForce()
         try await publishRoutes()
+    }
+
+    /// With builds run as uids of their own: the sites' local repositories are closed to them.
+    func closeSiteRepositories() async {
+        guard buildIdentities != nil else { return }
+        let paths = catalog.sites.values.filter { !RepositoryLocation.isRemote($0.repositoryLocation) }.map {
+            repositoryPath(for: $0)
+        }
+        try? await blocking.run { [logger] in BuildIsolation.closeRepositories(paths, logger: logger) }
     }
 
     /// Writes which sites are in force, so that after a restart conflicts are decided as before.
@@ -163,6 +173,7 @@ public actor Orchestrator {
             return false
         }
         logger.info("Sites configuration reloaded: \(catalog.sites.keys.sorted().joined(separator: ", "))")
+        await closeSiteRepositories()
         await recordSitesInForce()
         try? await publishRoutes()
         return true

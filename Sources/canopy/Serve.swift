@@ -74,8 +74,27 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "With --build-user: processes and threads one build may have at once (default 2048).")
     var buildMaxProcesses: Int?
 
-    @Option(help: "With --build-user: the largest file a build may write, in MiB (default 4096).")
-    var buildMaxFileSize: Int?
+    @Option(help: "With --build-user: the largest file a build may write, as 512MiB, 4GiB, or MiB (default 4GiB).")
+    var buildMaxFileSize: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "With --build-user: the memory one build may use, as 2GiB, 512MiB, or MiB (default 8GiB, or half the machine's).",
+            discussion:
+                "For all the build's processes together, in a cgroup of its own, when the server can make one (root with "
+                + "a writable cgroup v2 or v1 memory hierarchy); else for each process (RLIMIT_DATA). A build that goes "
+                + "over fails with a message; the previous deployment keeps serving."
+        ))
+    var buildMaxMemory: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "With --build-user: the disk one build may fill, as 10GiB, or MiB (default 20GiB).",
+            discussion:
+                "Its checkout, HOME and temporary files, measured while it runs; a build that goes over is stopped "
+                + "with a message."
+        ))
+    var buildMaxDisk: String?
 
     @Option(
         help: ArgumentHelp(
@@ -113,9 +132,10 @@ struct Serve: AsyncParsableCommand {
             config.buildLimits.processes = buildMaxProcesses
         }
         if let buildMaxFileSize {
-            guard buildMaxFileSize > 0 else { throw ValidationError("--build-max-file-size takes a positive number") }
-            config.buildLimits.fileSizeBytes = buildMaxFileSize << 20
+            config.buildLimits.fileSizeBytes = try size(buildMaxFileSize, "--build-max-file-size")
         }
+        if let buildMaxMemory { config.buildLimits.memoryBytes = try size(buildMaxMemory, "--build-max-memory") }
+        if let buildMaxDisk { config.buildLimits.diskBytes = try size(buildMaxDisk, "--build-max-disk") }
         let level = logLevel
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
@@ -167,6 +187,14 @@ extension Serve {
 }
 
 extension Logger.Level: @retroactive ExpressibleByArgument {}
+
+/// A size option's bytes: `2GiB`, `512MiB`, `10G`, or a number of MiB.
+func size(_ text: String, _ option: String) throws -> Int {
+    guard let bytes = ByteCount.parse(text) else {
+        throw ValidationError("\(option) takes a size such as 512MiB, 2GiB or 2048 (MiB), not '\(text)'")
+    }
+    return bytes
+}
 
 /// `HOST:PORT` (or `:PORT`, or `PORT`) → host and port.
 func parseAddress(_ text: String, option: String) throws -> (String, Int) {

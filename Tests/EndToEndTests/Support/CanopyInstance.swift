@@ -168,6 +168,24 @@ final class CanopyInstance: @unchecked Sendable {
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
         }
+        removeBuildCgroups()
         try? FileManager.default.removeItem(atPath: root)
+    }
+
+    /// The folder of build cgroups a `--build-user` server makes under this process's cgroup
+    /// (`canopy-builds-FIRST-LAST`), which a killed server leaves (empty once its builds ended).
+    private func removeBuildCgroups() {
+        let name = "canopy-builds-\(buildUIDs.lowerBound)-\(buildUIDs.upperBound)"
+        let own = (try? String(contentsOfFile: "/proc/self/cgroup", encoding: .utf8)) ?? ""
+        for path in Set(own.split(separator: "\n").compactMap { $0.split(separator: ":", maxSplits: 2).last }) {
+            for hierarchy in ["", "/unified", "/memory", "/pids"] {
+                let folder = "/sys/fs/cgroup" + hierarchy + (path == "/" ? "" : String(path)) + "/" + name
+                for build in (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
+                where build.hasPrefix("build-") {
+                    rmdir(folder + "/" + build)
+                }
+                rmdir(folder)
+            }
+        }
     }
 }
