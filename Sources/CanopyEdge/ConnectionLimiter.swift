@@ -7,8 +7,10 @@ import NIOCore
 #endif
 
 /// The edge's global connection limit: the first handler of every accepted connection. It counts
-/// the connection (for as long as it stays open), closes it at once when the edge already holds
-/// `limit` connections, and otherwise leaves the pipeline, so it costs nothing per request.
+/// the connection (for as long as it stays open); when the edge already holds `limit` connections
+/// it closes up to 32 of the longest-idle ones of its event loop to make room (as nginx does), and
+/// only when none is idle closes the new one at once. Then it leaves the pipeline, so it costs
+/// nothing per request.
 final class ConnectionLimiter: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = NIOAny
 
@@ -21,11 +23,13 @@ final class ConnectionLimiter: ChannelInboundHandler, RemovableChannelHandler {
 
     private let count: Count
     private let limit: Int
+    private let idle: LaneConnections
     private let logger: Logger
 
-    init(count: Count, limit: Int, logger: Logger) {
+    init(count: Count, limit: Int, idle: LaneConnections, logger: Logger) {
         self.count = count
         self.limit = limit
+        self.idle = idle
         self.logger = logger
     }
 
@@ -33,7 +37,7 @@ final class ConnectionLimiter: ChannelInboundHandler, RemovableChannelHandler {
         let count = self.count
         let open = count.open.wrappingIncrementThenLoad(ordering: .relaxed)
         context.channel.closeFuture.whenComplete { _ in count.open.wrappingDecrement(ordering: .relaxed) }
-        guard open <= limit else {
+        guard open <= limit || idle.drain() > 0 else {
             warn(open: open)
             // A reset: no FIN handshake and no TIME_WAIT for a connection that is refused.
             _ = (context.channel as? SocketOptionProvider)?.setSoLinger(linger(l_onoff: 1, l_linger: 0))
@@ -51,7 +55,7 @@ final class ConnectionLimiter: ChannelInboundHandler, RemovableChannelHandler {
             count.lastWarning.compareExchange(expected: last, desired: now, ordering: .relaxed).exchanged
         else { return }
         logger.warning(
-            "edge: \(open - 1) connections are open, the limit (--max-connections \(limit)); new connections are closed at once until some end"
+            "edge: \(open - 1) connections are open, the limit (--max-connections \(limit)), and none is idle; new connections are closed at once until some end"
         )
     }
 }

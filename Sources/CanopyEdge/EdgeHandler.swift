@@ -47,6 +47,8 @@ final class EdgeHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var paused = false
     /// A read was held back while the channel was not writable; it is issued once it is.
     private var readHeld = false
+    /// This handler's context while it is in the pipeline, for `drain()`.
+    private var context: ChannelHandlerContext?
     /// For the send timeout: the unsent output at the last check, and when it last shrank.
     private var unsent = 0
     private var unsentSince = 0
@@ -66,11 +68,15 @@ final class EdgeHandler: ChannelDuplexHandler, RemovableChannelHandler {
             let (handler, context) = loopBound.value
             handler.reap(context: context)
         }
+        self.context = context
+        server.idleConnections(lane: lane).add(self)
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
         reaper?.cancel()
         reaper = nil
+        server.idleConnections(lane: lane).remove(self)
+        self.context = nil
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -323,3 +329,18 @@ enum DispatchTimeNanos {
 #if canImport(Glibc)
     import Glibc
 #endif
+
+extension EdgeHandler: DrainableConnection {
+    func idleTime(now: Int) -> Int? {
+        guard let context, !closing, !paused, pending == nil, bodyToSkip == 0, out.readableBytes == 0,
+            context.channel.isWritable
+        else { return nil }
+        return now - lastRead
+    }
+
+    func drain() {
+        guard let context, !closing else { return }
+        closing = true
+        context.close(promise: nil)
+    }
+}

@@ -21,6 +21,8 @@ public final class EdgeServer: Sendable {
     private let channel = NIOLockedValueBox<(any Channel)?>(nil)
     /// Open connections, for the connection limit.
     let connections = ConnectionLimiter.Count()
+    /// Each lane's HTTP/1 connections, which the limit may close when idle (see `LaneConnections`).
+    private let laneConnections: [NIOLoopBoundBox<LaneConnections?>]
     /// Counters per (hostname, deployment); the map is only touched when a table is installed and when
     /// counters are read, never per request. Per-deployment totals are sums over it.
     private let counters = NIOLockedValueBox<[HostDeployment: TrafficCounters]>([:])
@@ -46,6 +48,9 @@ public final class EdgeServer: Sendable {
         var lanes: [ObjectIdentifier: Int] = [:]
         for loop in group.makeIterator() { lanes[ObjectIdentifier(loop)] = lanes.count }
         self.laneOfLoop = lanes
+        self.laneConnections = group.makeIterator().map {
+            NIOLoopBoundBox.makeEmptyBox(valueType: LaneConnections.self, eventLoop: $0)
+        }
         self.latency = LatencyHistogram(lanes: lanes.count)
         self.protocolCounters = (0..<4).map { [count = lanes.count] _ in TrafficCounters(lanes: count) }
         self.snapshot = ManagedAtomic(
@@ -71,6 +76,22 @@ public final class EdgeServer: Sendable {
 
     func lane(of loop: any EventLoop) -> Int { laneOfLoop[ObjectIdentifier(loop)] ?? 0 }
 
+    /// The first handler of an accepted connection (on its event loop): the global limit, which
+    /// closes idle connections of the loop to make room before it refuses one.
+    func makeConnectionLimiter(_ channel: any Channel) -> ConnectionLimiter {
+        ConnectionLimiter(
+            count: connections, limit: configuration.maxConnections,
+            idle: idleConnections(lane: lane(of: channel.eventLoop)), logger: logger)
+    }
+
+    /// The connections of lane `lane`; on that lane's event loop only.
+    func idleConnections(lane: Int) -> LaneConnections {
+        if let existing = laneConnections[lane].value { return existing }
+        let made = LaneConnections()
+        laneConnections[lane].value = made
+        return made
+    }
+
     /// Binds the listener; returns the bound port (useful with port 0).
     public func start() async throws -> Int {
         let bootstrap = ServerBootstrap(group: group)
@@ -90,7 +111,7 @@ public final class EdgeServer: Sendable {
             .childChannelInitializer { [self] channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandlers(
-                        ConnectionLimiter(count: connections, limit: configuration.maxConnections, logger: logger),
+                        makeConnectionLimiter(channel),
                         EdgeHandler(server: self, lane: self.lane(of: channel.eventLoop)))
                 }
             }

@@ -82,6 +82,15 @@ final class RawHTTPClient {
         return true
     }
 
+    /// True when the server closes the connection within `milliseconds`, nothing else arriving.
+    func closes(within milliseconds: Int32) -> Bool {
+        guard buffer.isEmpty else { return false }
+        var entry = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        guard poll(&entry, 1, milliseconds) > 0 else { return false }
+        var byte: UInt8 = 0
+        return recv(fd, &byte, 1, Int32(MSG_DONTWAIT)) <= 0
+    }
+
     /// True when the server has closed the connection (after any buffered bytes).
     func isClosedByPeer() throws -> Bool {
         if !buffer.isEmpty { return false }
