@@ -91,12 +91,15 @@ start_server() {
 
 api() { curl -fsS -m 10 -H @- "$admin$1" <<<"Authorization: Bearer $token"; }
 
-# Waits until nothing is queued or running (or 120 s pass).
+# Waits until nothing has been queued or running for 2 s in a row (or 120 s pass): a restarted
+# server's first scan may queue the builds of pushes it had not seen a moment after it starts.
 wait_idle() {
+  local quiet=0
   for _ in $(seq 1 1200); do
     busy=$(api "/api/v1/builds?limit=200" | python3 -c \
       'import json,sys; print(sum(b["status"] in ("queued","running") for b in json.load(sys.stdin)))' 2>/dev/null)
-    [ "$busy" = 0 ] && return 0
+    if [ "$busy" = 0 ]; then quiet=$((quiet + 1)); else quiet=0; fi
+    [ "$quiet" -ge 20 ] && return 0
     sleep 0.1
   done
   return 1
