@@ -13,3 +13,5 @@ public typealias AuditEntry = CanopyStore.AuditEntry
 public typealias BuildUser = CanopyBuild.BuildUser
 public typealias BuildIdentities = CanopyBuild.BuildIdentities
 public typealias DescriptorLimit = CanopyEdge.DescriptorLimit
+public typealias ByteSize = CanopyEdge.ByteSize
+public typealias BodyCache = CanopyEdge.BodyCache

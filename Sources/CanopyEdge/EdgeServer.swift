@@ -32,6 +32,8 @@ public final class EdgeServer: Sendable {
     /// Requests by protocol: HTTP/1.x, HTTP/2, each in cleartext and over TLS.
     let protocolCounters: [TrafficCounters]
     let tlsChannel = NIOLockedValueBox<(any Channel)?>(nil)
+    /// The bytes of every deployment this edge serves, and their open blob files (see `BodyCache`).
+    public let bodyCache: BodyCache
 
     public init(configuration: EdgeConfiguration, logger: Logger) {
         self.configuration = configuration
@@ -46,6 +48,8 @@ public final class EdgeServer: Sendable {
         var lanes: [ObjectIdentifier: Int] = [:]
         for loop in group.makeIterator() { lanes[ObjectIdentifier(loop)] = lanes.count }
         self.laneOfLoop = lanes
+        self.bodyCache = BodyCache(
+            budget: configuration.cacheSize, maxOpenBlobs: configuration.maxOpenBlobs, lanes: lanes.count)
         self.latency = LatencyHistogram(lanes: lanes.count)
         self.protocolCounters = (0..<4).map { [count = lanes.count] _ in TrafficCounters(lanes: count) }
         self.snapshot = ManagedAtomic(
@@ -156,6 +160,7 @@ public final class EdgeServer: Sendable {
         if let target = response.target {
             target.counters.record(status: response.status, bytes: response.bodyBytes, lane: lane)
         }
+        if let hit = response.cacheHit { bodyCache.record(hit: hit, lane: lane) }
         latency.record(nanoseconds: DispatchTimeNanos.now() - started, lane: lane)
         protocolCounters[(request.isHTTP2 ? 1 : 0) + (request.isSecure ? 2 : 0)].record(
             status: response.status, bytes: response.bodyBytes, lane: lane)
@@ -183,6 +188,7 @@ public final class EdgeServer: Sendable {
         try? await tls?.close()
         try await group.shutdownGracefully()
         accessLog?.close()
+        bodyCache.removeAll()
     }
 
     // MARK: Observing

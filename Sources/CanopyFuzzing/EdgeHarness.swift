@@ -42,7 +42,7 @@ final class EdgeHarness: Sendable {
                 directory: root + "/site", id: "fuzz-\(getpid())", site: "site", branch: "main",
                 commit: String(repeating: "a", count: 40), commitTime: Date(timeIntervalSince1970: 1_700_000_000))
             let deployment = try ServedDeployment.load(
-                manifest: manifest, storeRoot: root + "/store", siteRules: SiteRules(), lanes: server.lanes)
+                manifest: manifest, storeRoot: root + "/store", siteRules: SiteRules(), cache: server.bodyCache)
             server.update(
                 RoutingTable(routes: [
                     HostRoute(
