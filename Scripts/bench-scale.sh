@@ -128,8 +128,8 @@ for p in $(seq 1 "$previews"); do
   sweep "preview-p$p.preview.scale.test" "/section-000/page-$(printf %05d "$p").html" "preview $p<"
 done
 read -r rss_previews fds_previews <<<"$(memory)"
-cache_bytes="$(metric canopy_body_cache_bytes)"
-cache_budget="$(metric canopy_body_cache_budget_bytes)"
+cache_bytes="$(metric canopy_body_cache_bytes)"; cache_bytes="${cache_bytes:-0}"
+cache_budget="$(metric canopy_body_cache_budget_bytes)"; cache_budget="${cache_budget:-0}"
 hits="$(metric canopy_body_cache_hits_total)"
 misses="$(metric canopy_body_cache_misses_total)"
 

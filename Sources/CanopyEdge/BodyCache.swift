@@ -107,6 +107,7 @@ public final class BodyCache: Sendable {
     private func admit(_ entry: BlobEntry, _ bytes: CachedBytes) {
         let size = Int(entry.size)
         var evicted: [BlobEntry] = []
+        var closed: OpenBlob?
         state.withLockedValue { state in
             guard entry.bytes.load(ordering: .relaxed) == nil, size <= budget else { return }
             while state.residentBytes + size > budget, !state.resident.isEmpty {
@@ -130,8 +131,10 @@ public final class BodyCache: Sendable {
             state.residentBytes += size
             state.peakResidentBytes = max(state.peakResidentBytes, state.residentBytes)
             state.fills += 1
+            // Cached bytes need no descriptor: close it (its ring slot goes at the hand's next pass).
+            closed = state.open.removeValue(forKey: ObjectIdentifier(entry))
         }
-        withExtendedLifetime(evicted) {}
+        withExtendedLifetime((evicted, closed)) {}
     }
 
     /// The whole blob file, or nil when it cannot be read or has another length than the manifest says.
@@ -177,10 +180,19 @@ public final class BodyCache: Sendable {
                 released.append(opened)
                 return raced.blob
             }
+            if state.openRing.count > 2 * maxOpenBlobs {  // slots of descriptors closed on admission
+                state.openRing = state.openRing.filter { state.open[$0] != nil }
+                state.openHand = 0
+            }
             while state.open.count >= maxOpenBlobs {
                 if state.openHand >= state.openRing.count { state.openHand = 0 }
                 let candidate = state.openRing[state.openHand]
-                if state.open[candidate]!.referenced {
+                guard let slot = state.open[candidate] else {  // closed on admission
+                    state.openRing.swapAt(state.openHand, state.openRing.count - 1)
+                    state.openRing.removeLast()
+                    continue
+                }
+                if slot.referenced {
                     state.open[candidate]!.referenced = false
                     state.openHand += 1
                     continue
