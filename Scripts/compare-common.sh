@@ -6,11 +6,16 @@ free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1
 
 # Builds canopy-bench-serve (release) into $bin, makes a scratch folder $work (prefix $1), and
 # stops every process recorded in $pids, and removes their files, when the script exits.
+# CANOPY_BENCH_BIN=path runs that canopy-bench-serve instead (another build, for a before/after).
 compare_setup() { # work-prefix
-  echo "==> Building canopy-bench-serve (release)" >&2
-  # .build-release, shared with bench-tls.sh, so that a debug build in .build is not locked meanwhile.
-  swift build -c release --product canopy-bench-serve --scratch-path .build-release >/dev/null
-  bin="$(swift build -c release --scratch-path .build-release --show-bin-path)/canopy-bench-serve"
+  if [ -n "${CANOPY_BENCH_BIN:-}" ]; then
+    bin="$CANOPY_BENCH_BIN"
+  else
+    echo "==> Building canopy-bench-serve (release)" >&2
+    # .build-release, shared with bench-tls.sh, so that a debug build in .build is not locked meanwhile.
+    swift build -c release --product canopy-bench-serve --scratch-path .build-release >/dev/null
+    bin="$(swift build -c release --scratch-path .build-release --show-bin-path)/canopy-bench-serve"
+  fi
   work="$(mktemp -d "/tmp/$1.XXXXXX")"
   pids=()
   trap compare_cleanup EXIT

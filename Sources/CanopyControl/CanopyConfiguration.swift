@@ -30,6 +30,10 @@ public struct CanopyConfiguration: Sendable {
     public var accessLog: String?
     /// Connections the edge holds at once (more are closed when accepted); nil for the edge's default.
     public var maxConnections: Int?
+    /// Bytes of file bodies the edge keeps in memory, all deployments together; nil for the default.
+    public var cacheSize: Int?
+    /// Blob files the edge keeps open, all deployments together; nil for the default.
+    public var maxOpenBlobs: Int?
     /// Account the builds run as when the server is root (`--build-user`); nil runs them as the server.
     public var buildUser: String?
     /// Where builds that run as `buildUser` get their checkouts: outside the data folder, which that

@@ -61,6 +61,7 @@ actor CanopyMetrics {
             text +=
                 "canopy_http_requests_by_protocol_total{protocol=\"\(entry.protocol)\",tls=\"\(entry.tls)\"} \(entry.requests)\n"
         }
+        text += Self.bodyCacheMetrics(edge.bodyCache.stats)
         text += Self.certificateMetrics(await orchestrator.certificates.statuses())
         let queue = await orchestrator.queue.snapshot
         let rollouts = (try? await orchestrator.state.rollouts(activeOnly: true).count) ?? 0
@@ -68,6 +69,26 @@ actor CanopyMetrics {
         text += "# TYPE canopy_builds_running gauge\ncanopy_builds_running \(queue.running.count)\n"
         text += "# TYPE canopy_rollouts_active gauge\ncanopy_rollouts_active \(rollouts)\n"
         return text
+    }
+
+    /// The edge's body cache: what it holds, against its budget, and how often it answered.
+    static func bodyCacheMetrics(_ s: BodyCache.Stats) -> String {
+        """
+        # HELP canopy_body_cache_bytes File bodies the edge holds in memory, all deployments together.
+        # TYPE canopy_body_cache_bytes gauge
+        canopy_body_cache_bytes \(s.residentBytes)
+        # TYPE canopy_body_cache_budget_bytes gauge
+        canopy_body_cache_budget_bytes \(s.budget)
+        # TYPE canopy_body_cache_hits_total counter
+        canopy_body_cache_hits_total \(s.hits)
+        # TYPE canopy_body_cache_misses_total counter
+        canopy_body_cache_misses_total \(s.misses)
+        # TYPE canopy_body_cache_evictions_total counter
+        canopy_body_cache_evictions_total \(s.evictions)
+        # TYPE canopy_open_blob_files gauge
+        canopy_open_blob_files \(s.openBlobs)
+
+        """
     }
 
     /// Each hostname's certificate expiry and state, as gauges.

@@ -30,7 +30,12 @@ public enum CanopyServer {
             storeRoot: data.store, accessLog: config.accessLog, tlsHost: config.tlsListenHost,
             tlsPort: config.tlsListenPort)
         if let limit = config.maxConnections { edgeConfiguration.maxConnections = limit }
+        if let size = config.cacheSize { edgeConfiguration.cacheSize = size }
+        if let count = config.maxOpenBlobs { edgeConfiguration.maxOpenBlobs = count }
         let edge = EdgeServer(configuration: edgeConfiguration, logger: logger)
+        logger.info(
+            "body cache: \(ByteSize.format(edgeConfiguration.cacheSize)) for file bodies (--cache-size), \(edgeConfiguration.maxOpenBlobs) open blob files at most (--max-open-blobs)"
+        )
         let orchestrator = Orchestrator(
             config: config, buildIdentities: buildIdentities, data: data, state: state, store: store, edge: edge,
             blocking: blocking, logger: logger)

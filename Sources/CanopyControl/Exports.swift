@@ -14,3 +14,5 @@ public typealias BuildUser = CanopyBuild.BuildUser
 public typealias BuildIdentities = CanopyBuild.BuildIdentities
 public typealias DescriptorLimit = CanopyEdge.DescriptorLimit
 public typealias ByteCount = CanopyBuild.ByteCount
+public typealias ByteSize = CanopyEdge.ByteSize
+public typealias BodyCache = CanopyEdge.BodyCache

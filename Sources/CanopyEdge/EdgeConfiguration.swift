@@ -21,6 +21,10 @@ public struct EdgeConfiguration: Sendable {
     public var outputLimit = 256 << 10
     /// Connections the edge holds at once; more are closed as soon as they are accepted.
     public var maxConnections = 10_000
+    /// Bytes of file bodies the edge keeps in memory, for all deployments together (`--cache-size`).
+    public var cacheSize = BodyCache.defaultBudget
+    /// Blob files the edge keeps open for sendfile, for all deployments together (`--max-open-blobs`).
+    public var maxOpenBlobs = BodyCache.defaultMaxOpenBlobs()
     /// The TLS listener (`--listen-tls`), when there is one. Its handshakes are held to the head timeout.
     public var tlsHost: String?
     public var tlsPort: Int?

@@ -34,6 +34,8 @@ public final class EdgeServer: Sendable {
     /// Requests by protocol: HTTP/1.x, HTTP/2, each in cleartext and over TLS.
     let protocolCounters: [TrafficCounters]
     let tlsChannel = NIOLockedValueBox<(any Channel)?>(nil)
+    /// The bytes of every deployment this edge serves, and their open blob files (see `BodyCache`).
+    public let bodyCache: BodyCache
 
     public init(configuration: EdgeConfiguration, logger: Logger) {
         self.configuration = configuration
@@ -51,6 +53,8 @@ public final class EdgeServer: Sendable {
         self.laneConnections = group.makeIterator().map {
             NIOLoopBoundBox.makeEmptyBox(valueType: LaneConnections.self, eventLoop: $0)
         }
+        self.bodyCache = BodyCache(
+            budget: configuration.cacheSize, maxOpenBlobs: configuration.maxOpenBlobs, lanes: lanes.count)
         self.latency = LatencyHistogram(lanes: lanes.count)
         self.protocolCounters = (0..<4).map { [count = lanes.count] _ in TrafficCounters(lanes: count) }
         self.snapshot = ManagedAtomic(
@@ -177,6 +181,7 @@ public final class EdgeServer: Sendable {
         if let target = response.target {
             target.counters.record(status: response.status, bytes: response.bodyBytes, lane: lane)
         }
+        if let hit = response.cacheHit { bodyCache.record(hit: hit, lane: lane) }
         latency.record(nanoseconds: DispatchTimeNanos.now() - started, lane: lane)
         protocolCounters[(request.isHTTP2 ? 1 : 0) + (request.isSecure ? 2 : 0)].record(
             status: response.status, bytes: response.bodyBytes, lane: lane)
@@ -204,6 +209,7 @@ public final class EdgeServer: Sendable {
         try? await tls?.close()
         try await group.shutdownGracefully()
         accessLog?.close()
+        bodyCache.removeAll()
     }
 
     // MARK: Observing

@@ -17,6 +17,8 @@ struct EdgeResponse {
     var bodyBytes: Int = 0
     /// The target that answered, for its counters.
     var target: CompiledTarget?
+    /// For a body the body cache could hold: whether it did (a hit) or not (a miss); nil otherwise.
+    var cacheHit: Bool?
 }
 
 /// Turns a request into a response, synchronously, from one routing snapshot: no locks, no async
@@ -207,6 +209,18 @@ struct Responder {
             }
         }
 
+        // Where the bytes come from, before any head is written: a blob that cannot be opened is a 500.
+        var source: BlobEntry.Source?
+        if !context.isHead {
+            switch ranges {
+            case .ranges: source = identity.body.source()
+            case .none: source = variant.body.source()
+            case .unsatisfiable: break
+            }
+            if case .unavailable = source {
+                return write(unreadable, &out, context)
+            }
+        }
         switch ranges {
         case .unsatisfiable:
             out.writeBytes(statusLines[416]!)
@@ -228,9 +242,10 @@ struct Responder {
             writeCommon(&out, file: file, context: context)
             endHead(&out, context)
             var response = EdgeResponse(status: 206)
-            if !context.isHead {
-                response.body = [slice(identity.body, offset: r.lowerBound, length: length)]
+            if let source {
+                response.body = [slice(source, offset: r.lowerBound, length: length)]
                 response.bodyBytes = Int(length)
+                response.cacheHit = source.cacheHit
             }
             return response
         case .ranges(let list):
@@ -242,7 +257,7 @@ struct Responder {
                 let partHead =
                     "\r\n--\(boundary)\r\nContent-Type: \(file.contentType)\r\nContent-Range: bytes \(r.lowerBound)-\(r.upperBound)/\(identity.size)\r\n\r\n"
                 parts.append(.buffer(ByteBuffer(string: partHead)))
-                parts.append(slice(identity.body, offset: r.lowerBound, length: length))
+                if let source { parts.append(slice(source, offset: r.lowerBound, length: length)) }
                 total += partHead.utf8.count + Int(length)
             }
             let closing = "\r\n--\(boundary)--\r\n"
@@ -259,9 +274,10 @@ struct Responder {
             out.writeString(cookieLine(context))
             endHead(&out, context)
             var response = EdgeResponse(status: 206)
-            if !context.isHead {
+            if let source {
                 response.body = parts
                 response.bodyBytes = total
+                response.cacheHit = source.cacheHit
             }
             return response
         case .none:
@@ -274,14 +290,19 @@ struct Responder {
         writeCommon(&out, file: file, context: context)
         endHead(&out, context)
         var response = EdgeResponse(status: status)
-        if !context.isHead {
-            switch variant.body {
+        if let source {
+            switch source {
             case .memory(let bytes) where bytes.readableBytes <= inlineLimit:
                 out.writeImmutableBuffer(bytes)
+                response.cacheHit = true
             case .memory(let bytes):
                 response.body = [.buffer(bytes)]
-            case .file(let blob):
+                response.cacheHit = true
+            case .file(let blob, let miss):
                 response.body = [.file(blob, offset: 0, length: blob.size)]
+                if miss { response.cacheHit = false }
+            case .unavailable:
+                break
             }
             response.bodyBytes = Int(variant.size)
         }
@@ -292,13 +313,19 @@ struct Responder {
     /// both); larger ones are written as their own shared buffer.
     static let inlineLimit = 16 << 10
 
-    private static func slice(_ body: ServedBody, offset: Int64, length: Int64) -> EdgeResponse.Part {
-        switch body {
+    private static func slice(_ source: BlobEntry.Source, offset: Int64, length: Int64) -> EdgeResponse.Part {
+        switch source {
         case .memory(let bytes):
             return .buffer(bytes.getSlice(at: bytes.readerIndex + Int(offset), length: Int(length))!)
-        case .file(let blob): return .file(blob, offset: offset, length: length)
+        case .file(let blob, _): return .file(blob, offset: offset, length: length)
+        case .unavailable: return .buffer(ByteBuffer())  // not reached: answered with a 500 before
         }
     }
+
+    /// The answer when a deployment's blob file cannot be opened (the store lost or locked it).
+    static let unreadable = CannedAnswer(
+        status: 500, body: "This file cannot be read from the deployment store.",
+        title: "Canopy: file unreadable")
 
     @inline(__always)
     static func endHead(_ out: inout ByteBuffer, _ context: ResponseContext) {

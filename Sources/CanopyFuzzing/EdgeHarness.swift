@@ -42,7 +42,7 @@ final class EdgeHarness: Sendable {
                 directory: root + "/site", id: "fuzz-\(getpid())", site: "site", branch: "main",
                 commit: String(repeating: "a", count: 40), commitTime: Date(timeIntervalSince1970: 1_700_000_000))
             let deployment = try ServedDeployment.load(
-                manifest: manifest, storeRoot: root + "/store", siteRules: SiteRules(), lanes: server.lanes)
+                manifest: manifest, storeRoot: root + "/store", siteRules: SiteRules(), cache: server.bodyCache)
             server.update(
                 RoutingTable(routes: [
                     HostRoute(
@@ -56,7 +56,8 @@ final class EdgeHarness: Sendable {
     }
 
     /// Feeds `bytes` to a new connection (after the HTTP/2 preface when `http2`), lets every answer
-    /// be written, and closes it. Returns the bytes written in memory (file regions are not read).
+    /// be written, and closes it. Returns the bytes written (file regions read from their files: a
+    /// body not yet in the body cache is sent from the blob file).
     @discardableResult
     func feed(_ bytes: UnsafeRawBufferPointer, http2: Bool) -> [UInt8] {
         let channel = EmbeddedChannel(handler: server.makeConnectionHandler())
@@ -71,7 +72,10 @@ final class EdgeHarness: Sendable {
         channel.embeddedEventLoop.run()
         var written: [UInt8] = []
         while case .some(let data) = try? channel.readOutbound(as: IOData.self) {
-            if case .byteBuffer(let buffer) = data { written += buffer.readableBytesView }
+            switch data {
+            case .byteBuffer(let buffer): written += buffer.readableBytesView
+            case .fileRegion(let region): written += Self.bytes(of: region)
+            }
         }
         // Let every timer fire (idle and head timeouts, the grace period before a close), as a
         // minute and a half on a real connection would: they are part of the pipeline; a task that never
@@ -80,5 +84,15 @@ final class EdgeHarness: Sendable {
         _ = try? channel.finish()
         channel.embeddedEventLoop.advanceTime(by: .seconds(90))
         return written
+    }
+
+    /// The bytes a file region stands for.
+    static func bytes(of region: FileRegion) -> [UInt8] {
+        var bytes = [UInt8](repeating: 0, count: region.readableBytes)
+        let read =
+            (try? region.fileHandle.withUnsafeFileDescriptor { fd in
+                bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, off_t(region.readerIndex)) }
+            }) ?? -1
+        return Array(bytes.prefix(max(0, read)))
     }
 }

@@ -18,7 +18,7 @@ import Synchronization
 
 final class KeepingEdge: EdgeRouting {
     let last = Mutex<RoutingTable?>(nil)
-    var lanes: Int { 1 }
+    let bodyCache = BodyCache(budget: 64 << 20, lanes: 1)
     func update(_ table: RoutingTable) { last.withLock { $0 = table } }
     func stats(deployment: String) -> DeploymentTrafficStats { DeploymentTrafficStats() }
     func probe(deployment: ServedDeployment, path: String) -> Int { 200 }

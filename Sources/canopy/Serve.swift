@@ -104,6 +104,20 @@ struct Serve: AsyncParsableCommand {
         ))
     var maxConnections: Int?
 
+    @Option(
+        help: ArgumentHelp(
+            "Memory for file bodies, shared by every deployment of every site: 256MiB, 1GiB, or bytes.",
+            discussion:
+                "Default: an eighth of the machine's memory, at most 1GiB. Files up to 128 KiB are kept by recent use; what is not in memory is sent from the store's file."
+        ))
+    var cacheSize: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "Blob files the edge keeps open for sending, all deployments together.",
+            discussion: "Default: 1,024, or an eighth of the descriptor limit when that is lower."))
+    var maxOpenBlobs: Int?
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error.")
     var logLevel: Logger.Level = .info
 
@@ -149,6 +163,15 @@ struct Serve: AsyncParsableCommand {
         }
         if let maxConnections, maxConnections < 1 { throw ValidationError("--max-connections takes a positive number") }
         config.maxConnections = maxConnections ?? DescriptorLimit.defaultMaxConnections(descriptors: descriptors.after)
+        if let cacheSize {
+            guard let bytes = ByteSize.parse(cacheSize) else {
+                throw ValidationError(
+                    "--cache-size takes a size like 256MiB, 1GiB or a number of bytes, not '\(cacheSize)'")
+            }
+            config.cacheSize = bytes
+        }
+        if let maxOpenBlobs, maxOpenBlobs < 1 { throw ValidationError("--max-open-blobs takes a positive number") }
+        config.maxOpenBlobs = maxOpenBlobs ?? BodyCache.defaultMaxOpenBlobs(descriptors: descriptors.after)
         try await CanopyServer.run(config, logger: logger)
     }
 }

@@ -11,7 +11,7 @@ import Testing
 /// An edge that records the tables it is given.
 final class RecordingEdge: EdgeRouting {
     let tables = Mutex<[RoutingTable]>([])
-    var lanes: Int { 1 }
+    let bodyCache = BodyCache(budget: 1 << 20, lanes: 1)
     var last: RoutingTable? { tables.withLock { $0.last } }
 
     func update(_ table: RoutingTable) { tables.withLock { $0.append(table) } }

@@ -42,7 +42,7 @@ final class EdgeFixture {
             directory: dir, id: id, site: "site", branch: "main", commit: String(repeating: "a", count: 40),
             commitTime: Date(timeIntervalSince1970: 1_700_000_000))
         return try ServedDeployment.load(
-            manifest: manifest, storeRoot: root + "/store", siteRules: rules, lanes: server.lanes)
+            manifest: manifest, storeRoot: root + "/store", siteRules: rules, cache: server.bodyCache)
     }
 
     func start(_ routes: [HostRoute]) async throws {

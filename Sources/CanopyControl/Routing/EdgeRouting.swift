@@ -5,8 +5,8 @@ import CanopyTLS
 /// counters, and probe a deployment (health gates) without a network hop. `EdgeServer` is the real
 /// one; tests pass a fake that records the tables.
 package protocol EdgeRouting: Sendable {
-    /// How many event-loop lanes a served deployment keeps per-lane state for.
-    var lanes: Int { get }
+    /// The body cache every served deployment's files come from.
+    var bodyCache: BodyCache { get }
     /// Replaces the table the edge routes by, in one atomic swap.
     func update(_ table: RoutingTable)
     /// Requests and error answers of one deployment since the edge started.

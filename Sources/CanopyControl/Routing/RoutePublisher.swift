@@ -66,10 +66,10 @@ package actor RoutePublisher {
             manifest = try await blocking.run { [store] in try store.manifest(id: id) }
         }
         let rules = Self.rules(of: sites[manifest.site])
-        let lanes = edge.lanes
+        let cache = edge.bodyCache
         let storeRoot = store.root
         let deployment = try await blocking.run {
-            try ServedDeployment.load(manifest: manifest, storeRoot: storeRoot, siteRules: rules, lanes: lanes)
+            try ServedDeployment.load(manifest: manifest, storeRoot: storeRoot, siteRules: rules, cache: cache)
         }
         served[id] = LoadedDeployment(deployment: deployment, rules: rules)
         return deployment
