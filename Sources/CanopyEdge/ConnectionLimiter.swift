@@ -23,10 +23,10 @@ final class ConnectionLimiter: ChannelInboundHandler, RemovableChannelHandler {
 
     private let count: Count
     private let limit: Int
-    private let idle: LaneConnections
+    private let idle: LaneConnections?
     private let logger: Logger
 
-    init(count: Count, limit: Int, idle: LaneConnections, logger: Logger) {
+    init(count: Count, limit: Int, idle: LaneConnections?, logger: Logger) {
         self.count = count
         self.limit = limit
         self.idle = idle
@@ -37,7 +37,7 @@ final class ConnectionLimiter: ChannelInboundHandler, RemovableChannelHandler {
         let count = self.count
         let open = count.open.wrappingIncrementThenLoad(ordering: .relaxed)
         context.channel.closeFuture.whenComplete { _ in count.open.wrappingDecrement(ordering: .relaxed) }
-        guard open <= limit || idle.drain() > 0 else {
+        guard open <= limit || (idle?.drain() ?? 0) > 0 else {
             warn(open: open)
             // A reset: no FIN handshake and no TIME_WAIT for a connection that is refused.
             _ = (context.channel as? SocketOptionProvider)?.setSoLinger(linger(l_onoff: 1, l_linger: 0))

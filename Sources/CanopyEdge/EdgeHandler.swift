@@ -69,13 +69,13 @@ final class EdgeHandler: ChannelDuplexHandler, RemovableChannelHandler {
             handler.reap(context: context)
         }
         self.context = context
-        server.idleConnections(lane: lane).add(self)
+        server.idleConnections(lane: lane)?.add(self)
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
         reaper?.cancel()
         reaper = nil
-        server.idleConnections(lane: lane).remove(self)
+        server.idleConnections(lane: lane)?.remove(self)
         self.context = nil
     }
 

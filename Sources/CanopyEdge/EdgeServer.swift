@@ -23,6 +23,7 @@ public final class EdgeServer: Sendable {
     let connections = ConnectionLimiter.Count()
     /// Each lane's HTTP/1 connections, which the limit may close when idle (see `LaneConnections`).
     private let laneConnections: [NIOLoopBoundBox<LaneConnections?>]
+    private let loops: [any EventLoop]
     /// Counters per (hostname, deployment); the map is only touched when a table is installed and when
     /// counters are read, never per request. Per-deployment totals are sums over it.
     private let counters = NIOLockedValueBox<[HostDeployment: TrafficCounters]>([:])
@@ -50,6 +51,7 @@ public final class EdgeServer: Sendable {
         var lanes: [ObjectIdentifier: Int] = [:]
         for loop in group.makeIterator() { lanes[ObjectIdentifier(loop)] = lanes.count }
         self.laneOfLoop = lanes
+        self.loops = Array(group.makeIterator())
         self.laneConnections = group.makeIterator().map {
             NIOLoopBoundBox.makeEmptyBox(valueType: LaneConnections.self, eventLoop: $0)
         }
@@ -88,8 +90,10 @@ public final class EdgeServer: Sendable {
             idle: idleConnections(lane: lane(of: channel.eventLoop)), logger: logger)
     }
 
-    /// The connections of lane `lane`; on that lane's event loop only.
-    func idleConnections(lane: Int) -> LaneConnections {
+    /// The connections of lane `lane`, on that lane's event loop; nil elsewhere (a connection fed
+    /// through an in-memory channel, as the fuzz targets do, is not counted).
+    func idleConnections(lane: Int) -> LaneConnections? {
+        guard lane < loops.count, loops[lane].inEventLoop else { return nil }
         if let existing = laneConnections[lane].value { return existing }
         let made = LaneConnections()
         laneConnections[lane].value = made
