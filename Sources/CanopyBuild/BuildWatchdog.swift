@@ -1,3 +1,4 @@
+import CanopySpec
 import Foundation
 
 #if canImport(Glibc)

@@ -34,7 +34,7 @@ public enum CanopyServer {
         if let count = config.maxOpenBlobs { edgeConfiguration.maxOpenBlobs = count }
         let edge = EdgeServer(configuration: edgeConfiguration, logger: logger)
         logger.info(
-            "body cache: \(ByteSize.format(edgeConfiguration.cacheSize)) for file bodies (--cache-size), \(edgeConfiguration.maxOpenBlobs) open blob files at most (--max-open-blobs)"
+            "body cache: \(ByteCount.format(edgeConfiguration.cacheSize)) for file bodies (--cache-size), \(edgeConfiguration.maxOpenBlobs) open blob files at most (--max-open-blobs)"
         )
         let orchestrator = Orchestrator(
             config: config, buildIdentities: buildIdentities, data: data, state: state, store: store, edge: edge,

@@ -1,5 +1,6 @@
 import CanopyBuild
 import CanopyEdge
+import CanopySpec
 import CanopyStore
 
 // The state records the CLI and other clients decode, named from here so that the executable
@@ -13,6 +14,5 @@ public typealias AuditEntry = CanopyStore.AuditEntry
 public typealias BuildUser = CanopyBuild.BuildUser
 public typealias BuildIdentities = CanopyBuild.BuildIdentities
 public typealias DescriptorLimit = CanopyEdge.DescriptorLimit
-public typealias ByteCount = CanopyBuild.ByteCount
-public typealias ByteSize = CanopyEdge.ByteSize
+public typealias ByteCount = CanopySpec.ByteCount
 public typealias BodyCache = CanopyEdge.BodyCache

@@ -164,7 +164,7 @@ struct Serve: AsyncParsableCommand {
         if let maxConnections, maxConnections < 1 { throw ValidationError("--max-connections takes a positive number") }
         config.maxConnections = maxConnections ?? DescriptorLimit.defaultMaxConnections(descriptors: descriptors.after)
         if let cacheSize {
-            guard let bytes = ByteSize.parse(cacheSize) else {
+            guard let bytes = ByteCount.parse(cacheSize, bareShift: 0) else {
                 throw ValidationError(
                     "--cache-size takes a size like 256MiB, 1GiB or a number of bytes, not '\(cacheSize)'")
             }

@@ -1,4 +1,5 @@
 import CanopyBuild
+import CanopySpec
 import Testing
 
 /// Where a process's cgroups are, from `/proc/self/mountinfo` and `/proc/self/cgroup` as the
@@ -66,7 +67,9 @@ import Testing
         #expect(ByteCount.parse("512 mb") == 512 << 20)
         #expect(ByteCount.parse("2048") == 2048 << 20, "a bare number is MiB, as --build-max-file-size took")
         #expect(ByteCount.parse("64k") == 64 << 10)
-        for bad in ["", "0", "-1", "1.5G", "12XB", "GiB", "99999999999999999999T"] {
+        #expect(ByteCount.parse("1.5G") == 3 << 29, "fractions, as systemd reads them")
+        #expect(ByteCount.parse("1048576", bareShift: 0) == 1 << 20, "--cache-size: a bare number is bytes")
+        for bad in ["", "0", "-1", "1..5G", "12XB", "GiB", "99999999999999999999T"] {
             #expect(ByteCount.parse(bad) == nil, "\(bad)")
         }
         #expect(ByteCount.format(256 << 20) == "256 MiB")

@@ -212,18 +212,19 @@ func requestUntilHit(
     }
 }
 
+/// `--cache-size` reads sizes as the build limits do (`ByteCount`), a bare number in bytes.
 @Suite struct ByteSizeTests {
     @Test func parsesSizesAsWritten() {
-        #expect(ByteSize.parse("256MiB") == 256 << 20)
-        #expect(ByteSize.parse("1GiB") == 1 << 30)
-        #expect(ByteSize.parse("64m") == 64 << 20)
-        #expect(ByteSize.parse("10MB") == 10_000_000)
-        #expect(ByteSize.parse("1048576") == 1 << 20)
-        #expect(ByteSize.parse("1.5GiB") == 3 << 29)
-        #expect(ByteSize.parse("lots") == nil)
-        #expect(ByteSize.parse("") == nil)
-        #expect(ByteSize.parse("-1MiB") == nil)
-        #expect(ByteSize.format(256 << 20) == "256 MiB")
+        #expect(ByteCount.parse("256MiB", bareShift: 0) == 256 << 20)
+        #expect(ByteCount.parse("1GiB", bareShift: 0) == 1 << 30)
+        #expect(ByteCount.parse("64m", bareShift: 0) == 64 << 20)
+        #expect(ByteCount.parse("10MB", bareShift: 0) == 10 << 20)
+        #expect(ByteCount.parse("1048576", bareShift: 0) == 1 << 20)
+        #expect(ByteCount.parse("1.5GiB", bareShift: 0) == 3 << 29)
+        #expect(ByteCount.parse("lots", bareShift: 0) == nil)
+        #expect(ByteCount.parse("", bareShift: 0) == nil)
+        #expect(ByteCount.parse("-1MiB", bareShift: 0) == nil)
+        #expect(ByteCount.format(256 << 20) == "256 MiB")
     }
 }
 
