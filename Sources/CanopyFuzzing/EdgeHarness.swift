@@ -61,6 +61,7 @@ final class EdgeHarness: Sendable {
     @discardableResult
     func feed(_ bytes: UnsafeRawBufferPointer, http2: Bool) -> [UInt8] {
         let channel = EmbeddedChannel(handler: server.makeConnectionHandler())
+        try? channel.pipeline.syncOperations.addHandler(FileRegionReader(), position: .first)
         // Active, as an accepted connection is (HTTP/2 starts only on an active channel).
         _ = channel.connect(to: Self.peer)
         var input = channel.allocator.buffer(capacity: bytes.count + Self.http2Start.count)
@@ -74,7 +75,7 @@ final class EdgeHarness: Sendable {
         while case .some(let data) = try? channel.readOutbound(as: IOData.self) {
             switch data {
             case .byteBuffer(let buffer): written += buffer.readableBytesView
-            case .fileRegion(let region): written += Self.bytes(of: region)
+            case .fileRegion(let region): written += [UInt8](repeating: 0, count: region.readableBytes)
             }
         }
         // Let every timer fire (idle and head timeouts, the grace period before a close), as a
@@ -85,14 +86,26 @@ final class EdgeHarness: Sendable {
         channel.embeddedEventLoop.advanceTime(by: .seconds(90))
         return written
     }
+}
 
-    /// The bytes a file region stands for.
-    static func bytes(of region: FileRegion) -> [UInt8] {
-        var bytes = [UInt8](repeating: 0, count: region.readableBytes)
-        let read =
-            (try? region.fileHandle.withUnsafeFileDescriptor { fd in
-                bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, off_t(region.readerIndex)) }
-            }) ?? -1
-        return Array(bytes.prefix(max(0, read)))
+/// Turns each file region into its bytes while its write is still pending, as the socket would read
+/// it: the descriptor is the body cache's and is guaranteed only until the write completes, which on
+/// an in-memory channel is before the harness reads the output (reading it afterwards raced the
+/// cache closing it, and crashed a test run).
+final class FileRegionReader: ChannelOutboundHandler {
+    typealias OutboundIn = IOData
+    typealias OutboundOut = IOData
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        guard case .fileRegion(let region) = unwrapOutboundIn(data) else {
+            return context.write(data, promise: promise)
+        }
+        var buffer = context.channel.allocator.buffer(capacity: region.readableBytes)
+        _ = try? region.fileHandle.withUnsafeFileDescriptor { fd in
+            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: region.readableBytes) {
+                max(0, pread(fd, $0.baseAddress, region.readableBytes, off_t(region.readerIndex)))
+            }
+        }
+        context.write(wrapOutboundOut(.byteBuffer(buffer)), promise: promise)
     }
 }
