@@ -47,10 +47,11 @@ package actor RoutePublisher {
 
     /// The route plan from the state in force and the Sites files.
     func plan(sites: [String: SiteConfig], environments: [EnvironmentRecord]? = nil) async throws -> RoutePlan {
-        var known = environments  // (publish reads them once for the plan and the rollback targets)
-        if known == nil { known = try await state.environments() }
+        // (publish reads the environments once, for the plan and the rollback targets)
+        let known: [EnvironmentRecord]
+        if let environments { known = environments } else { known = try await state.environments() }
         return RoutePlan(
-            sites: sites, environments: known!, rollouts: try await state.rollouts(activeOnly: true),
+            sites: sites, environments: known, rollouts: try await state.rollouts(activeOnly: true),
             policies: try await state.hostPolicies(), liveDeployments: try await state.liveDeployments())
     }
 
