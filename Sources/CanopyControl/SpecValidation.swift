@@ -21,6 +21,7 @@ public enum SpecValidation {
             default:
                 if isSitesFile(path: path, text: text) {
                     let site = try SiteCatalog.parse(file: path)
+                    try checkAgainstNeighbours(site, path: path)
                     let warnings = site.warnings.map { "\n\($0)" }.joined()
                     return Result(
                         ok: true,
@@ -29,20 +30,74 @@ public enum SpecValidation {
                     )
                 }
                 let plan = try AmplifySpec.parse(text, file: path, appRoot: appRoot)
-                let phases = plan.stages.map { stage in
-                    "\(stage.kind.rawValue): "
-                        + stage.phases.map { "\($0.name) (\($0.commands.count))" }.joined(separator: ", ")
-                }
                 let warnings = plan.warnings.map { "\n\($0)" }.joined()
-                return Result(
-                    ok: true,
-                    message:
-                        "\(path): valid amplify.yml; \(phases.isEmpty ? "no phases" : phases.joined(separator: "; ")); artifacts \(plan.artifacts.baseDirectory)\(warnings)"
-                )
+                return Result(ok: true, message: "\(path): valid amplify.yml\n\(interpretation(of: plan))\(warnings)")
             }
         } catch {
             return Result(ok: false, message: "\(error)")
         }
+    }
+
+    /// What a build of this plan does, as paths from the repository root: where commands run, what
+    /// is deployed and cached, what the tests keep, and the variables set.
+    static func interpretation(of plan: BuildPlan) -> String {
+        let root = { (path: String) in repositoryPath(path, in: plan.appRoot) }
+        var lines = ["  appRoot: \(plan.appRoot.isEmpty ? "(the repository root)" : plan.appRoot)"]
+        let phases = plan.stages.map { stage in
+            "\(stage.kind.rawValue): "
+                + stage.phases.map { "\($0.name) (\($0.commands.count))" }.joined(separator: ", ")
+        }
+        lines.append("  phases: \(phases.isEmpty ? "none (nothing runs)" : phases.joined(separator: "; "))")
+        lines.append(
+            "  deploys: \(root(plan.artifacts.baseDirectory))/ (\(plan.artifacts.files.joined(separator: ", ")))")
+        if !plan.cachePaths.isEmpty {
+            lines.append("  cache: " + plan.cachePaths.map(cacheEntry(in: plan.appRoot)).joined(separator: ", "))
+        }
+        if let tests = plan.testArtifacts {
+            lines.append(
+                "  test artifacts (kept with the build log, not deployed): \(root(tests.baseDirectory))/ "
+                    + "(\(tests.files.joined(separator: ", ")))")
+        }
+        if !plan.variables.isEmpty {
+            lines.append(
+                "  env: " + plan.variables.keys.sorted().map { "\($0)=\(plan.variables[$0]!)" }.joined(separator: " "))
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    /// `path` (relative to the app root, `.` or `../` allowed) from the repository root; `.` for the root.
+    static func repositoryPath(_ path: String, in appRoot: String) -> String {
+        var parts: [Substring] = []
+        for part in (appRoot + "/" + path).split(separator: "/") where part != "." {
+            if part == ".." { if !parts.isEmpty { parts.removeLast() } } else { parts.append(part) }
+        }
+        return parts.isEmpty ? "." : parts.joined(separator: "/")
+    }
+
+    /// A cache path as a build resolves it: HOME and absolute paths as they are, the rest from the root.
+    static func cacheEntry(in appRoot: String) -> (String) -> String {
+        { path in
+            let excluded = path.hasPrefix("!")
+            let bare = excluded ? String(path.dropFirst()) : path
+            let resolved =
+                bare.hasPrefix("~") || bare.hasPrefix("$HOME") || bare.hasPrefix("/")
+                ? bare : repositoryPath(bare, in: appRoot)
+            return (excluded ? "!" : "") + resolved
+        }
+    }
+
+    /// A Sites file is checked against the other Sites files of its folder, as the server would load
+    /// them: a hostname another file already claims is an error at this file's line.
+    static func checkAgainstNeighbours(_ site: SiteConfig, path: String) throws {
+        let folder = (path as NSString).deletingLastPathComponent
+        let files = (try? FileManager.default.contentsOfDirectory(atPath: folder.isEmpty ? "." : folder)) ?? []
+        let others = files.filter { $0.hasSuffix(".yml") || $0.hasSuffix(".yaml") }
+            .map { folder.isEmpty ? $0 : folder + "/" + $0 }
+            .filter { ($0 as NSString).standardizingPath != (path as NSString).standardizingPath }
+            .compactMap { try? SiteCatalog.parse(file: $0) }
+            .filter { $0.name != site.name }
+            .sorted { $0.name < $1.name }
+        try SitesSpec.checkConflicts(others + [site])
     }
 
     /// A Sites file has a top-level `repository:` key (or lives in a `Sites` folder).

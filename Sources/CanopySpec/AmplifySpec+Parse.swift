@@ -40,7 +40,18 @@ extension AmplifySpec {
             for item in entries {
                 var found: [String: (SourceLocation, YAMLValue)] = [:]
                 var itemRoot = ""
-                for entry in try item.mapping("an application") {
+                let keys = try item.mapping("an application")
+                // A stray item (`- rewrites:` under applications, a frontend indented one level too
+                // far) is not a second application: said so at its line, and left out of the count.
+                if !keys.contains(where: { ["appRoot", "frontend", "backend", "test"].contains($0.key) }) {
+                    findings.warn(
+                        item.location,
+                        "this item of applications is not an application (no appRoot, frontend, backend or test; it has "
+                            + "\(keys.map { "'\($0.key)'" }.joined(separator: ", "))); it is ignored: check its indentation"
+                    )
+                    continue
+                }
+                for entry in keys {
                     switch entry.key {
                     case "appRoot": itemRoot = normalise(try entry.value.string("appRoot"))
                     case "frontend", "backend", "test", "customHeaders":
@@ -53,6 +64,10 @@ extension AmplifySpec {
                     }
                 }
                 apps.append((itemRoot, item, found))
+            }
+            guard !apps.isEmpty else {
+                throw SpecError(
+                    at: location, "applications lists no application (each needs an appRoot and a frontend)")
             }
             let wanted = appRoot.map(normalise)
             let chosen: (root: String, value: YAMLValue, sections: [String: (SourceLocation, YAMLValue)])
@@ -69,7 +84,7 @@ extension AmplifySpec {
             } else {
                 throw SpecError(
                     at: location,
-                    "this amplify.yml has \(apps.count) applications (\(apps.map { $0.root.isEmpty ? "(none)" : $0.root }.joined(separator: ", "))): set appRoot in the Sites file to choose one"
+                    "this amplify.yml has \(apps.count) applications (\(apps.map { $0.root.isEmpty ? "(none)" : $0.root }.joined(separator: ", "))): set appRoot in the Sites file to choose one (or check one with `canopy validate --app-root DIR`)"
                 )
             }
             app = chosen.sections

@@ -63,3 +63,66 @@ enum CustomHTTPMonorepoFixture {
         #expect(toml.message.contains("netlify.toml:3:"))
     }
 }
+
+/// `canopy validate` on an amplify.yml and on Sites files (#14): what a build will do, as paths from
+/// the repository root, and a Sites file checked against the others of its folder.
+@Suite struct SpecInterpretationTests {
+    @Test func anAmplifySpecIsShownAsABuildWouldResolveIt() throws {
+        let dir = NSTemporaryDirectory() + "canopy-validate-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: dir + "/frontend", withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try """
+        version: 1
+        applications:
+          - appRoot: frontend
+            env:
+              variables:
+                NODE_ENV: production
+            frontend:
+              phases:
+                build:
+                  commands: [npm ci, npm run build]
+              artifacts:
+                baseDirectory: dist
+                files: ['**/*']
+              cache:
+                paths: [node_modules/**/*, ~/.npm/**/*, /root/.cache/Cypress/**/*, '!node_modules/.cache/**']
+            test:
+              phases:
+                test:
+                  commands: [npm test]
+              artifacts:
+                baseDirectory: ../reports
+                files: ['**/*.xml']
+        """.write(toFile: dir + "/amplify.yml", atomically: true, encoding: .utf8)
+        let result = SpecValidation.validate(path: dir + "/amplify.yml")
+        #expect(result.ok, "\(result.message)")
+        let lines = result.message.split(separator: "\n").map(String.init)
+        #expect(lines.contains("  appRoot: frontend"))
+        #expect(lines.contains("  phases: frontend: build (2); test: test (1)"))
+        #expect(lines.contains("  deploys: frontend/dist/ (**/*)"))
+        #expect(
+            lines.contains(
+                "  cache: frontend/node_modules/**/*, ~/.npm/**/*, /root/.cache/Cypress/**/*, !frontend/node_modules/.cache/**"
+            ), "\(lines)")
+        #expect(lines.contains("  test artifacts (kept with the build log, not deployed): reports/ (**/*.xml)"))
+        #expect(lines.contains("  env: NODE_ENV=production"))
+    }
+
+    @Test func aSitesFileIsCheckedAgainstTheOthersInItsFolder() throws {
+        let dir = NSTemporaryDirectory() + "canopy-validate-" + UUID().uuidString + "/Sites"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: (dir as NSString).deletingLastPathComponent) }
+        let site = { (domain: String) in
+            "repository: /srv/git/x.git\nbranches:\n  main:\n    domains: [\(domain)]\n"
+        }
+        try site("example.com").write(toFile: dir + "/alpha.yml", atomically: true, encoding: .utf8)
+        try site("other.example.com").write(toFile: dir + "/beta.yml", atomically: true, encoding: .utf8)
+        #expect(SpecValidation.validate(path: dir + "/beta.yml").ok)
+        try site("example.com").write(toFile: dir + "/beta.yml", atomically: true, encoding: .utf8)
+        let clash = SpecValidation.validate(path: dir + "/beta.yml")
+        #expect(!clash.ok)
+        #expect(clash.message.contains("beta.yml:3:"), "\(clash.message)")
+        #expect(clash.message.contains("hostname example.com of beta/main is already claimed by alpha/main"))
+    }
+}

@@ -131,6 +131,23 @@ struct TrafficControllerTests {
         #expect(try await f.serves("a.test") == ["main=d4@1.0"])
     }
 
+    @Test func aRollbackToAnotherBranchsDeploymentIsRefused() async throws {
+        let f = try StateFixture()
+        try await f.deploy("d1", branch: "main", index: 1)
+        try await f.deploy("d2", branch: "main", index: 2)
+        try await f.deploy("p1", branch: "release", index: 3)
+        let traffic = TrafficController(state: f.state)
+        let key = EnvironmentKey(site: "s", branch: "main")
+        let error = await #expect(throws: TrafficError.self) {
+            try await traffic.rollback(key, to: "p1", actor: "ops")
+        }
+        #expect(
+            error?.description.contains("built from branch release, not main") == true, "\(String(describing: error))")
+        #expect(try await f.serves("a.test") == ["main=d2@1.0"], "production keeps serving its own build")
+        #expect(try await f.state.environment(site: "s", branch: "main")?.pinned == false)
+        #expect(try await traffic.rollback(key, to: "d1", actor: "ops") == "d1")
+    }
+
     @Test func theRollbackTargetIsTheLatestOtherLiveDeployment() {
         #expect(
             TrafficController.rollbackTarget(active: "d3", history: ["d3", "d2", "d1"], live: ["d1", "d2"]) == "d2")

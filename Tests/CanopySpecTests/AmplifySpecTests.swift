@@ -157,6 +157,40 @@ struct AmplifySpecTests {
         #expect(plan.stages.count == 1)
     }
 
+    @Test("a list item of applications that is not an application is named at its line, not counted (#14)")
+    func strayApplicationsItem() throws {
+        let yaml = """
+            applications:
+              - appRoot: web
+                frontend:
+                  phases:
+                    build:
+                      commands: [make]
+                  artifacts: { baseDirectory: out }
+              - rewrites:
+                  - source: /old
+                    target: /new
+            """
+        let plan = try parse(yaml)
+        #expect(plan.appRoot == "web", "the one real application is chosen without an appRoot")
+        let stray = try #require(plan.warnings.first { $0.message.contains("not an application") })
+        #expect(stray.location.line == 8)
+        #expect(stray.message.contains("'rewrites'"))
+        let none = try error("applications:\n  - rewrites: []\n")
+        #expect(none.description.contains("lists no application"))
+    }
+
+    @Test("two applications without an appRoot: the error offers --app-root (#14)")
+    func twoApplicationsOfferAppRoot() throws {
+        let app = { (root: String) in
+            "  - appRoot: \(root)\n    frontend:\n      phases:\n        build:\n          commands: [make]\n"
+                + "      artifacts: { baseDirectory: out }\n"
+        }
+        let failure = try error("applications:\n" + app("web") + app("docs"))
+        #expect(failure.description.contains("web, docs"))
+        #expect(failure.description.contains("canopy validate --app-root"))
+    }
+
     @Test("unknown versions, keys and phases are warnings with their lines")
     func warnings() throws {
         let plan = try parse(

@@ -123,6 +123,15 @@ struct TrafficController: Sendable {
             guard record.site == key.site else {
                 throw TrafficError("deployment \(deployment) belongs to site \(record.site)")
             }
+            // Another branch's build on this branch's hostnames would be a promote, not a rollback:
+            // a preview's code going live on production without a word. Refused, with what to do instead.
+            guard record.branch == key.branch else {
+                throw TrafficError(
+                    "deployment \(deployment) was built from branch \(record.branch), not \(key.branch): a rollback goes "
+                        + "back to one of \(key.branch)'s own deployments (`canopy deployments \(key.site) \(key.branch)`); "
+                        + "to send \(key.branch)'s visitors to another branch's build, use `canopy split` or `canopy swap`"
+                )
+            }
             target = deployment
         } else {
             let history = try await state.activationHistory(site: key.site, branch: key.branch)
