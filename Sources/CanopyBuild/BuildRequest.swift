@@ -43,6 +43,9 @@ public struct BuildRequest: Sendable {
     /// Where the branch is served, in the Sites file's order: `CANOPY_HOSTNAMES` (space-separated)
     /// and, with `url`, `CANOPY_URL` in the build environment.
     public var hostnames: [String] = []
+    /// The Sites file's `skipBackend: true`: the plan's backend stage (Amplify's AWS backend deploy)
+    /// is left out instead of refused.
+    public var skipBackend = false
     /// The branch's URL (`CANOPY_URL`); nil means `http://` and the first hostname.
     public var url: String?
     /// A git repository holding `commit` (the site's repository or its mirror): the checkout then

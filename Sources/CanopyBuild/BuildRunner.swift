@@ -80,11 +80,31 @@ public final class BuildRunner: Sendable {
 
     // MARK: - Steps
 
+    /// The plan to run: without its backend stage when the site skips backends; nil when the backend
+    /// stage would run Amplify's own AWS deploy (refused before anything runs).
+    private static func backendChecked(_ request: BuildRequest, log: BuildLog) -> BuildPlan? {
+        let plan = request.plan
+        guard plan.stages.contains(where: { $0.kind == .backend }) else { return plan }
+        if request.skipBackend {
+            log.note("## Backend phases skipped (skipBackend: true in the Sites file)")
+            return plan.withoutBackend
+        }
+        return plan.amplifyBackendCommand == nil ? plan : nil
+    }
+
     private func execute(
         _ request: BuildRequest, log: BuildLog, scratch: String, cgroup: BuildCgroup?,
         deadline: ContinuousClock.Instant, result: inout BuildResult
     ) async -> BuildResult.Status {
-        let plan = request.plan
+        guard let plan = Self.backendChecked(request, log: log) else {
+            let (phase, command) = request.plan.amplifyBackendCommand!
+            return .failed(
+                BuildFailure(
+                    stage: .backend, phase: phase, command: command.text, location: command.location,
+                    message: "`\(command.text)` is Amplify's AWS backend deploy (it needs the Amplify CLI and AWS "
+                        + "credentials); Canopy hosts the static frontend only. Add `skipBackend: true` to the site's "
+                        + "Sites file to skip the backend phases (or remove them from amplify.yml)"))
+        }
         let root = request.sourceDirectory
         let home = scratch + "/home"
         do {
@@ -217,6 +237,10 @@ public final class BuildRunner: Sendable {
             result.byteCount = outcome.byteCount
             log.note("## Artifacts: \(outcome.fileCount) files, \(outcome.byteCount) bytes")
             outcome.warnings.forEach { log.note("## Warning: \($0)") }
+            let serverOutput = await onDedicatedThread { [artifacts = plan.artifacts] in
+                ServerOutputCheck.warnings(appFolder: workingDirectory, artifacts: artifacts)
+            }
+            serverOutput.forEach { log.note("## Warning: \($0)") }
         }
 
         // Cache save.

@@ -181,6 +181,7 @@ extension Orchestrator {
         request.limits = config.buildLimits
         request.cgroups = buildIdentities?.cgroups
         request.hostnames = envConfig.domains
+        request.skipBackend = site.skipBackend
         request.gitRepository = repository
         let result = await runner.run(request, logger: logger, onLog: log.onLog)
         timings.add(result)

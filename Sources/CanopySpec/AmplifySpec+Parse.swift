@@ -28,7 +28,8 @@ extension AmplifySpec {
             case "frontend", "backend", "test", "applications", "customHeaders", "appRoot":
                 sections[entry.key] = (entry.keyLocation, entry.value)
             default:
-                findings.warn(entry.keyLocation, "unknown key '\(entry.key)' is ignored")
+                findings.warn(
+                    entry.keyLocation, misplacedKeyMessage(entry.key) ?? "unknown key '\(entry.key)' is ignored")
             }
         }
 
@@ -180,6 +181,23 @@ extension AmplifySpec {
         }
     }
 
+    /// Keys of Amplify's console or CloudFormation settings that people write into amplify.yml,
+    /// with where the setting belongs on Canopy; nil for other keys.
+    static func misplacedKeyMessage(_ key: String) -> String? {
+        switch key {
+        case "environmentVariables", "environment-variables":
+            return
+                "\(key) is an Amplify console setting, not part of amplify.yml: it is ignored; set the variables in "
+                + "the Sites file's env (per site or branch), or in amplify.yml's env.variables"
+        case "customRules", "rewrites", "redirects":
+            return
+                "\(key) is an Amplify console setting, not part of amplify.yml: it is ignored; write the rules in the "
+                + "Sites file's redirects, or in a redirects.json or _redirects file in the deployed folder"
+        default:
+            return nil
+        }
+    }
+
     static func normalise(_ path: String) -> String {
         var p = path.trimmingCharacters(in: .whitespaces)
         while p.hasPrefix("./") { p.removeFirst(2) }
@@ -287,8 +305,16 @@ extension AmplifySpec {
                 findings.warn(
                     entry.keyLocation,
                     "\(what).\(entry.key) is not used by Canopy: commands run in the application root")
+            case "env":
+                findings.warn(
+                    entry.keyLocation,
+                    "\(what).env is not read by Amplify or Canopy: put variables under the top-level env.variables "
+                        + "of amplify.yml, or in the Sites file's env (per site or branch)")
             default:
-                findings.warn(entry.keyLocation, "unknown key '\(what).\(entry.key)' is ignored")
+                findings.warn(
+                    entry.keyLocation,
+                    misplacedKeyMessage(entry.key).map { "\(what).\($0)" }
+                        ?? "unknown key '\(what).\(entry.key)' is ignored")
             }
         }
         return section

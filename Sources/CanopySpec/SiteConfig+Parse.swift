@@ -38,6 +38,7 @@ extension SitesSpec {
                     site.credentials = credentials
                 case "appRoot": site.appRoot = AmplifySpec.normalise(try entry.value.string("appRoot"))
                 case "env": site.env = try entry.value.stringMap("env")
+                case "skipBackend": site.skipBackend = try entry.value.bool("skipBackend")
                 case "productionBranch": site.productionBranch = try entry.value.string("productionBranch")
                 case "buildTimeout": site.buildTimeoutSeconds = try duration(entry.value, "buildTimeout")
                 case "retention": site.retention = try positive(entry.value, "retention")

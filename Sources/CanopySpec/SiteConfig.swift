@@ -23,6 +23,8 @@ public struct SiteConfig: Sendable, Hashable {
     /// Credentials for a remote repository (values may name environment variables as `$NAME`).
     public var credentials: RepositoryCredentials?
     public var appRoot: String?
+    /// `skipBackend: true`: builds leave out amplify.yml's backend phases (Amplify's AWS backend deploy).
+    public var skipBackend = false
     public var env: [String: String]
     /// Explicit branch environments, in file order.
     public var branches: [BranchRule]
