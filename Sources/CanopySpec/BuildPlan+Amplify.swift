@@ -26,7 +26,8 @@ extension BuildPlan {
     /// run directly or through npx, yarn or pnpm.
     static func isAmplifyCLI(_ command: String) -> Bool {
         var words = command.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
-        while let first = words.first, first.contains("=") && !first.hasPrefix("-") { words.removeFirst() }  // FOO=1 cmd
+        // Variables set for the command (`FOO=1 amplify push`) come first.
+        while let first = words.first, first.contains("=") && !first.hasPrefix("-") { words.removeFirst() }
         if let first = words.first, ["npx", "yarn", "pnpm", "pnpx", "bunx"].contains(first) {
             words.removeFirst()
             if words.first == "dlx" || words.first == "exec" { words.removeFirst() }
