@@ -4,7 +4,7 @@
 # Extra arguments go to `swift test` (e.g. --filter PushToDeployTests).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash Scripts/setup.sh chromium chromium-driver python3 nghttp2-client curl openssl pebble bind9
+bash Scripts/setup.sh chromium chromium-driver python3 python3-pip npm nghttp2-client curl openssl pebble bind9
 
 echo "==> swift format lint"
 swift format lint --strict --recursive Package.swift Sources Tests

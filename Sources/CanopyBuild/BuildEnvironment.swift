@@ -13,9 +13,17 @@ enum BuildEnvironment {
             let extra = serverPath.split(separator: ":").filter { !known.contains($0) }
             if !extra.isEmpty { path += ":" + extra.joined(separator: ":") }
         }
+        // Global installs (`npm install -g`, `pip install` as the build user) go into the build's
+        // own prefix, first on PATH: never into the server's /usr, and never refused for lack of it.
+        let prefix = BuildTools.prefix(home: home)
         var environment: [String: String] = [
-            "PATH": path, "HOME": home, "LANG": "C.UTF-8", "CI": "true", "TERM": "dumb",
+            "PATH": prefix + "/bin:" + path, "HOME": home, "LANG": "C.UTF-8", "CI": "true", "TERM": "dumb",
+            "NPM_CONFIG_PREFIX": prefix, "PYTHONUSERBASE": prefix,
         ]
+        // A build user cannot write the system's site-packages, so pip installs into PYTHONUSERBASE;
+        // Debian's PEP 668 marker would refuse even that without this. Root's builds keep the refusal,
+        // which is what protects the server's own Python.
+        if request.runAs != nil { environment["PIP_BREAK_SYSTEM_PACKAGES"] = "1" }
         let facts = self.facts(for: request)
         // `env.variables` values expand `$VAR` and `${VAR}` as the shell would, from the defaults,
         // the Sites file's variables and the build facts.

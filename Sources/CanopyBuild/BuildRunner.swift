@@ -109,6 +109,7 @@ public final class BuildRunner: Sendable {
         let home = scratch + "/home"
         do {
             try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
+            try BuildTools.install(home: home)
         } catch {
             return .failed(BuildFailure(message: "cannot create the build's scratch folder \(scratch): \(error)"))
         }
