@@ -5,6 +5,10 @@ import Foundation
 public enum RepositorySetup {
     public struct Created: Sendable {
         public var repository: String
+        /// The branch to push: the one checked out where the command ran, else `main`.
+        public var branch: String
+        /// True when `branch` came from the work tree the command ran in.
+        public var branchFromWorkTree: Bool
     }
 
     public static func initialize(path: String, dataDirectory: String) throws -> Created {
@@ -13,7 +17,8 @@ public enum RepositorySetup {
         _ = try GitRepository.initBare(at: absolute)
         try RepositoryHook.installPostReceive(
             in: absolute, notifyCommand: notifyCommand(repository: absolute, data: data))
-        return Created(repository: absolute)
+        let current = GitRepository.checkedOutBranch(near: FileManager.default.currentDirectoryPath)
+        return Created(repository: absolute, branch: current ?? "main", branchFromWorkTree: current != nil)
     }
 
     /// The hook's body: read the admin address and the hook token from the data folder at push time,

@@ -48,6 +48,22 @@ public final class GitRepository {
         return GitRepository(handle: handle!, path: path)
     }
 
+    /// The branch checked out in the work tree that contains `path` (searching upwards, as `git`
+    /// does), also before its first commit; nil outside a repository or on a detached HEAD.
+    public static func checkedOutBranch(near path: String) -> String? {
+        _ = LibGit2.initialised
+        var handle: OpaquePointer?
+        guard git_repository_open_ext(&handle, path, 0, nil) == 0, let handle else { return nil }
+        defer { git_repository_free(handle) }
+        var head: OpaquePointer?
+        guard git_reference_lookup(&head, handle, "HEAD") == 0, let head else { return nil }
+        defer { git_reference_free(head) }
+        guard let target = git_reference_symbolic_target(head).map({ String(cString: $0) }),
+            target.hasPrefix("refs/heads/")
+        else { return nil }
+        return String(target.dropFirst("refs/heads/".count))
+    }
+
     // MARK: Refs
 
     /// Local branches (`refs/heads/*`), sorted by name.

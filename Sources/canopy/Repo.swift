@@ -18,7 +18,11 @@ struct Repo: AsyncParsableCommand {
         func run() async throws {
             let created = try RepositorySetup.initialize(path: path, dataDirectory: data)
             print("Created \(created.repository)")
-            print("Push to it with:  git remote add canopy \(created.repository) && git push canopy main")
+            let branch = created.branch
+            print("Push to it with:  git remote add canopy \(created.repository) && git push canopy \(branch)")
+            if created.branchFromWorkTree {
+                print("(\(branch) is the branch checked out here; the Sites file's branches: map it to hostnames.)")
+            }
         }
     }
 }

@@ -163,3 +163,19 @@ struct GitRepositoryTests {
         #expect(try String(contentsOfFile: marker, encoding: .utf8) == "pushed\n")
     }
 }
+
+/// `canopy repo init` suggests pushing the branch the user has checked out (#14).
+struct CheckedOutBranchTests {
+    @Test func theBranchOfTheWorkTreeAroundAPathBeforeAndAfterItsFirstCommit() throws {
+        let f = try Fixture()
+        try f.git("checkout", "-q", "-b", "trunk")
+        #expect(GitRepository.checkedOutBranch(near: f.work) == "trunk", "unborn: no commit yet")
+        try FileManager.default.createDirectory(atPath: f.work + "/docs/deep", withIntermediateDirectories: true)
+        try "x".write(toFile: f.work + "/docs/deep/a.md", atomically: true, encoding: .utf8)
+        let first = try f.commit("first")
+        #expect(GitRepository.checkedOutBranch(near: f.work + "/docs/deep") == "trunk", "found from a subfolder")
+        try f.git("checkout", "-q", "--detach", first)
+        #expect(GitRepository.checkedOutBranch(near: f.work) == nil, "a detached HEAD names no branch")
+        #expect(GitRepository.checkedOutBranch(near: f.root) == nil, "outside any repository")
+    }
+}
