@@ -250,7 +250,7 @@ extension Orchestrator {
             let activated = try await state.recordDeployment(record, activate: current, reason: "build \(job.id)")
             if activated {
                 _ = try await servedDeployment(manifest.id)
-                try await publishRoutes()
+                try await publishRoutes(changed: [site.name])
                 timings.add("activate", ContinuousClock.now - activationStart)
                 await log.append("Deployment \(manifest.id) is live.")
                 await log.append(timings.line)

@@ -25,7 +25,7 @@ extension Orchestrator {
     /// Called every half second by the rollout service, and after each change.
     func tickRollouts() async {
         guard let rollouts = try? await state.rollouts(activeOnly: true) else { return }
-        var changed = false
+        var changed: Set<String> = []
         for rollout in rollouts {
             guard let site = catalog.sites[rollout.site],
                 let config = SitesSpec.environment(for: rollout.branch, commit: nil, in: site)
@@ -41,7 +41,7 @@ extension Orchestrator {
                     baseline: rolloutBaselines[key] ?? DeploymentTrafficStats(), healthFailure: health)
                 if let next, next != rollout {
                     try await state.saveRollout(next)
-                    changed = true
+                    changed.insert(rollout.site)
                     emit(.rolloutChanged(next))
                     log(next)
                 }
@@ -51,7 +51,7 @@ extension Orchestrator {
                     metadata: ["site": "\(rollout.site)", "branch": "\(rollout.branch)"])
             }
         }
-        if changed { try? await publishRoutes() }
+        if !changed.isEmpty { try? await publishRoutes(changed: changed) }
     }
 
     private func log(_ r: RolloutRecord) {
@@ -81,7 +81,7 @@ extension Orchestrator {
         let key = try await environmentKey(for: name)
         let r = try await rolloutController.command(action, on: key, actor: actor)
         guard action != "status" else { return r }
-        try await publishRoutes()
+        try await publishRoutes(changed: [key.site])
         emit(.rolloutChanged(r))
         log(r)
         return r

@@ -12,8 +12,10 @@ extension Orchestrator {
     }
 
     /// Builds the routing table from the state in force and hands it to the edge in one atomic swap.
-    func publishRoutes() async throws {
-        hostnames = try await routes.publish(sites: catalog.sites)
+    /// `changed`: the sites whose environments or deployments changed (nil: read everything again);
+    /// host policies and rollouts are read at every publish.
+    func publishRoutes(changed: Set<String>? = nil) async throws {
+        hostnames = try await routes.publish(sites: catalog.sites, changed: changed)
         await certificates.update(sources: await routes.certificateSources, sites: catalog.sites)
         emit(.routesPublished(hostnames: hostnames.count))
     }

@@ -15,7 +15,7 @@ extension Orchestrator {
     func split(hostname: String, weights: [(String, Double)], actor: String) async throws -> [HostnameStatus.Target] {
         let entry = try TrafficController.entry(forHostname: hostname, in: try await routePlan())
         try await traffic.split(entry, weights: weights, actor: actor)
-        try await publishRoutes()
+        try await publishRoutes(changed: [])  // (a host policy: read at every publish)
         emit(.trafficChanged(hostname: entry.hostname))
         return hostnames.first { $0.hostname == entry.hostname }?.targets ?? []
     }
@@ -24,14 +24,14 @@ extension Orchestrator {
     func clearPolicy(hostname: String, actor: String) async throws {
         let entry = try TrafficController.entry(forHostname: hostname, in: try await routePlan())
         try await traffic.clearPolicy(entry, actor: actor)
-        try await publishRoutes()
+        try await publishRoutes(changed: [])
         emit(.trafficChanged(hostname: entry.hostname))
     }
 
     /// Exchanges what two hostnames (or two branches' hostname sets) serve, atomically.
     func swap(_ a: String, _ b: String, actor: String) async throws {
         let changed = try await traffic.swap(a, b, plan: try await routePlan(), sites: catalog.sites.keys, actor: actor)
-        try await publishRoutes()
+        try await publishRoutes(changed: [])
         for hostname in changed { emit(.trafficChanged(hostname: hostname)) }
     }
 
@@ -39,7 +39,7 @@ extension Orchestrator {
     func rollback(_ name: String, to deployment: String?, actor: String) async throws -> String {
         let key = try await environmentKey(for: name)
         let target = try await traffic.rollback(key, to: deployment, actor: actor)
-        try await publishRoutes()
+        try await publishRoutes(changed: [key.site])
         logger.notice(
             "rolled back to \(target); the branch is pinned until `canopy unpin`",
             metadata: ["site": "\(key.site)", "branch": "\(key.branch)"])
@@ -52,7 +52,7 @@ extension Orchestrator {
         let key = try await environmentKey(for: name)
         let (env, activated) = try await traffic.setPinned(key, pinned: pinned, actor: actor)
         if let activated {
-            try await publishRoutes()
+            try await publishRoutes(changed: [key.site])
             emit(.deploymentActivated(site: key.site, branch: key.branch, deployment: activated))
         }
         return env

@@ -164,7 +164,7 @@ public final class EdgeServer: Sendable {
             let next = counters.withLockedValue { state in
                 EdgeSnapshot(
                     table: inputs.table, certificates: inputs.certificates, tlsPort: inputs.tlsPort,
-                    challenges: challenges
+                    challenges: challenges, previous: snapshot.load(ordering: .relaxed)
                 ) { host, deployment in
                     let key = HostDeployment(host: host, deployment: deployment)
                     let counters = state[key] ?? TrafficCounters(lanes: laneOfLoop.count)

@@ -14,15 +14,28 @@ final class EdgeSnapshot: AtomicReference, Sendable {
     /// HTTP-01 tokens (the same object in every snapshot).
     let challenges: ACMEChallenges
 
+    let tlsPort: Int?
+
+    /// Compiles `table`. A route that is the same as in `previous` (same targets, settings and
+    /// certificates) keeps its compiled form, so that one branch's change costs the compiling of
+    /// its own hostnames, not of all of them.
     init(
         table: RoutingTable, certificates: CertificateSet = .empty, tlsPort: Int? = nil,
-        challenges: ACMEChallenges = ACMEChallenges(), counters: (String, String) -> TrafficCounters
+        challenges: ACMEChallenges = ACMEChallenges(), previous: EdgeSnapshot? = nil,
+        counters: (String, String) -> TrafficCounters
     ) {
         self.table = table
         self.certificates = certificates
         self.challenges = challenges
+        self.tlsPort = tlsPort
+        let reusable = previous.flatMap { $0.certificates === certificates && $0.tlsPort == tlsPort ? $0.routes : nil }
         var routes: [String: CompiledRoute] = [:]
+        routes.reserveCapacity(table.routes.count)
         for (host, route) in table.routes {
+            if let old = reusable?[host], old.route.isSame(as: route) {
+                routes[host] = old
+                continue
+            }
             let https = HTTPSRoute(route: route, certificates: certificates, tlsPort: tlsPort)
             routes[host] = CompiledRoute(route: route, https: https, counters: counters)
         }

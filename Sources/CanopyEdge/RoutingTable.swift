@@ -56,6 +56,19 @@ public struct HostRoute: Sendable {
     }
 }
 
+extension HostRoute {
+    /// The same hostname, settings and targets (the same loaded deployments, by identity, with the
+    /// same labels and weights): what it compiles to for the edge is the same too.
+    func isSame(as other: HostRoute) -> Bool {
+        hostname == other.hostname && site == other.site && environment == other.environment
+            && noindex == other.noindex && password == other.password && tls == other.tls
+            && targets.count == other.targets.count
+            && zip(targets, other.targets).allSatisfy {
+                $0.deployment === $1.deployment && $0.weight == $1.weight && $0.label == $1.label
+            }
+    }
+}
+
 /// Every hostname the edge serves: an immutable snapshot, swapped into the edge atomically.
 public final class RoutingTable: Sendable {
     public let routes: [String: HostRoute]
@@ -66,6 +79,12 @@ public final class RoutingTable: Sendable {
             map[route.hostname.lowercased()] = route
         }
         self.routes = map
+    }
+
+    /// A table from routes already keyed by their lowercase hostname, each with a target (a
+    /// publisher that keeps its table between publishes passes it as it is, without rehashing).
+    public init(byHostname routes: [String: HostRoute]) {
+        self.routes = routes
     }
 
     public static let empty = RoutingTable(routes: [])

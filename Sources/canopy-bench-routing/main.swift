@@ -101,13 +101,33 @@ for _ in 0..<5 { unchanged.append(try await milliseconds { _ = try await publish
 var changed: [Double] = []
 for round in 0..<5 {
     let id = try await record(site: round, branch: 0, index: deployCount + round)
-    changed.append(try await milliseconds { _ = try await publisher.publish(sites: sites) })
+    changed.append(try await milliseconds { _ = try await publisher.publish(sites: sites, changed: ["s\(round)"]) })
     let serves = edge.last.withLock { $0?.routes["n0.b0.s\(round).test"]?.targets.first?.deployment.manifest.id }
     guard serves == id else { fatalError("n0.b0.s\(round).test serves \(serves ?? "nothing"), not \(id)") }
+}
+
+// A weight change: a split of one hostname between two branches (a host policy, read at every publish).
+var weighted: [Double] = []
+for round in 0..<5 {
+    let host = "n1.b0.s\(round).test"
+    try await state.setHostPolicies(
+        [
+            (
+                host, "s\(round)",
+                [
+                    PolicyTarget(kind: .branch, site: "s\(round)", ref: "b0", weight: 90),
+                    PolicyTarget(kind: .branch, site: "s\(round)", ref: "b1", weight: 10),
+                ]
+            )
+        ], audit: AuditEntry(actor: "bench", action: "split", target: host, before: nil, after: nil))
+    weighted.append(try await milliseconds { _ = try await publisher.publish(sites: sites, changed: []) })
+    let split = edge.last.withLock { $0?.routes[host]?.targets.count ?? 0 }
+    guard split == 2 else { fatalError("\(host) has \(split) targets, not 2") }
 }
 try await blocking.shutdown()
 
 print("hostnames routed: \(hostnames)")
 print(String(format: "first publish (loads every deployment): %8.1f ms", first))
 print(String(format: "publish, nothing changed (median of 5): %8.1f ms", median(unchanged)))
-print(String(format: "one new deployment, publish (median of 5): %6.1f ms", median(changed)))
+print(String(format: "one new deployment, publish of its site (median of 5): %6.1f ms", median(changed)))
+print(String(format: "a weight change (split), publish (median of 5): %6.1f ms", median(weighted)))

@@ -1,4 +1,5 @@
 import CanopyEdge
+import CanopySpec
 import CanopyStore
 import CanopyTLS
 import Foundation
@@ -79,5 +80,80 @@ struct RoutePublisherTests {
         #expect(served(edge.last, "a.test") == ["main=d1@1.0"])
         #expect(edge.tables.withLock { $0.count } == 3)
         try await blocking.shutdown()
+    }
+}
+
+/// Publishing costs what changed (#13): only the named sites' state is read again, other sites keep
+/// their routes as computed, and hostnames two sites make still go to the stronger claim.
+struct IncrementalPublishTests {
+    static let second = """
+        repository: ../t.git
+        branches:
+          main: { domains: [t.test] }
+        previews:
+          - branches: "w*"
+            domain: "{branch}.shared.test"
+        """
+
+    @Test func onlyTheChangedSitesStateIsReadAgain() async throws {
+        let root = NSTemporaryDirectory() + "canopy-publish-store-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let store = try DeploymentStore(root: root)
+        let f = try StateFixture()
+        var sites = f.sites
+        sites["t"] = try SitesSpec.parse(Self.second, file: "t.yml", siteName: "t", baseDirectory: "/tmp")
+        // Site s: an explicit hostname that site t's preview template also makes (`www.shared.test`).
+        sites["s"]!.branches[0].domains.append("www.shared.test")
+        let edge = RecordingEdge()
+        let blocking = BlockingExecutor(threads: 1)
+        defer { Task { try? await blocking.shutdown() } }
+        let publisher = RoutePublisher(
+            state: f.state, store: store, edge: edge, blocking: blocking, logger: Logger(label: "test"))
+        func deploy(_ id: String, site: String, branch: String, index: Int) async throws {
+            try RoutePublisherTests().ingest(id, branch: branch, into: store)
+            try await f.state.upsertEnvironment(
+                site: site, branch: branch, kind: branch.hasPrefix("w") ? "preview" : "branch", headCommit: "c-\(id)")
+            _ = try await f.state.recordDeployment(
+                DeploymentRecord(
+                    id: id, site: site, branch: branch, commit: "c-\(id)", commitMessage: "",
+                    commitTime: Date(timeIntervalSince1970: 3_000_000),
+                    createdAt: Date(timeIntervalSince1970: 3_000_000 + Double(index)), buildID: "b-\(id)", fileCount: 1,
+                    totalBytes: 1), activate: true, reason: "test")
+        }
+        func serves(_ host: String) -> String? { edge.last?.routes[host]?.targets.first?.deployment.manifest.id }
+
+        try await deploy("s1", site: "s", branch: "main", index: 1)
+        try await deploy("t1", site: "t", branch: "main", index: 2)
+        try await deploy("w1", site: "t", branch: "www", index: 3)
+        try await deploy("w2", site: "t", branch: "wiki", index: 4)
+        try await publisher.publish(sites: sites)
+        #expect(serves("a.test") == "s1" && serves("t.test") == "t1")
+        #expect(serves("www.shared.test") == "s1", "an explicit hostname beats another site's preview")
+        #expect(serves("wiki.shared.test") == "w2")
+
+        // Both sites get a new deployment, but only t is named: s is not read again.
+        try await deploy("s2", site: "s", branch: "main", index: 4)
+        try await deploy("t2", site: "t", branch: "main", index: 5)
+        try await publisher.publish(sites: sites, changed: ["t"])
+        #expect(serves("t.test") == "t2")
+        #expect(serves("a.test") == "s1", "s's state was not read: its routes are as computed before")
+        // A publish of everything reads it (and staging, connected without a deployment yet).
+        try await f.state.upsertEnvironment(site: "s", branch: "staging", kind: "branch", headCommit: "c-x")
+        try await publisher.publish(sites: sites)
+        #expect(serves("a.test") == "s2")
+        #expect(serves("www.shared.test") == "s2")
+
+        // A split lives in host policies, read at every publish, even when no site is named; it
+        // reaches a hostname whose own branch has no deployment yet (staging's b.test).
+        try await f.state.setHostPolicies(
+            [("b.test", "s", [PolicyTarget(kind: .branch, site: "t", ref: "main", weight: 1)])],
+            audit: AuditEntry(actor: "t", action: "split", target: "b.test", before: nil, after: nil))
+        try await publisher.publish(sites: sites, changed: [])
+        #expect(serves("b.test") == "t2")
+        #expect(await publisher.hostnames.first { $0.hostname == "b.test" }?.hasPolicy == true)
+        // A site whose Sites file changed is planned again without being named.
+        sites["t"]!.branches[0].domains = ["t2.test"]
+        try await publisher.publish(sites: sites, changed: [])
+        #expect(serves("t.test") == nil && serves("t2.test") == "t2")
     }
 }

@@ -27,6 +27,8 @@ package actor RoutePublisher {
     }
     /// Where each routed hostname's certificate comes from (its `tls:`), as last published.
     private(set) var certificateSources: [CertificateSource] = []
+    /// Each site's part of the table with the state it was computed from (see `publish`).
+    var perSite: [String: SiteRoutes] = [:]
 
     /// A deployment loaded for the edge, and the site rules it was loaded with.
     private struct LoadedDeployment {
@@ -87,29 +89,44 @@ package actor RoutePublisher {
 
     /// Builds the routing table from the state in force and hands it to the edge in one atomic swap.
     /// Returns what every hostname now serves.
+    ///
+    /// `changed` names the sites whose state changed since the last publish (a build went live, a
+    /// rollout stepped, a branch was rolled back or pinned): only their state is read again and only
+    /// their hostnames are planned and compiled again, so one push costs what it changed, not a pass
+    /// over every hostname. nil reads and plans everything (at start and when the Sites files change).
+    /// Splits and swaps live in host policies, which are read at every publish.
     @discardableResult
-    package func publish(sites: [String: SiteConfig]) async throws -> [HostnameStatus] {
-        let environments = try await state.environments()
-        let plan = try await plan(sites: sites, environments: environments)
-        for conflict in plan.conflicts { logger.warning("\(conflict)") }
-        var routes: [HostRoute] = []
-        var statuses: [HostnameStatus] = []
-        for entry in plan.entries {
-            guard let (route, status) = await route(for: entry, sites: sites) else { continue }
-            routes.append(route)
-            statuses.append(status)
+    package func publish(sites: [String: SiteConfig], changed: Set<String>? = nil) async throws -> [HostnameStatus] {
+        let inputs = try await siteInputs(sites: sites, changed: changed)
+        perSite = perSite.filter { sites[$0.key] != nil }
+        for (name, config) in sites.sorted(by: { $0.key < $1.key }) {
+            let input = inputs.fresh[name]
+            if let cached = perSite[name], cached.config == config, cached.rollouts == (inputs.rollouts[name] ?? []),
+                input == nil || (cached.environments == input!.environments && cached.live == input!.live)
+            {
+                continue
+            }
+            guard let input = input ?? perSite[name].map({ SiteInput(environments: $0.environments, live: $0.live) })
+            else { continue }
+            perSite[name] = await siteRoutes(
+                config, input: input, rollouts: inputs.rollouts[name] ?? [], sites: sites)
         }
-        edge.update(RoutingTable(routes: routes))
-        hostnames = statuses
-        certificateSources = routes.map { CertificateSource(hostname: $0.hostname, site: $0.site, tls: $0.tls.tls) }
+        let merged = await merge(policies: inputs.policies, sites: sites)
+        edge.update(RoutingTable(byHostname: merged.routes))
+        hostnames = merged.statuses
+        certificateSources = merged.statuses.compactMap { status in
+            merged.routes[status.hostname].map {
+                CertificateSource(hostname: $0.hostname, site: $0.site, tls: $0.tls.tls)
+            }
+        }
         try await keepLoaded(
-            routed: Set(routes.flatMap { $0.targets.map(\.deployment.manifest.id) }), environments: environments,
-            sites: sites)
-        return statuses
+            routed: Set(merged.routes.values.flatMap { $0.targets.map(\.deployment.manifest.id) }),
+            environments: perSite.values.flatMap(\.environments), sites: sites)
+        return merged.statuses
     }
 
     /// One hostname's route with its targets loaded and weights normalised; nil when none loads.
-    private func route(for entry: RouteEntry, sites: [String: SiteConfig]) async -> (HostRoute, HostnameStatus)? {
+    func route(for entry: RouteEntry, sites: [String: SiteConfig]) async -> (HostRoute, HostnameStatus)? {
         var targets: [RouteTarget] = []
         var statusTargets: [HostnameStatus.Target] = []
         for target in entry.targets where target.weight > 0 {
