@@ -91,9 +91,13 @@ let package = Package(
             ]
         ),
         .target(
+            name: "CanopyAdminAPI",
+            dependencies: ["CanopySpec", "CanopyStore"]
+        ),
+        .target(
             name: "CanopyControl",
             dependencies: [
-                "CanopySpec", "CanopyGit", "CanopyBuild", "CanopyStore", "CanopyEdge",
+                "CanopyAdminAPI", "CanopySpec", "CanopyGit", "CanopyBuild", "CanopyStore", "CanopyEdge",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -108,7 +112,7 @@ let package = Package(
         .executableTarget(
             name: "canopy",
             dependencies: [
-                "CanopyControl",
+                "CanopyAdminAPI", "CanopyControl",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

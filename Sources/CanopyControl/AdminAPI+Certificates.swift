@@ -1,3 +1,5 @@
+import CanopyAdminAPI
+
 extension AdminAPI {
     /// `GET /api/v1/certs`: each served hostname's certificate (see `CertificateStatus`).
     static let certificateRoutes: [Route] = [

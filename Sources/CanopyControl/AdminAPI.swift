@@ -1,3 +1,4 @@
+import CanopyAdminAPI
 import CanopySpec
 import CanopyStore
 import Foundation
@@ -80,7 +81,7 @@ public struct AdminAPI: Sendable {
             .map { "hook:\($0.name)" }
         orchestrator.logger.info(
             "push notification from \(sites.isEmpty ? "hook" : sites.sorted().joined(separator: ", "))")
-        return .json(["poked": await watcher.poke(repository: repository)])
+        return .json(HookPoked(poked: await watcher.poke(repository: repository)))
     }
 
     /// One route of the admin API: a method and a path template (`{name}` matches one segment).
@@ -145,7 +146,7 @@ public struct AdminAPI: Sendable {
             },
             Route(method: .DELETE, template: "/api/v1/hostnames/{hostname}/split") { api, request, p in
                 try await api.orchestrator.clearPolicy(hostname: p["hostname"]!, actor: api.actor(request))
-                return .json(["cleared": p["hostname"]!])
+                return .json(SplitCleared(cleared: p["hostname"]!))
             },
             Route(method: .POST, template: "/api/v1/swap") { api, request, _ in
                 let body = try request.decodeJSON(SwapRequest.self)
@@ -211,7 +212,7 @@ public struct AdminAPI: Sendable {
             },
             Route(method: .GET, template: "/api/v1/events") { api, _, _ in await api.events() },
             Route(method: .POST, template: "/api/v1/hooks/local") { api, request, _ in
-                .json(["poked": await api.watcher.poke(repository: request.query["repo"])])
+                .json(HookPoked(poked: await api.watcher.poke(repository: request.query["repo"])))
             },
         ] + certificateRoutes
 
@@ -285,43 +286,6 @@ public struct AdminAPI: Sendable {
         }
         return AdminResponse(status: .ok, headers: ["Content-Type": "text/plain; charset=utf-8"], body: .stream(stream))
     }
-}
-
-// MARK: Request and response bodies
-
-struct SplitRequest: Codable {
-    struct Target: Codable {
-        var target: String
-        var weight: Double
-    }
-    var targets: [Target]
-}
-
-struct SwapRequest: Codable {
-    var a: String
-    var b: String
-}
-
-struct TargetRequest: Codable {
-    var target: String
-    var to: String?
-}
-
-struct RolloutRequest: Codable {
-    var target: String
-    var action: String
-}
-
-struct BuildTrigger: Codable {
-    var site: String
-    var branch: String
-}
-
-struct ActionResult: Codable {
-    var ok: Bool
-    var detail: String
-    /// How long the action took inside the server.
-    var milliseconds: Double
 }
 
 extension Duration {

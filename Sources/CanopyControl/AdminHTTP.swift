@@ -1,3 +1,4 @@
+import CanopyAdminAPI
 import Foundation
 import NIOCore
 import NIOHTTP1
@@ -71,7 +72,7 @@ public struct AdminResponse: Sendable {
     }
 
     public static func error(_ status: HTTPResponseStatus, _ message: String) -> AdminResponse {
-        json(["error": message], status: status)
+        json(ErrorBody(error: message), status: status)
     }
 }
 

@@ -1,3 +1,4 @@
+import CanopyAdminAPI
 import CanopyBuild
 import Foundation
 
@@ -122,11 +123,11 @@ public struct DataFolder: Sendable {
     public var builds: String { root + "/builds" }
     public var caches: String { root + "/cache" }
     public var mirrors: String { root + "/mirrors" }
-    public var adminToken: String { root + "/admin.token" }
+    public var adminToken: String { root + "/" + AdminFiles.token }
     /// The post-receive hook's token: it may only tell the server about a push.
     public var hookToken: String { root + "/hook.token" }
     /// The admin listener's address, written at start so that the CLI and hooks find it.
-    public var adminAddress: String { root + "/admin.address" }
+    public var adminAddress: String { root + "/" + AdminFiles.address }
     /// The edge's bound address (`http://host:port`), written at start (useful with port 0).
     public var edgeAddress: String { root + "/edge.address" }
     /// The TLS listener's bound address (`https://host:port`), written at start when it runs.

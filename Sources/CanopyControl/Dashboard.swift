@@ -1,3 +1,4 @@
+import CanopyAdminAPI
 import CanopyStore
 import Crypto
 import Foundation
@@ -158,7 +159,7 @@ enum Dashboard {
                 "<tr class=\"build\" data-build=\"\(escape(b.id))\" data-status=\"\(escape(b.status.rawValue))\"><td><a href=\"/builds/\(escape(b.id))\">\(escape(b.id))</a></td>"
             html +=
                 "<td>\(escape(b.site))</td><td>\(escape(b.branch))</td><td><code class=\"commit\">\(escape(String(b.commit.prefix(7))))</code></td>"
-            html += "<td>\(statusBadge(b.status.rawValue))</td><td>\(StatusFormatter.age(b.queuedAt))</td></tr>"
+            html += "<td>\(statusBadge(b.status.rawValue))</td><td>\(ageText(since: b.queuedAt))</td></tr>"
         }
         html += "</tbody></table></section>"
         return html

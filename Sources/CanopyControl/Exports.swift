@@ -1,16 +1,9 @@
 import CanopyBuild
 import CanopyEdge
 import CanopySpec
-import CanopyStore
 
-// The state records the CLI and other clients decode, named from here so that the executable
-// imports CanopyControl only (see DESIGN.md's module table).
-public typealias BuildRecord = CanopyStore.BuildRecord
-public typealias BuildStatus = CanopyStore.BuildStatus
-public typealias DeploymentRecord = CanopyStore.DeploymentRecord
-public typealias EnvironmentRecord = CanopyStore.EnvironmentRecord
-public typealias RolloutRecord = CanopyStore.RolloutRecord
-public typealias AuditEntry = CanopyStore.AuditEntry
+// What the executable's `serve` needs from the modules below, named from here so that it imports
+// CanopyControl (and CanopyClient) only. The admin API's records are named in CanopyAdminAPI.
 public typealias BuildUser = CanopyBuild.BuildUser
 public typealias BuildIdentities = CanopyBuild.BuildIdentities
 public typealias DescriptorLimit = CanopyEdge.DescriptorLimit

@@ -1,3 +1,4 @@
+import CanopyAdminAPI
 import Foundation
 import Logging
 

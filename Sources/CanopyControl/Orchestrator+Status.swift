@@ -1,18 +1,7 @@
+import CanopyAdminAPI
 import CanopySpec
 import CanopyStore
 import Foundation
-
-/// Everything `canopy status` shows: hostnames, environments, builds, refused files.
-public struct StatusReport: Sendable, Codable {
-    public var hostnames: [HostnameStatus]
-    public var environments: [EnvironmentRecord]
-    public var recentBuilds: [BuildRecord]
-    public var queued: Int
-    public var running: [String]
-    public var sites: [String]
-    /// Sites files refused, with why.
-    public var problems: [String: String]
-}
 
 extension Orchestrator {
     func statusReport() async throws -> StatusReport {
@@ -22,16 +11,6 @@ extension Orchestrator {
             recentBuilds: try await state.builds(limit: 20), queued: snapshot.queued, running: snapshot.running,
             sites: catalog.sites.keys.sorted(), problems: catalog.problems)
     }
-}
-
-/// A site with its branches and hostnames, for `canopy sites` and the dashboard.
-public struct SiteSummary: Sendable, Codable {
-    public var name: String
-    public var repository: String
-    public var file: String
-    public var branches: [EnvironmentRecord]
-    public var hostnames: [HostnameStatus]
-    public var rollouts: [RolloutRecord]
 }
 
 extension Orchestrator {

@@ -1,3 +1,4 @@
+import CanopyAdminAPI
 import CanopySpec
 import CanopyStore
 import Foundation

@@ -1,3 +1,4 @@
+import CanopyAdminAPI
 import CanopyBuild
 import CanopyEdge
 import CanopyGit

@@ -1,3 +1,4 @@
+import CanopyAdminAPI
 import CanopyStore
 import Foundation
 
@@ -23,7 +24,7 @@ public enum StatusFormatter {
         for build in report.recentBuilds.prefix(10) {
             builds.add([
                 build.id, build.site, build.branch, String(build.commit.prefix(7)), build.status.rawValue,
-                age(build.queuedAt),
+                ageText(since: build.queuedAt),
             ])
         }
         out.append("")
@@ -37,13 +38,5 @@ public enum StatusFormatter {
             out.append("Refused \(file):\n\(problem)")
         }
         return out.joined(separator: "\n")
-    }
-
-    public static func age(_ date: Date) -> String {
-        let seconds = Int(Date().timeIntervalSince(date))
-        if seconds < 60 { return "\(max(0, seconds))s" }
-        if seconds < 3600 { return "\(seconds / 60)m" }
-        if seconds < 86400 { return "\(seconds / 3600)h" }
-        return "\(seconds / 86400)d"
     }
 }

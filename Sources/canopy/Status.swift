@@ -1,4 +1,5 @@
 import ArgumentParser
+import CanopyAdminAPI
 import CanopyControl
 import Foundation
 
@@ -26,7 +27,7 @@ enum CLI {
     static func check(_ response: AdminClient.Response) throws {
         guard response.status >= 300 else { return }
         let message =
-            (try? JSONDecoder().decode([String: String].self, from: response.body))?["error"] ?? response.text
+            (try? JSONDecoder().decode(ErrorBody.self, from: response.body))?.error ?? response.text
         if response.status == 401 {
             throw CLIError(message: "error: \(message)", code: 2)
         }

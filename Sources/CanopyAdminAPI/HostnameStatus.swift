@@ -11,6 +11,15 @@ public struct HostnameStatus: Sendable, Codable, Hashable {
     public var hasPolicy: Bool
     public var targets: [Target]
 
+    public init(hostname: String, site: String, branch: String, kind: String, hasPolicy: Bool, targets: [Target]) {
+        self.hostname = hostname
+        self.site = site
+        self.branch = branch
+        self.kind = kind
+        self.hasPolicy = hasPolicy
+        self.targets = targets
+    }
+
     public struct Target: Sendable, Codable, Hashable {
         /// What `X-Canopy-Target` names to force this target: a branch name or a deployment id.
         public var label: String
@@ -18,15 +27,12 @@ public struct HostnameStatus: Sendable, Codable, Hashable {
         public var weight: Double
         public var deployment: String
         public var commit: String
-    }
-}
 
-/// A target resolved down to a deployment.
-struct ResolvedTarget: Hashable, Sendable {
-    var label: String
-    var weight: Double
-    var deployment: String
-    /// The site whose branch (or deployment) this is, when a policy points the hostname at
-    /// another site's (a cross-site swap); nil: the hostname's own site.
-    var site: String? = nil
+        public init(label: String, weight: Double, deployment: String, commit: String) {
+            self.label = label
+            self.weight = weight
+            self.deployment = deployment
+            self.commit = commit
+        }
+    }
 }
