@@ -63,7 +63,6 @@ let package = Package(
         .target(
             name: "CanopyTLS",
             dependencies: [
-                "CanopyStore",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -87,7 +86,6 @@ let package = Package(
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Atomics", package: "swift-atomics"),
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         .target(
@@ -97,7 +95,7 @@ let package = Package(
         .target(
             name: "CanopyControl",
             dependencies: [
-                "CanopyAdminAPI", "CanopySpec", "CanopyGit", "CanopyBuild", "CanopyStore", "CanopyEdge",
+                "CanopyAdminAPI", "CanopySpec", "CanopyGit", "CanopyBuild", "CanopyStore", "CanopyEdge", "CanopyTLS",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -109,10 +107,16 @@ let package = Package(
             ],
             exclude: ["openapi.yaml"]
         ),
+        .target(
+            name: "CanopyClient",
+            dependencies: [
+                "CanopyAdminAPI", "CanopyBuild", "CanopySpec", .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .executableTarget(
             name: "canopy",
             dependencies: [
-                "CanopyAdminAPI", "CanopyControl",
+                "CanopyAdminAPI", "CanopyClient", "CanopyControl",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -189,6 +193,7 @@ let package = Package(
                 "CanopyEdge",
                 "CanopyStore",
                 "CanopySpec",
+                "CanopyTLS",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -207,6 +212,7 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
             ]
         ),
+        .testTarget(name: "CanopyClientTests", dependencies: ["CanopyAdminAPI", "CanopyClient"]),
         .testTarget(
             name: "CanopyFuzzingTests", dependencies: ["CanopyFuzzing"], exclude: ["Corpus", "Regressions"]),
         .testTarget(

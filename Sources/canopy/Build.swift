@@ -1,6 +1,6 @@
 import ArgumentParser
 import CanopyAdminAPI
-import CanopyControl
+import CanopyClient
 import Foundation
 
 struct Build: AsyncParsableCommand {

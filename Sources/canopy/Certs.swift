@@ -1,7 +1,6 @@
 import ArgumentParser
 import CanopyAdminAPI
-import CanopyControl
-import Foundation
+import CanopyClient
 
 struct Certs: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -18,22 +17,5 @@ struct Certs: AsyncParsableCommand {
             return
         }
         print(CertificateStatus.render(try CLI.decode([CertificateStatus].self, response)))
-    }
-}
-
-extension CertificateStatus {
-    /// The `canopy certs` table.
-    static func render(_ statuses: [CertificateStatus]) -> String {
-        guard !statuses.isEmpty else { return "No hostnames are served." }
-        var table = TextTable(["HOSTNAME", "SOURCE", "STATE", "NOT AFTER", "ISSUER", "NEXT ATTEMPT", "REASON"])
-        let formatter = ISO8601DateFormatter()
-        for s in statuses {
-            table.add([
-                s.hostname, s.source, s.state + (s.state == "failed" && s.serving ? " (previous serving)" : ""),
-                s.notAfter.map { formatter.string(from: $0) } ?? "-", s.issuer ?? "-",
-                s.nextAttempt.map { formatter.string(from: $0) } ?? "-", s.reason ?? "",
-            ])
-        }
-        return table.render()
     }
 }

@@ -1,6 +1,6 @@
 import ArgumentParser
 import CanopyAdminAPI
-import CanopyControl
+import CanopyClient
 import Foundation
 
 /// GET a path, print JSON with `--json`, else decode and render a table.

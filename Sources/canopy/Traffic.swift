@@ -1,27 +1,7 @@
 import ArgumentParser
 import CanopyAdminAPI
-import CanopyControl
+import CanopyClient
 import Foundation
-
-extension AdminClient {
-    /// Sends one of the admin API's request bodies as JSON and fails with the server's message on an
-    /// error status.
-    func send(_ method: String, _ path: String, _ body: some Encodable) throws -> AdminClient.Response {
-        try send(method, path, json: try CanopyJSON.encoder(pretty: false).encode(body))
-    }
-
-    /// Sends a request without a body; fails like `send(_:_:_:)`.
-    func send(_ method: String, _ path: String, json: Data? = nil) throws -> AdminClient.Response {
-        // The audit log names who the token belongs to; a claimed actor header would be forgeable.
-        let response = try request(method, path, json: json)
-        try CLI.check(response)
-        return response
-    }
-}
-
-func encodePath(_ segment: String) -> String {
-    segment.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(.init(charactersIn: "-._~"))) ?? segment
-}
 
 struct Split: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -13,10 +13,11 @@ public enum LocalBuild {
         let source = (directory as NSString).standardizingPath
         let scratch = fm.temporaryDirectory.appendingPathComponent("canopy-build-\(UUID().uuidString)").path
         defer { try? fm.removeItem(atPath: scratch) }
+        if let existing = try? fm.contentsOfDirectory(atPath: out), !existing.isEmpty {
+            print("\(out) is not empty: pick a new folder for --out")
+            return false
+        }
         do {
-            if let existing = try? fm.contentsOfDirectory(atPath: out), !existing.isEmpty {
-                throw CanopyError("\(out) is not empty: pick a new folder for --out")
-            }
             try? fm.removeItem(atPath: out)
             try fm.createDirectory(atPath: scratch, withIntermediateDirectories: true)
             try fm.copyItem(atPath: source, toPath: scratch + "/src")

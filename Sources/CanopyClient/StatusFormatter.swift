@@ -1,5 +1,4 @@
 import CanopyAdminAPI
-import CanopyStore
 import Foundation
 
 /// `canopy status` as tables a person reads at a glance.

@@ -4,11 +4,13 @@ import Foundation
 /// and its escape sequences could rewrite the screen, the window title or the clipboard, or hide
 /// lines. C0 controls (except newline and tab), DEL and the C1 controls (U+0080–U+009F, in UTF-8)
 /// are printed as `\xHH`; everything else passes through. Chunks may split a character anywhere.
-struct TerminalText {
+public struct TerminalText {
+    public init() {}
+
     /// A 0xC2 lead byte held back at the end of the last chunk (a C1 control may follow).
     private var heldLead = false
 
-    mutating func escape(_ chunk: Data) -> Data {
+    public mutating func escape(_ chunk: Data) -> Data {
         var out = Data()
         out.reserveCapacity(chunk.count)
         for byte in chunk {
@@ -32,7 +34,7 @@ struct TerminalText {
     }
 
     /// What is still held back, at the end of the output.
-    mutating func finish() -> Data {
+    public mutating func finish() -> Data {
         defer { heldLead = false }
         return heldLead ? Data([0xC2]) : Data()
     }

@@ -1,3 +1,4 @@
+import CanopyAdminAPI
 import Foundation
 
 #if canImport(Glibc)
@@ -24,11 +25,13 @@ public struct AdminClient: Sendable {
     )
         -> AdminClient
     {
-        let folder = data.map(DataFolder.init)
-        let fileAddress = folder.flatMap { try? String(contentsOfFile: $0.adminAddress, encoding: .utf8) }?
-            .trimmingCharacters(in: .whitespacesAndNewlines)
+        let folder = data.map { ($0 as NSString).standardizingPath }
+        let fileAddress = folder.flatMap {
+            try? String(contentsOfFile: $0 + "/" + AdminFiles.address, encoding: .utf8)
+        }?
+        .trimmingCharacters(in: .whitespacesAndNewlines)
         let url = admin ?? environment["CANOPY_ADMIN"] ?? fileAddress ?? "http://127.0.0.1:8081"
-        let fileToken = folder.flatMap { try? String(contentsOfFile: $0.adminToken, encoding: .utf8) }?
+        let fileToken = folder.flatMap { try? String(contentsOfFile: $0 + "/" + AdminFiles.token, encoding: .utf8) }?
             .trimmingCharacters(in: .whitespacesAndNewlines)
         return AdminClient(baseURL: url, token: environment["CANOPY_TOKEN"] ?? fileToken)
     }
@@ -62,7 +65,7 @@ public struct AdminClient: Sendable {
         _ method: String, _ path: String, json: Data? = nil, headers: [String: String] = [:], onChunk: (Data) -> Void
     ) throws -> Int {
         guard let url = URL(string: baseURL + path), let host = url.host else {
-            throw CanopyError("bad admin URL \(baseURL)")
+            throw AdminClientError("bad admin URL \(baseURL)")
         }
         let port = url.port ?? 80
         let fd = try connect(host: host, port: port)
@@ -82,8 +85,8 @@ public struct AdminClient: Sendable {
         try payload.withUnsafeBytes { raw in
             var sent = 0
             while sent < raw.count {
-                let n = send(fd, raw.baseAddress! + sent, raw.count - sent, 0)
-                if n <= 0 { throw CanopyError("cannot send to the admin API at \(baseURL)") }
+                let n = socketSend(fd, raw.baseAddress! + sent, raw.count - sent)
+                if n <= 0 { throw AdminClientError("cannot send to the admin API at \(baseURL)") }
                 sent += n
             }
         }
@@ -100,7 +103,7 @@ public struct AdminClient: Sendable {
         #endif
         var result: UnsafeMutablePointer<addrinfo>?
         guard getaddrinfo(host, String(port), &hints, &result) == 0, let first = result else {
-            throw CanopyError("cannot resolve the admin host \(host)")
+            throw AdminClientError("cannot resolve the admin host \(host)")
         }
         defer { freeaddrinfo(result) }
         var cursor: UnsafeMutablePointer<addrinfo>? = first
@@ -112,7 +115,7 @@ public struct AdminClient: Sendable {
             }
             cursor = info.pointee.ai_next
         }
-        throw CanopyError(
+        throw AdminClientError(
             "cannot reach the admin API at \(baseURL): is `canopy serve` running? (set --admin or CANOPY_ADMIN)")
     }
 
@@ -128,7 +131,7 @@ public struct AdminClient: Sendable {
         let separator = Data("\r\n\r\n".utf8)
         var headerEnd: Range<Data.Index>?
         while headerEnd == nil {
-            guard readMore() else { throw CanopyError("the admin API closed the connection early") }
+            guard readMore() else { throw AdminClientError("the admin API closed the connection early") }
             headerEnd = buffer.range(of: separator)
         }
         let headText = String(decoding: buffer[..<headerEnd!.lowerBound], as: UTF8.self)
@@ -166,4 +169,18 @@ public struct AdminClient: Sendable {
             buffer = Data(buffer.dropFirst(size + 2))
         }
     }
+}
+
+/// Why the admin API could not be reached or answered something that is not HTTP.
+public struct AdminClientError: Error, Sendable, CustomStringConvertible {
+    public var description: String
+
+    init(_ description: String) {
+        self.description = description
+    }
+}
+
+/// `send(2)` by its global name (`AdminClient.send` is the JSON request).
+private func socketSend(_ fd: Int32, _ bytes: UnsafeRawPointer, _ count: Int) -> Int {
+    send(fd, bytes, count, 0)
 }
