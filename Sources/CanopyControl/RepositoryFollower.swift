@@ -2,6 +2,7 @@ import CanopyGit
 import CanopySpec
 import Foundation
 import Logging
+import ServiceLifecycle
 
 /// Follows every site's repository and the Sites folder. Each scan reads all branch heads with
 /// libgit2 (remote repositories are mirrored first, with a cheap ls-remote deciding whether to
@@ -9,7 +10,7 @@ import Logging
 /// new branches, moved branches and deleted branches, including those that changed while the server
 /// was down. Scans happen on a poke (the post-receive hook, a webhook, a local repository's refs
 /// changing under inotify) at once, and on a timer as the safety net.
-public actor RepositoryFollower {
+public actor RepositoryFollower: Service {
     let orchestrator: Orchestrator
     let data: DataFolder
     let blocking: BlockingExecutor
@@ -51,16 +52,14 @@ public actor RepositoryFollower {
         } else if requested != nil {
             requested!.formUnion(matching)
         }
-        wakeUp?.resume()
-        wakeUp = nil
+        wake()
         return matching.isEmpty ? sites.count : matching.count
     }
 
     /// Asks for an immediate scan of one site.
     public func poke(site: String) {
         if requested != nil { requested!.insert(site) }
-        wakeUp?.resume()
-        wakeUp = nil
+        wake()
     }
 
     static func normalise(_ location: String) -> String {
@@ -70,8 +69,10 @@ public actor RepositoryFollower {
         return path.hasSuffix("/") ? String(path.dropLast()) : path
     }
 
-    /// Runs until cancelled. Local repositories are watched with inotify (``RefWatcher``): a push
-    /// to one scans its sites at once, hook or no hook.
+    /// Runs until graceful shutdown or cancellation. Local repositories are watched with inotify
+    /// (``RefWatcher``): a push to one scans its sites at once, hook or no hook.
+    /// Graceful shutdown ends the loop between scans: a scan under way finishes (the group's
+    /// deadline cancels it), a wait ends at once.
     public func run() async throws {
         let logger = self.logger
         let watcher: RefWatcher?
@@ -87,7 +88,7 @@ public actor RepositoryFollower {
                     for await repository in watcher.events { _ = await self.poke(repository: repository) }
                 }
             }
-            await follow(watcher)
+            await followRepositories(watcher)
             watcher?.stop()
             group.cancelAll()
         }
@@ -101,14 +102,14 @@ public actor RepositoryFollower {
             Set(sites.values.map(\.repositoryLocation).filter { !RepositoryLocation.isRemote($0) }))
     }
 
-    private func follow(_ watcher: RefWatcher?) async {
+    private func followRepositories(_ watcher: RefWatcher?) async {
         var lastFullScan = ContinuousClock.now - pollInterval
         await watchLocalRepositories(watcher)
         await scan(sites: nil)
         lastFullScan = .now
-        while !Task.isCancelled {
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
             await sleep(upTo: sitesPollInterval)
-            if Task.isCancelled { break }
+            if Task.isCancelled || Task.isShuttingDownGracefully { break }
             let changed = await orchestrator.reloadSites()
             if changed { await watchLocalRepositories(watcher) }
             let due = ContinuousClock.now - lastFullScan >= pollInterval
@@ -123,18 +124,28 @@ public actor RepositoryFollower {
         }
     }
 
+    /// Waits for a poke or `interval`, whichever comes first, or until graceful shutdown or
+    /// cancellation. The timer is a child task: a poke cancels it and the wait ends only once it has
+    /// ended, so no timer outlives the wait; cancelling the follower cancels the timer, which ends
+    /// the wait at once.
     private func sleep(upTo interval: Duration) async {
         if requested == nil || requested?.isEmpty == false { return }
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            wakeUp = continuation
-            Task {
-                try? await Task.sleep(for: interval)
-                self.timerFired()
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                _ = await pauseUnlessShuttingDown(for: interval)
+                await self.wake()
             }
+            // No suspension between adding the timer and storing the continuation: the timer's
+            // `wake()` needs this actor, so it cannot run before `wakeUp` is set.
+            await withCheckedContinuation { wakeUp = $0 }
+            group.cancelAll()
         }
     }
 
-    private func timerFired() {
+    /// True while the loop waits for a poke or its timer (tests wait for this before shutting down).
+    var isWaiting: Bool { wakeUp != nil }
+
+    private func wake() {
         wakeUp?.resume()
         wakeUp = nil
     }

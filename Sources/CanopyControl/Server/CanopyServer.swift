@@ -7,8 +7,9 @@ import NIOPosix
 import Prometheus
 import ServiceLifecycle
 
-/// `canopy serve`: the edge, the admin listener, the repository follower and the Sites watcher, run
-/// as services in one ServiceGroup with graceful shutdown on SIGTERM and SIGINT.
+/// `canopy serve`: the notifier, the edge, the admin listener, the repository follower (with the
+/// Sites watcher), the rollout ticker and the ACME manager, run as services in one ServiceGroup with
+/// graceful shutdown on SIGTERM and SIGINT.
 public enum CanopyServer {
     /// Runs until SIGTERM/SIGINT. `ready` is called once both listeners are bound, with their ports.
     public static func run(
@@ -68,23 +69,11 @@ public enum CanopyServer {
         logger.info("edge listening on \(config.listenHost):\(edgePort); admin on \(adminURL)")
         ready?(edgePort, adminPort)
 
+        // Shut down in reverse order: the notifier last, so that what the others announce on their
+        // way out is still delivered.
         var services: [any Service] = [
-            ClosureService(name: "edge") {
-                try await gracefulShutdown()
-                try await edge.shutdown()
-            },
-            ClosureService(name: "admin") {
-                try await withTaskCancellationOrGracefulShutdownHandler {
-                    try await admin.serve(adminListener)
-                } onCancelOrGracefulShutdown: {
-                    adminListener.channel.close(promise: nil)
-                }
-            },
-            // The loops below stop when their task is cancelled; graceful shutdown cancels them.
-            ClosureService(name: "follower") { try await cancelWhenGracefulShutdown { try await follower.run() } },
-            ClosureService(name: "rollouts") {
-                await cancelWhenGracefulShutdown { await Self.tickRollouts(orchestrator, logger: logger) }
-            },
+            orchestrator.notifier, EdgeService(edge: edge), AdminService(server: admin, listener: adminListener),
+            follower, RolloutTicker(orchestrator: orchestrator, logger: logger),
         ]
         if let certificateManager { services.append(certificateManager) }
         var configuration = ServiceGroupConfiguration(
@@ -101,32 +90,5 @@ public enum CanopyServer {
         try? FileManager.default.removeItem(atPath: data.edgeTLSAddress)
         try await adminGroup.shutdownGracefully()
         try await blocking.shutdown()
-    }
-
-    /// Rollout steps, health gates and error-rate checks, twice a second; retention each minute.
-    private static func tickRollouts(_ orchestrator: Orchestrator, logger: Logger) async {
-        var ticks = 0
-        while !Task.isCancelled {
-            await orchestrator.tickRollouts()
-            if ticks % 120 == 0 {
-                do {
-                    try await orchestrator.applyRetention()
-                } catch {
-                    logger.error("retention failed: \(error)")
-                }
-            }
-            ticks += 1
-            try? await Task.sleep(for: .milliseconds(500))
-        }
-    }
-}
-
-/// A service made of one async closure.
-struct ClosureService: Service {
-    let name: String
-    let body: @Sendable () async throws -> Void
-
-    func run() async throws {
-        try await body()
     }
 }

@@ -5,14 +5,14 @@ import Foundation
 #endif
 
 /// A tiny HTTP listener on loopback that records the bodies POSTed to it (outgoing notifications).
-final class HookListener: @unchecked Sendable {
+public final class HookListener: @unchecked Sendable {
     // @unchecked: `bodies` is guarded by `lock`; the socket is only used by the accept thread.
     private let fd: Int32
     private let lock = NSLock()
     private var bodies: [String] = []
-    let port: Int
+    public let port: Int
 
-    init() throws {
+    public init() throws {
         let sock = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var addr = sockaddr_in()
         addr.sin_family = sa_family_t(AF_INET)
@@ -53,7 +53,7 @@ final class HookListener: @unchecked Sendable {
     }
 
     /// The JSON objects received so far.
-    var events: [[String: Any]] {
+    public var events: [[String: Any]] {
         lock.withLock { bodies }.compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
     }
 
@@ -61,7 +61,7 @@ final class HookListener: @unchecked Sendable {
 }
 
 extension TestHTTP {
-    static func isCompleteRequest(_ data: Data) -> Bool {
+    public static func isCompleteRequest(_ data: Data) -> Bool {
         guard let end = data.range(of: Data("\r\n\r\n".utf8)) else { return false }
         let head = String(decoding: data[..<end.lowerBound], as: UTF8.self).lowercased()
         for line in head.components(separatedBy: "\r\n") where line.hasPrefix("content-length:") {
