@@ -105,7 +105,7 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ],
-            exclude: ["openapi.yaml"]
+            exclude: ["Admin/openapi.yaml"]
         ),
         .target(
             name: "CanopyClient",
