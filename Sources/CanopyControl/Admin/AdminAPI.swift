@@ -247,35 +247,38 @@ public struct AdminAPI: Sendable {
             body: .stream(stream))
     }
 
+    /// `GET /api/v1/builds/{id}/log`: the log as it is, or (`follow`) streamed until the build ends.
+    /// Every read of the file runs on the blocking pool.
     func buildLog(id: String, follow: Bool) async throws -> AdminResponse {
         guard let build = try await orchestrator.state.build(id: id) else {
             throw AdminError(.notFound, "no build \(id)")
         }
+        let blocking = orchestrator.blocking
+        let path = build.logPath
         guard follow else {
-            if build.status.isFinished && !FileManager.default.fileExists(atPath: build.logPath) {
+            let text = try await blocking.run { Self.readLog(path, from: 0) }
+            if build.status.isFinished && text == nil {
                 return .text(
                     "No log for build \(id): \(build.error ?? "retention removed it with the build's folder.")\n")
             }
-            return .text((try? String(contentsOfFile: build.logPath, encoding: .utf8)) ?? "")
+            return .text(text.map { String(decoding: $0, as: UTF8.self) } ?? "")
         }
         let state = orchestrator.state
         let stream = AsyncStream<String> { continuation in
             let task = Task {
                 var offset: UInt64 = 0
-                func readNew() {
-                    guard let handle = FileHandle(forReadingAtPath: build.logPath) else { return }
-                    defer { try? handle.close() }
-                    try? handle.seek(toOffset: offset)
-                    let data = handle.readDataToEndOfFile()
-                    if !data.isEmpty {
-                        offset += UInt64(data.count)
-                        continuation.yield(String(decoding: data, as: UTF8.self))
-                    }
+                func readNew() async {
+                    let start = offset
+                    guard let data = try? await blocking.run({ Self.readLog(path, from: start) }) ?? nil,
+                        !data.isEmpty
+                    else { return }
+                    offset += UInt64(data.count)
+                    continuation.yield(String(decoding: data, as: UTF8.self))
                 }
                 while !Task.isCancelled {
-                    readNew()
+                    await readNew()
                     if let current = try? await state.build(id: id), current.status.isFinished {
-                        readNew()  // the last lines written after the status changed
+                        await readNew()  // the last lines written after the status changed
                         break
                     }
                     try? await Task.sleep(for: .milliseconds(200))
@@ -285,6 +288,14 @@ public struct AdminAPI: Sendable {
             continuation.onTermination = { _ in task.cancel() }
         }
         return AdminResponse(status: .ok, headers: ["Content-Type": "text/plain; charset=utf-8"], body: .stream(stream))
+    }
+
+    /// A log's bytes from `offset` on; nil when there is no such file. Blocking: call on the pool.
+    static func readLog(_ path: String, from offset: UInt64) -> Data? {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return nil }
+        defer { try? handle.close() }
+        try? handle.seek(toOffset: offset)
+        return handle.readDataToEndOfFile()
     }
 }
 

@@ -38,7 +38,10 @@ extension AdminAPI {
             guard let build = try await orchestrator.state.build(id: id) else {
                 throw AdminError(.notFound, "no build \(id)")
             }
-            let log = (try? String(contentsOfFile: build.logPath, encoding: .utf8)) ?? ""
+            let path = build.logPath
+            let log =
+                try await orchestrator.blocking.run { Self.readLog(path, from: 0) }
+                .map { String(decoding: $0, as: UTF8.self) } ?? ""
             return .text(Dashboard.buildPage(build, log: log), contentType: "text/html; charset=utf-8")
         }
         if request.method == .POST && s.count == 2 && s[0] == "ui" {

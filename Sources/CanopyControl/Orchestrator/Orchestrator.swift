@@ -141,7 +141,7 @@ public actor Orchestrator {
         let recorded = data.sitesInForce
         let incumbents = (try? await blocking.run { SiteCatalog.readInForce(recorded) }) ?? []
         catalog = SiteCatalog(incumbents: incumbents)
-        _ = catalog.reload(directory: config.sitesDirectory, logger: logger)
+        _ = await reloadCatalog()
         await closeSiteRepositories()
         await recordSitesInForce()
         try await publishRoutes()
@@ -169,7 +169,7 @@ public actor Orchestrator {
 
     /// Re-reads the Sites folder; returns the sites whose configuration changed.
     func reloadSites() async -> Bool {
-        guard catalog.reload(directory: config.sitesDirectory, logger: logger) else {
+        guard await reloadCatalog() else {
             await certificates.refresh()  // certificate files may change without the Sites file
             return false
         }
@@ -178,6 +178,24 @@ public actor Orchestrator {
         await recordSitesInForce()
         try? await publishRoutes()
         return true
+    }
+
+    /// Reads the Sites folder on the blocking pool into a copy of the catalog, which then replaces
+    /// it; true when the configuration in force changed. One reload runs at a time (at start, then
+    /// only from the follower's loop), so no other change to `catalog` happens during the await.
+    private func reloadCatalog() async -> Bool {
+        let copy = catalog
+        let directory = config.sitesDirectory
+        let logger = self.logger
+        guard
+            let (reloaded, changed) = try? await blocking.run({
+                var next = copy
+                let changed = next.reload(directory: directory, logger: logger)
+                return (next, changed)
+            })
+        else { return false }
+        catalog = reloaded
+        return changed
     }
 
     var sites: [String: SiteConfig] { catalog.sites }

@@ -52,7 +52,7 @@ public enum CanopyServer {
         let metrics = CanopyMetrics(registry: registry, edge: edge)
 
         let edgePort = try await edge.start()
-        try await startTLS(edge, config, data: data, logger: logger)
+        try await startTLS(edge, config, data: data, blocking: blocking, logger: logger)
         let adminGroup = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let api = AdminAPI(
             orchestrator: orchestrator, token: token, hookToken: hookToken, watcher: follower, edgePort: edgePort,
@@ -64,8 +64,10 @@ public enum CanopyServer {
         let (adminListener, adminPort) = try await admin.bind(host: config.adminHost, port: config.adminPort)
         let adminURL = "http://\(config.adminHost == "0.0.0.0" ? "127.0.0.1" : config.adminHost):\(adminPort)"
         let edgeHost = config.listenHost == "0.0.0.0" || config.listenHost == "::" ? "127.0.0.1" : config.listenHost
-        try? "http://\(edgeHost):\(edgePort)\n".write(toFile: data.edgeAddress, atomically: true, encoding: .utf8)
-        try? (adminURL + "\n").write(toFile: data.adminAddress, atomically: true, encoding: .utf8)
+        _ = try? await blocking.run {
+            try? "http://\(edgeHost):\(edgePort)\n".write(toFile: data.edgeAddress, atomically: true, encoding: .utf8)
+            try? (adminURL + "\n").write(toFile: data.adminAddress, atomically: true, encoding: .utf8)
+        }
         logger.info("edge listening on \(config.listenHost):\(edgePort); admin on \(adminURL)")
         ready?(edgePort, adminPort)
 
@@ -85,9 +87,11 @@ public enum CanopyServer {
         try await group.run()
         buildIdentities?.cgroups?.removeFolders()
         logger.info("stopped")
-        try? FileManager.default.removeItem(atPath: data.adminAddress)
-        try? FileManager.default.removeItem(atPath: data.edgeAddress)
-        try? FileManager.default.removeItem(atPath: data.edgeTLSAddress)
+        _ = try? await blocking.run {
+            for file in [data.adminAddress, data.edgeAddress, data.edgeTLSAddress] {
+                try? FileManager.default.removeItem(atPath: file)
+            }
+        }
         try await adminGroup.shutdownGracefully()
         try await blocking.shutdown()
     }
