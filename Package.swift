@@ -63,7 +63,6 @@ let package = Package(
         .target(
             name: "CanopyTLS",
             dependencies: [
-                "CanopyStore",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -87,13 +86,16 @@ let package = Package(
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Atomics", package: "swift-atomics"),
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
+        ),
+        .target(
+            name: "CanopyAdminAPI",
+            dependencies: ["CanopySpec", "CanopyStore"]
         ),
         .target(
             name: "CanopyControl",
             dependencies: [
-                "CanopySpec", "CanopyGit", "CanopyBuild", "CanopyStore", "CanopyEdge",
+                "CanopyAdminAPI", "CanopySpec", "CanopyGit", "CanopyBuild", "CanopyStore", "CanopyEdge", "CanopyTLS",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -103,12 +105,18 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ],
-            exclude: ["openapi.yaml"]
+            exclude: ["Admin/openapi.yaml"]
+        ),
+        .target(
+            name: "CanopyClient",
+            dependencies: [
+                "CanopyAdminAPI", "CanopyBuild", "CanopySpec", .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         .executableTarget(
             name: "canopy",
             dependencies: [
-                "CanopyControl",
+                "CanopyAdminAPI", "CanopyClient", "CanopyControl",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -185,6 +193,7 @@ let package = Package(
                 "CanopyEdge",
                 "CanopyStore",
                 "CanopySpec",
+                "CanopyTLS",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -200,9 +209,11 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Yams", package: "Yams"),
             ]
         ),
+        .testTarget(name: "CanopyClientTests", dependencies: ["CanopyAdminAPI", "CanopyClient"]),
         .testTarget(
             name: "CanopyFuzzingTests", dependencies: ["CanopyFuzzing"], exclude: ["Corpus", "Regressions"]),
         .testTarget(

@@ -1,5 +1,6 @@
 import ArgumentParser
-import CanopyControl
+import CanopyAdminAPI
+import CanopyClient
 import Foundation
 
 struct Build: AsyncParsableCommand {
@@ -51,9 +52,8 @@ struct Build: AsyncParsableCommand {
                 "use `canopy build DIR --out DIR` (local) or `canopy build SITE BRANCH` (on the server)")
         }
         let response = try adminOptions.client.send(
-            "POST", "/api/v1/builds", ["site": arguments[0], "branch": arguments[1]])
-        let build = try JSONSerialization.jsonObject(with: response.body) as? [String: Any]
-        let id = build?["id"] as? String ?? "?"
+            "POST", "/api/v1/builds", BuildTrigger(site: arguments[0], branch: arguments[1]))
+        let id = try CLI.decode(BuildRecord.self, response).id
         print("Queued build \(id) of \(arguments[0])/\(arguments[1]); follow it with: canopy logs \(id) --follow")
     }
 }

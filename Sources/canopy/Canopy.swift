@@ -1,7 +1,8 @@
 import ArgumentParser
+import CanopyClient
 import CanopyControl
 
-/// `canopy`: argument parsing only; every command calls into CanopyControl.
+/// `canopy`: argument parsing only; `serve` calls into CanopyControl, every other command into CanopyClient.
 @main
 struct CanopyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

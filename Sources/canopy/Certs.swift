@@ -1,5 +1,6 @@
 import ArgumentParser
-import CanopyControl
+import CanopyAdminAPI
+import CanopyClient
 
 struct Certs: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

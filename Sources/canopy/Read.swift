@@ -1,5 +1,6 @@
 import ArgumentParser
-import CanopyControl
+import CanopyAdminAPI
+import CanopyClient
 import Foundation
 
 /// GET a path, print JSON with `--json`, else decode and render a table.
@@ -71,7 +72,7 @@ struct Deployments: AsyncParsableCommand {
             for d in list {
                 table.add([
                     d.id, String(d.commit.prefix(7)), String(d.fileCount), String(d.totalBytes),
-                    StatusFormatter.age(d.createdAt) + " ago",
+                    ageText(since: d.createdAt) + " ago",
                     String(d.commitMessage.split(separator: "\n").first ?? ""),
                 ])
             }
@@ -97,7 +98,7 @@ struct Builds: AsyncParsableCommand {
             for b in builds {
                 table.add([
                     b.id, b.site, b.branch, String(b.commit.prefix(7)), b.status.rawValue,
-                    StatusFormatter.age(b.queuedAt),
+                    ageText(since: b.queuedAt),
                     b.deploymentID ?? "-", String(b.error?.split(separator: "\n").first ?? ""),
                 ])
             }

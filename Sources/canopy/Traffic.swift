@@ -1,21 +1,7 @@
 import ArgumentParser
-import CanopyControl
+import CanopyAdminAPI
+import CanopyClient
 import Foundation
-
-extension AdminClient {
-    /// Sends JSON and fails with the server's message on an error status.
-    func send(_ method: String, _ path: String, _ body: [String: Any]? = nil) throws -> AdminClient.Response {
-        let data = try body.map { try JSONSerialization.data(withJSONObject: $0) }
-        // The audit log names who the token belongs to; a claimed actor header would be forgeable.
-        let response = try request(method, path, json: data)
-        try CLI.check(response)
-        return response
-    }
-}
-
-func encodePath(_ segment: String) -> String {
-    segment.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(.init(charactersIn: "-._~"))) ?? segment
-}
 
 struct Split: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -40,15 +26,16 @@ struct Split: AsyncParsableCommand {
             return
         }
         guard !targets.isEmpty else { throw ValidationError("give NAME=WEIGHT targets, or --clear") }
-        var list: [[String: Any]] = []
+        var list: [SplitRequest.Target] = []
         for pair in targets {
             guard let eq = pair.lastIndex(of: "="), let weight = Double(pair[pair.index(after: eq)...]) else {
                 throw ValidationError("targets are NAME=WEIGHT (e.g. main=90), not '\(pair)'")
             }
-            list.append(["target": String(pair[..<eq]), "weight": weight])
+            list.append(SplitRequest.Target(target: String(pair[..<eq]), weight: weight))
         }
-        let response = try client.send("POST", "/api/v1/hostnames/\(encodePath(hostname))/split", ["targets": list])
-        let applied = try JSONDecoder().decode([HostnameStatus.Target].self, from: response.body)
+        let response = try client.send(
+            "POST", "/api/v1/hostnames/\(encodePath(hostname))/split", SplitRequest(targets: list))
+        let applied = try CLI.decode([HostnameStatus.Target].self, response)
         var table = TextTable(["TARGET", "WEIGHT", "DEPLOYMENT", "COMMIT"])
         for t in applied {
             table.add([t.label, "\(Int((t.weight * 100).rounded()))%", t.deployment, String(t.commit.prefix(7))])
@@ -67,9 +54,9 @@ struct Swap: AsyncParsableCommand {
     @OptionGroup var adminOptions: AdminOptions
 
     func run() async throws {
-        let response = try adminOptions.client.send("POST", "/api/v1/swap", ["a": first, "b": second])
-        let result = try JSONSerialization.jsonObject(with: response.body) as? [String: Any]
-        print("Swapped \(first) and \(second) in \(String(format: "%.2f", result?["milliseconds"] as? Double ?? 0)) ms")
+        let response = try adminOptions.client.send("POST", "/api/v1/swap", SwapRequest(a: first, b: second))
+        let result = try CLI.decode(ActionResult.self, response)
+        print("Swapped \(first) and \(second) in \(String(format: "%.2f", result.milliseconds)) ms")
     }
 }
 
@@ -83,12 +70,10 @@ struct Rollback: AsyncParsableCommand {
     @OptionGroup var adminOptions: AdminOptions
 
     func run() async throws {
-        var body: [String: Any] = ["target": target]
-        if let to { body["to"] = to }
-        let response = try adminOptions.client.send("POST", "/api/v1/rollback", body)
-        let result = try JSONSerialization.jsonObject(with: response.body) as? [String: Any]
+        let response = try adminOptions.client.send("POST", "/api/v1/rollback", TargetRequest(target: target, to: to))
+        let result = try CLI.decode(ActionResult.self, response)
         print(
-            "\(target) now serves \(result?["detail"] as? String ?? "?") (applied in \(String(format: "%.2f", result?["milliseconds"] as? Double ?? 0)) ms); pinned until `canopy unpin \(target)`"
+            "\(target) now serves \(result.detail) (applied in \(String(format: "%.2f", result.milliseconds)) ms); pinned until `canopy unpin \(target)`"
         )
     }
 }
@@ -100,7 +85,7 @@ struct Pin: AsyncParsableCommand {
     @OptionGroup var adminOptions: AdminOptions
 
     func run() async throws {
-        _ = try adminOptions.client.send("POST", "/api/v1/pin", ["target": target])
+        _ = try adminOptions.client.send("POST", "/api/v1/pin", TargetRequest(target: target))
         print("\(target) is pinned: new builds are kept but not activated")
     }
 }
@@ -112,7 +97,7 @@ struct Unpin: AsyncParsableCommand {
     @OptionGroup var adminOptions: AdminOptions
 
     func run() async throws {
-        _ = try adminOptions.client.send("POST", "/api/v1/unpin", ["target": target])
+        _ = try adminOptions.client.send("POST", "/api/v1/unpin", TargetRequest(target: target))
         print("\(target) is unpinned")
     }
 }
@@ -127,32 +112,22 @@ struct Rollout: AsyncParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func run() async throws {
-        guard ["status", "pause", "resume", "promote", "abort"].contains(action) else {
-            throw ValidationError("the action is one of status, pause, resume, promote, abort")
+        guard RolloutRequest.actions.contains(action) else {
+            throw ValidationError("the action is one of \(RolloutRequest.actions.joined(separator: ", "))")
         }
-        let response = try adminOptions.client.send("POST", "/api/v1/rollout", ["target": target, "action": action])
+        let response = try adminOptions.client.send(
+            "POST", "/api/v1/rollout", RolloutRequest(target: target, action: action))
         if output.json {
             print(response.text, terminator: "")
             return
         }
-        let r = try CLI.decode(RolloutRecordView.self, response)
+        let r = try CLI.decode(RolloutRecord.self, response)
         var table = TextTable(["BRANCH", "FROM", "TO", "STRATEGY", "SHARE", "STATUS", "NOTE"])
         table.add([
-            "\(r.site)/\(r.branch)", r.fromDeployment ?? "-", r.toDeployment, r.strategy, "\(r.percent)%", r.status,
+            "\(r.site)/\(r.branch)", r.fromDeployment ?? "-", r.toDeployment, r.strategy, "\(r.percent)%",
+            r.status.rawValue,
             r.message ?? "",
         ])
         print(table.render())
     }
-}
-
-/// The fields of a rollout the CLI shows.
-struct RolloutRecordView: Decodable {
-    var site: String
-    var branch: String
-    var fromDeployment: String?
-    var toDeployment: String
-    var strategy: String
-    var percent: Int
-    var status: String
-    var message: String?
 }

@@ -13,7 +13,7 @@ struct OpenAPITests {
         {
             url.deleteLastPathComponent()
         }
-        return url.appendingPathComponent("Sources/CanopyControl/openapi.yaml").path
+        return url.appendingPathComponent("Sources/CanopyControl/Admin/openapi.yaml").path
     }()
 
     /// `METHOD /path/{param}` for every operation in the document.

@@ -86,14 +86,6 @@ struct ControlHelpersTests {
         #expect(!constantTimeEqual("", "x"))
     }
 
-    @Test func tablesAlignColumns() {
-        var table = TextTable(["A", "LONGER"])
-        table.add(["wide value", "x"])
-        let lines = table.render().split(separator: "\n")
-        #expect(lines[0] == "A            LONGER")
-        #expect(lines[1] == "wide value   x")
-    }
-
     @Test func dashboardEscapesWhatItShows() {
         #expect(Dashboard.escape("<b a=\"x\">&'") == "&lt;b a=&quot;x&quot;&gt;&amp;&#39;")
     }

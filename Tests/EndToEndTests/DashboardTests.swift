@@ -7,7 +7,8 @@ import Testing
 struct DashboardTests {
     /// Routes documented in openapi.yaml, as (method, path with sample parameters, needs the admin token).
     static func documentedRoutes() throws -> [(method: String, path: String, admin: Bool)] {
-        let text = try String(contentsOfFile: packageRoot + "/Sources/CanopyControl/openapi.yaml", encoding: .utf8)
+        let text = try String(
+            contentsOfFile: packageRoot + "/Sources/CanopyControl/Admin/openapi.yaml", encoding: .utf8)
         var routes: [(String, String, Bool)] = []
         var current = ""
         var inPaths = false
