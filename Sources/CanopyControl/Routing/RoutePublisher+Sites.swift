@@ -1,3 +1,4 @@
+import CanopyAdminAPI
 import CanopyEdge
 import CanopySpec
 import CanopyStore
