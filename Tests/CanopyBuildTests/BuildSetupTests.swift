@@ -26,7 +26,9 @@ import Testing
         ] {
             #expect(lines.contains(expected), "missing \(expected) in \(lines.sorted())")
         }
-        #expect(lines.contains { $0.hasPrefix("BIN=\(home)/bin:/usr/local/sbin:") })
+        // (PATH starts with the build's own prefix for global installs.)
+        #expect(
+            lines.contains { $0.hasPrefix("BIN=\(home)/bin:\(home)/.local/bin:/usr/local/sbin:") }, "\(lines.sorted())")
     }
 
     /// The build knows where the branch is served, so a site can set its base URL per preview.
