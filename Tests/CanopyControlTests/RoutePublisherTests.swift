@@ -51,12 +51,12 @@ struct RoutePublisherTests {
         let publisher = RoutePublisher(
             state: f.state, store: store, edge: edge, blocking: blocking, logger: Logger(label: "test"))
 
-        let statuses = try await publisher.publish(sites: f.sites)
+        try await publisher.publish(sites: f.sites)
         #expect(served(edge.last, "a.test") == ["main=d1@1.0"])
         #expect(served(edge.last, "r.test") == ["release=d2@1.0"])
         // staging has no deployment: no route at all.
         #expect(edge.last?.routes["b.test"] == nil)
-        #expect(statuses.map(\.hostname) == ["a.test", "r.test"])
+        #expect(await publisher.hostnames.map(\.hostname) == ["a.test", "r.test"])
 
         // A split's weights arrive normalised, in the order given.
         try await f.state.setHostPolicies(
@@ -143,6 +143,15 @@ struct IncrementalPublishTests {
         #expect(serves("a.test") == "s2")
         #expect(serves("www.shared.test") == "s2")
 
+        // What nothing routes and no branch keeps as its rollback target is unloaded by a publish
+        // of its site: s1 after s3 (s2 is main's rollback target).
+        #expect(await publisher.served["s1"] != nil, "s1 is main's rollback target")
+        try await deploy("s3", site: "s", branch: "main", index: 6)
+        try await publisher.publish(sites: sites, changed: ["s"])
+        #expect(serves("a.test") == "s3")
+        #expect(await publisher.served["s1"] == nil)
+        #expect(await publisher.served["s2"] != nil)
+
         // A split lives in host policies, read at every publish, even when no site is named; it
         // reaches a hostname whose own branch has no deployment yet (staging's b.test).
         try await f.state.setHostPolicies(
@@ -150,6 +159,7 @@ struct IncrementalPublishTests {
             audit: AuditEntry(actor: "t", action: "split", target: "b.test", before: nil, after: nil))
         try await publisher.publish(sites: sites, changed: [])
         #expect(serves("b.test") == "t2")
+        #expect(serves("www.shared.test") == "s3")
         #expect(await publisher.hostnames.first { $0.hostname == "b.test" }?.hasPolicy == true)
         // A site whose Sites file changed is planned again without being named.
         sites["t"]!.branches[0].domains = ["t2.test"]

@@ -15,9 +15,13 @@ extension Orchestrator {
     /// `changed`: the sites whose environments or deployments changed (nil: read everything again);
     /// host policies and rollouts are read at every publish.
     func publishRoutes(changed: Set<String>? = nil) async throws {
-        hostnames = try await routes.publish(sites: catalog.sites, changed: changed)
-        await certificates.update(sources: await routes.certificateSources, sites: catalog.sites)
-        emit(.routesPublished(hostnames: hostnames.count))
+        let published = try await routes.publish(sites: catalog.sites, changed: changed)
+        hostnameStatus = published.statuses
+        // The certificates follow the hostnames' `tls:` and the Sites files: a push changes neither.
+        if changed == nil || published.certificateSourcesChanged {
+            await certificates.update(sources: await routes.certificateSources, sites: catalog.sites)
+        }
+        emit(.routesPublished(hostnames: published.statuses.count))
     }
 
     /// Every hostname with the deployments it serves and their weights.

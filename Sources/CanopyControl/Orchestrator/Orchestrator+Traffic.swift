@@ -18,7 +18,7 @@ extension Orchestrator {
         try await traffic.split(entry, weights: weights, actor: actor)
         try await publishRoutes(changed: [])  // (a host policy: read at every publish)
         emit(.trafficChanged(hostname: entry.hostname))
-        return hostnames.first { $0.hostname == entry.hostname }?.targets ?? []
+        return hostnameStatus[entry.hostname]?.targets ?? []
     }
 
     /// Removes a hostname's split or swap: it serves its own branch again.

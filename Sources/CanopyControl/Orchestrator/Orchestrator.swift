@@ -55,8 +55,10 @@ public actor Orchestrator {
     var listeners: [UUID: AsyncStream<ControlEvent>.Continuation] = [:]
     /// Edge counters of each rolling-out deployment when its rollout began (error rates count from there).
     var rolloutBaselines: [EnvironmentKey: DeploymentTrafficStats] = [:]
-    /// What every hostname serves, as last published.
-    var hostnames: [HostnameStatus] = []
+    /// What every hostname serves, as last published, by hostname.
+    var hostnameStatus: [String: HostnameStatus] = [:]
+    /// The same, sorted by hostname.
+    var hostnames: [HostnameStatus] { hostnameStatus.keys.sorted().map { hostnameStatus[$0]! } }
     /// When a build last could not be recorded (a full disk): the error is logged once a minute.
     var buildRecordFailedAt: ContinuousClock.Instant?
 
@@ -353,7 +355,7 @@ public actor Orchestrator {
                     deployment: b.deploymentID,
                     status: b.status.rawValue, error: b.error, hostnames: nil, at: Date()))
         case .deploymentActivated(let site, let branch, let deployment):
-            let hosts = hostnames.filter { $0.site == site && $0.branch == branch }.map(\.hostname)
+            let hosts = hostnameStatus.values.filter { $0.site == site && $0.branch == branch }.map(\.hostname).sorted()
             notifier.send(
                 to: url(site),
                 .init(

@@ -13,7 +13,7 @@ struct SiteRoutes: Sendable {
     var live: [DeploymentRecord]
     var rollouts: [RolloutRecord]
     /// The site's hostnames as planned without host policies, with their routes (targets loaded).
-    var routes: [PlannedRoute]
+    var routes: [String: PlannedRoute]
 }
 
 /// A hostname of one site's plan and what it routes to (nil when none of its targets loads, or it
@@ -73,54 +73,83 @@ extension RoutePublisher {
             sites: [config.name: config], environments: input.environments, rollouts: rollouts, policies: [],
             liveDeployments: input.live)
         for conflict in plan.conflicts { logger.warning("\(conflict)") }
-        var routes: [PlannedRoute] = []
+        var routes: [String: PlannedRoute] = [:]
         for entry in plan.entries {
             let routed = await route(for: entry, sites: sites)
-            routes.append(PlannedRoute(entry: entry, route: routed?.0, status: routed?.1))
+            routes[entry.hostname] = PlannedRoute(entry: entry, route: routed?.0, status: routed?.1)
         }
         return SiteRoutes(
             config: config, environments: input.environments, live: input.live, rollouts: rollouts, routes: routes)
     }
 
-    /// Every site's routes in one table: a hostname two sites make goes to the stronger claim (then
-    /// the site whose name sorts first), as `RoutePlan` decides; host policies (splits, swaps) then
-    /// replace the targets of their hostnames. Statuses are sorted by hostname.
-    func merge(
-        policies: [HostPolicy], sites: [String: SiteConfig]
-    ) async -> (routes: [String: HostRoute], statuses: [HostnameStatus]) {
-        var winners: [String: PlannedRoute] = [:]
-        for name in perSite.keys.sorted() {
-            for planned in perSite[name]!.routes {
-                let host = planned.entry.hostname
-                if let holder = winners[host] {
-                    if holder.rank <= planned.rank {
-                        logger.warning(
-                            "hostname \(host) of \(planned.entry.site)/\(planned.entry.branch) is already served by \(holder.entry.site)/\(holder.entry.branch); ignored"
-                        )
-                        continue
-                    }
-                }
-                winners[host] = planned
+    /// Replaces a site's part (nil: the site is gone) and its claims; returns the hostnames it made
+    /// before or makes now, which are the ones whose route may have changed.
+    func setRoutes(_ new: SiteRoutes?, of name: String) -> Set<String> {
+        let before = Set(perSite[name]?.routes.keys ?? [String: PlannedRoute]().keys)
+        let after = Set(new?.routes.keys ?? [String: PlannedRoute]().keys)
+        for host in before.subtracting(after) {
+            claimants[host]?.removeAll { $0 == name }
+            if claimants[host]?.isEmpty == true { claimants[host] = nil }
+        }
+        for host in after.subtracting(before) {
+            claimants[host, default: []].append(name)
+            claimants[host]!.sort()
+        }
+        perSite[name] = new
+        return before.union(after)
+    }
+
+    /// The claim that wins a hostname two sites' plans make, as `RoutePlan` decides: the stronger
+    /// claim (a branch's own hostname, then a preview's, then a per-commit one), then the site whose
+    /// name sorts first. The others are logged.
+    func winner(_ host: String) -> PlannedRoute? {
+        var best: PlannedRoute?
+        for site in claimants[host] ?? [] {
+            guard let planned = perSite[site]?.routes[host] else { continue }
+            if let holder = best {
+                let (kept, ignored) = holder.rank <= planned.rank ? (holder, planned) : (planned, holder)
+                logger.warning(
+                    "hostname \(host) of \(ignored.entry.site)/\(ignored.entry.branch) is already served by \(kept.entry.site)/\(kept.entry.branch); ignored"
+                )
+                best = kept
+            } else {
+                best = planned
             }
         }
-        var routes = winners.compactMapValues(\.route)
-        var statuses = winners.compactMapValues(\.status)
-        if !policies.isEmpty {
-            let targets = environmentTargets()
-            for policy in policies {
-                guard var entry = winners[policy.hostname]?.entry else { continue }
+        return best
+    }
+
+    /// Routes again the hostnames whose claims changed and every hostname a host policy covers (now
+    /// or at the last publish): the winning claim's route, its targets replaced by the policy's.
+    /// Returns whether any hostname's certificate source changed.
+    func apply(affected: Set<String>, policies: [HostPolicy], sites: [String: SiteConfig]) async -> Bool {
+        let byHost = Dictionary(policies.map { ($0.hostname, $0) }, uniquingKeysWith: { a, _ in a })
+        let hosts = affected.union(policyHosts).union(byHost.keys)
+        policyHosts = Set(byHost.keys)
+        let targets = byHost.isEmpty ? [:] : environmentTargets()
+        var certificatesChanged = false
+        for host in hosts {
+            let planned = winner(host)
+            var route = planned?.route
+            var status = planned?.status
+            if let policy = byHost[host], var entry = planned?.entry {
                 entry.hasPolicy = true
                 entry.targets = policy.targets.flatMap { RoutePlan.resolve($0, envTargets: targets) }
-                if let (route, status) = await route(for: entry, sites: sites) {
-                    routes[policy.hostname] = route
-                    statuses[policy.hostname] = status
-                } else {
-                    routes[policy.hostname] = nil
-                    statuses[policy.hostname] = nil
-                }
+                let routed = await self.route(for: entry, sites: sites)
+                route = routed?.0
+                status = routed?.1
+            }
+            for target in table[host]?.targets ?? [] { release(target.deployment.manifest.id, from: &routedRefs) }
+            for target in route?.targets ?? [] { routedRefs[target.deployment.manifest.id, default: 0] += 1 }
+            table[host] = route
+            statusByHost[host] = status
+            let source = route.map { CertificateSource(hostname: $0.hostname, site: $0.site, tls: $0.tls.tls) }
+            if certificateSourceByHost[host] != source {
+                certificateSourceByHost[host] = source
+                certificatesChanged = true
             }
         }
-        return (routes, statuses.keys.sorted().map { statuses[$0]! })
+        return certificatesChanged
     }
 
     /// What each environment serves now (a rollout splits it), for resolving policy targets.

@@ -17,22 +17,43 @@ package actor RoutePublisher {
     let logger: Logger
 
     /// Deployments loaded for serving, by id, with the Sites-file rules they were loaded with.
-    private var served: [String: LoadedDeployment] = [:]
-    /// What every hostname serves, as last published.
-    package private(set) var hostnames: [HostnameStatus] = []
+    private(set) var served: [String: LoadedDeployment] = [:]
     /// Each branch's rollback target, with the deployment it was looked up for.
-    private var rollbackTargets: [EnvironmentKey: RollbackTarget] = [:]
-    private struct RollbackTarget {
+    var rollbackTargets: [EnvironmentKey: RollbackTarget] = [:]
+    struct RollbackTarget {
         var active: String
         var previous: String?
     }
-    /// Where each routed hostname's certificate comes from (its `tls:`), as last published.
-    private(set) var certificateSources: [CertificateSource] = []
-    /// Each site's part of the table with the state it was computed from (see `publish`).
+
+    // The table as last published, kept between publishes so that a change is applied to the
+    // hostnames it touches (see `publish`).
+    /// Each site's part of the table with the state it was computed from.
     var perSite: [String: SiteRoutes] = [:]
+    /// The sites whose plans make each hostname, by site name.
+    var claimants: [String: [String]] = [:]
+    /// What the edge serves and what `canopy status` shows, by hostname.
+    var table: [String: HostRoute] = [:]
+    var statusByHost: [String: HostnameStatus] = [:]
+    /// Where each routed hostname's certificate comes from (its `tls:`).
+    var certificateSourceByHost: [String: CertificateSource] = [:]
+    /// The hostnames a host policy covered at the last publish.
+    var policyHosts: Set<String> = []
+    /// How many routed targets name each deployment, and how many branches keep it as their
+    /// rollback target: a deployment stays loaded while either counts it.
+    var routedRefs: [String: Int] = [:]
+    var rollbackRefs: [String: Int] = [:]
+    /// Deployments whose count fell to zero since the last prune.
+    var released: Set<String> = []
+
+    /// What every hostname serves, as last published, by hostname.
+    package var hostnames: [HostnameStatus] { statusByHost.keys.sorted().map { statusByHost[$0]! } }
+    /// Where each routed hostname's certificate comes from, by hostname.
+    var certificateSources: [CertificateSource] {
+        certificateSourceByHost.keys.sorted().map { certificateSourceByHost[$0]! }
+    }
 
     /// A deployment loaded for the edge, and the site rules it was loaded with.
-    private struct LoadedDeployment {
+    struct LoadedDeployment {
         var deployment: ServedDeployment
         var rules: SiteRules
     }
@@ -88,18 +109,31 @@ package actor RoutePublisher {
         SiteRules(redirects: site?.redirects ?? [], headers: site?.headers ?? [])
     }
 
+    /// What a publish changed, for the caller.
+    package struct Published: Sendable {
+        /// What every hostname serves now, by hostname.
+        package var statuses: [String: HostnameStatus]
+        /// Whether any hostname's certificate source (hostname, site, `tls:`) came, went or changed.
+        package var certificateSourcesChanged: Bool
+    }
+
     /// Builds the routing table from the state in force and hands it to the edge in one atomic swap.
-    /// Returns what every hostname now serves.
     ///
     /// `changed` names the sites whose state changed since the last publish (a build went live, a
-    /// rollout stepped, a branch was rolled back or pinned): only their state is read again and only
-    /// their hostnames are planned and compiled again, so one push costs what it changed, not a pass
-    /// over every hostname. nil reads and plans everything (at start and when the Sites files change).
-    /// Splits and swaps live in host policies, which are read at every publish.
+    /// rollout stepped, a branch was rolled back or unpinned): only their state is read again, and
+    /// only the hostnames they make (and those with host policies) are planned, loaded and compiled
+    /// again, so one push costs what it changed, not a pass over every hostname. nil reads and plans
+    /// everything (at start and when the Sites files change). Host policies (splits, swaps) and
+    /// rollouts are read at every publish; a site whose rollouts or Sites file changed is planned again.
     @discardableResult
-    package func publish(sites: [String: SiteConfig], changed: Set<String>? = nil) async throws -> [HostnameStatus] {
+    package func publish(sites: [String: SiteConfig], changed: Set<String>? = nil) async throws -> Published {
         let inputs = try await siteInputs(sites: sites, changed: changed)
-        perSite = perSite.filter { sites[$0.key] != nil }
+        var affected: Set<String> = []
+        var replanned: [String] = []
+        for name in perSite.keys.sorted() where sites[name] == nil {
+            affected.formUnion(setRoutes(nil, of: name))
+            replanned.append(name)
+        }
         for (name, config) in sites.sorted(by: { $0.key < $1.key }) {
             let input = inputs.fresh[name]
             if let cached = perSite[name], cached.config == config, cached.rollouts == (inputs.rollouts[name] ?? []),
@@ -109,21 +143,14 @@ package actor RoutePublisher {
             }
             guard let input = input ?? perSite[name].map({ SiteInput(environments: $0.environments, live: $0.live) })
             else { continue }
-            perSite[name] = await siteRoutes(
-                config, input: input, rollouts: inputs.rollouts[name] ?? [], sites: sites)
+            let routes = await siteRoutes(config, input: input, rollouts: inputs.rollouts[name] ?? [], sites: sites)
+            affected.formUnion(setRoutes(routes, of: name))
+            replanned.append(name)
         }
-        let merged = await merge(policies: inputs.policies, sites: sites)
-        edge.update(RoutingTable(byHostname: merged.routes))
-        hostnames = merged.statuses
-        certificateSources = merged.statuses.compactMap { status in
-            merged.routes[status.hostname].map {
-                CertificateSource(hostname: $0.hostname, site: $0.site, tls: $0.tls.tls)
-            }
-        }
-        try await keepLoaded(
-            routed: Set(merged.routes.values.flatMap { $0.targets.map(\.deployment.manifest.id) }),
-            environments: perSite.values.flatMap(\.environments), sites: sites)
-        return merged.statuses
+        let certificatesChanged = await apply(affected: affected, policies: inputs.policies, sites: sites)
+        edge.update(RoutingTable(byHostname: table))
+        try await keepLoaded(replanned: replanned, everything: changed == nil, sites: sites)
+        return Published(statuses: statusByHost, certificateSourcesChanged: certificatesChanged)
     }
 
     /// One hostname's route with its targets loaded and weights normalised; nil when none loads.
@@ -158,35 +185,53 @@ package actor RoutePublisher {
     }
 
     /// Keeps loaded what is routed and each branch's rollback target, so that a rollback (or an
-    /// unpin after one) is a pointer move that never waits for a deployment to load. A branch's
-    /// rollback target is looked up again only when what it serves changed (one query per changed
-    /// branch, not one per branch at every publish).
-    private func keepLoaded(
-        routed: Set<String>, environments: [EnvironmentRecord], sites: [String: SiteConfig]
-    ) async throws {
-        var keep = routed
+    /// unpin after one) is a pointer move that never waits for a deployment to load. The rollback
+    /// targets of the replanned sites' branches are looked up again only where what a branch serves
+    /// changed (one query per changed branch); deployments nothing counts any more are unloaded.
+    private func keepLoaded(replanned: [String], everything: Bool, sites: [String: SiteConfig]) async throws {
+        let sitesNow = Set(replanned)
+        let dropped = rollbackTargets.filter { everything || sitesNow.contains($0.key.site) }
+        for (key, target) in dropped {
+            rollbackTargets[key] = nil
+            if let previous = target.previous { release(previous, from: &rollbackRefs) }
+        }
         var warm: [String] = []
-        var targets: [EnvironmentKey: RollbackTarget] = [:]
+        let environments =
+            everything ? perSite.values.flatMap(\.environments) : replanned.flatMap { perSite[$0]?.environments ?? [] }
         for env in environments {
             guard let active = env.activeDeployment else { continue }
             let key = EnvironmentKey(site: env.site, branch: env.branch)
-            var target = rollbackTargets[key]
+            var target = dropped[key]
             if target?.active != active {
                 let history = try await state.activationHistory(site: env.site, branch: env.branch)
                 target = RollbackTarget(active: active, previous: history.first { $0 != active })
             }
-            targets[key] = target
+            rollbackTargets[key] = target
             if let previous = target?.previous {
-                keep.insert(previous)
+                rollbackRefs[previous, default: 0] += 1
                 if served[previous] == nil { warm.append(previous) }
             }
         }
-        rollbackTargets = targets
-        served = served.filter { keep.contains($0.key) }
+        if everything {
+            served = served.filter { routedRefs[$0.key] != nil || rollbackRefs[$0.key] != nil }
+        } else {
+            for id in released where routedRefs[id] == nil && rollbackRefs[id] == nil { served[id] = nil }
+        }
+        released = []
         for id in warm {
             guard (try? await state.deployment(id: id))?.removedAt == nil else { continue }
             _ = try? await deployment(id, sites: sites)
         }
     }
 
+    /// One count of `id` less; at zero it is a candidate for unloading.
+    func release(_ id: String, from refs: inout [String: Int]) {
+        guard let count = refs[id] else { return }
+        if count <= 1 {
+            refs[id] = nil
+            released.insert(id)
+        } else {
+            refs[id] = count - 1
+        }
+    }
 }
