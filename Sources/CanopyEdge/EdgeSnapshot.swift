@@ -29,17 +29,21 @@ final class EdgeSnapshot: AtomicReference, Sendable {
         self.challenges = challenges
         self.tlsPort = tlsPort
         let reusable = previous.flatMap { $0.certificates === certificates && $0.tlsPort == tlsPort ? $0.routes : nil }
-        var routes: [String: CompiledRoute] = [:]
-        routes.reserveCapacity(table.routes.count)
-        for (host, route) in table.routes {
-            if let old = reusable?[host], old.route.isSame(as: route) {
-                routes[host] = old
-                continue
-            }
+        func compiled(_ host: String, _ route: HostRoute) -> CompiledRoute {
+            if let old = reusable?[host], old.route.isSame(as: route) { return old }
             let https = HTTPSRoute(route: route, certificates: certificates, tlsPort: tlsPort)
-            routes[host] = CompiledRoute(route: route, https: https, counters: counters)
+            return CompiledRoute(route: route, https: https, counters: counters)
         }
-        self.routes = routes
+        if var routes = reusable, let changed = table.changed {
+            // The table says which hostnames changed: the rest are the previous snapshot's as they are.
+            for host in changed { routes[host] = table.routes[host].map { compiled(host, $0) } }
+            self.routes = routes
+        } else {
+            var routes: [String: CompiledRoute] = [:]
+            routes.reserveCapacity(table.routes.count)
+            for (host, route) in table.routes { routes[host] = compiled(host, route) }
+            self.routes = routes
+        }
     }
 }
 

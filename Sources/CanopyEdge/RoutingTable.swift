@@ -79,12 +79,19 @@ public final class RoutingTable: Sendable {
             map[route.hostname.lowercased()] = route
         }
         self.routes = map
+        self.changed = nil
     }
 
+    /// The hostnames whose routes may differ from the table published before this one; nil when
+    /// any may. The edge compiles only these again.
+    public let changed: Set<String>?
+
     /// A table from routes already keyed by their lowercase hostname, each with a target (a
-    /// publisher that keeps its table between publishes passes it as it is, without rehashing).
-    public init(byHostname routes: [String: HostRoute]) {
+    /// publisher that keeps its table between publishes passes it as it is, without rehashing), and
+    /// the hostnames whose routes changed since the table before, when the publisher knows them.
+    public init(byHostname routes: [String: HostRoute], changed: Set<String>? = nil) {
         self.routes = routes
+        self.changed = changed
     }
 
     public static let empty = RoutingTable(routes: [])

@@ -40,4 +40,23 @@ struct EdgeSnapshotReuseTests {
         #expect(third.routes.keys.sorted() == ["a.test"])
         #expect(third.routes["a.test"] === first.routes["a.test"])
     }
+
+    @Test func aTableThatNamesItsChangedHostnamesIsAppliedToThoseAlone() throws {
+        let f = try EdgeFixture()
+        let one = try f.deploy("d1", ["index.html": "one"])
+        let two = try f.deploy("d2", ["index.html": "two"])
+        let routes = ["a.test": route("a.test", one), "b.test": route("b.test", one), "c.test": route("c.test", one)]
+        f.server.update(RoutingTable(byHostname: routes))
+        let first = f.server.snapshot.load(ordering: .acquiring)
+        var next = routes
+        next["b.test"] = route("b.test", two)
+        next["c.test"] = nil
+        next["d.test"] = route("d.test", two)
+        f.server.update(RoutingTable(byHostname: next, changed: ["b.test", "c.test", "d.test"]))
+        let second = f.server.snapshot.load(ordering: .acquiring)
+        #expect(second.routes.keys.sorted() == ["a.test", "b.test", "d.test"])
+        #expect(second.routes["a.test"] === first.routes["a.test"])
+        #expect(second.routes["b.test"]?.targets.first?.deployment === two)
+        #expect(second.routes["d.test"]?.targets.first?.deployment === two)
+    }
 }

@@ -121,8 +121,10 @@ extension RoutePublisher {
 
     /// Routes again the hostnames whose claims changed and every hostname a host policy covers (now
     /// or at the last publish): the winning claim's route, its targets replaced by the policy's.
-    /// Returns whether any hostname's certificate source changed.
-    func apply(affected: Set<String>, policies: [HostPolicy], sites: [String: SiteConfig]) async -> Bool {
+    /// Returns the hostnames routed again and whether any hostname's certificate source changed.
+    func apply(
+        affected: Set<String>, policies: [HostPolicy], sites: [String: SiteConfig]
+    ) async -> (hosts: Set<String>, certificatesChanged: Bool) {
         let byHost = Dictionary(policies.map { ($0.hostname, $0) }, uniquingKeysWith: { a, _ in a })
         let hosts = affected.union(policyHosts).union(byHost.keys)
         policyHosts = Set(byHost.keys)
@@ -149,7 +151,7 @@ extension RoutePublisher {
                 certificatesChanged = true
             }
         }
-        return certificatesChanged
+        return (hosts, certificatesChanged)
     }
 
     /// What each environment serves now (a rollout splits it), for resolving policy targets.

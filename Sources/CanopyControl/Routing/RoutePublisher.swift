@@ -147,8 +147,9 @@ package actor RoutePublisher {
             affected.formUnion(setRoutes(routes, of: name))
             replanned.append(name)
         }
-        let certificatesChanged = await apply(affected: affected, policies: inputs.policies, sites: sites)
-        edge.update(RoutingTable(byHostname: table))
+        let (routed, certificatesChanged) = await apply(affected: affected, policies: inputs.policies, sites: sites)
+        // The edge compiles again only what was routed again (all of it for a first or full publish).
+        edge.update(RoutingTable(byHostname: table, changed: changed == nil ? nil : routed))
         try await keepLoaded(replanned: replanned, everything: changed == nil, sites: sites)
         return Published(statuses: statusByHost, certificateSourcesChanged: certificatesChanged)
     }
