@@ -92,13 +92,21 @@ struct Pin: AsyncParsableCommand {
 
 struct Unpin: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Let a branch's builds go live again (its newest deployment goes live now).")
+        abstract: "Let a branch's builds go live again (its newest deployment goes live now).",
+        discussion:
+            "Unpinning is also a deploy: if the branch serves an older deployment (after `canopy rollback`), its newest one takes all its traffic at once."
+    )
     @Argument var target: String
     @OptionGroup var adminOptions: AdminOptions
 
     func run() async throws {
-        _ = try adminOptions.client.send("POST", "/api/v1/unpin", TargetRequest(target: target))
-        print("\(target) is unpinned")
+        // Said before it happens: unpinning after a rollback puts the newest build back live.
+        print(
+            "Unpinning \(target): its newest deployment goes live now if it is not already, and new builds go live again"
+        )
+        let response = try adminOptions.client.send("POST", "/api/v1/unpin", TargetRequest(target: target))
+        let env = try CLI.decode(EnvironmentRecord.self, response)
+        print("\(env.site)/\(env.branch) is unpinned and serves \(env.activeDeployment ?? "nothing yet")")
     }
 }
 

@@ -186,6 +186,10 @@ struct TrafficTests {
         #expect(
             try canopy.get("staging.site.test", headers: ["X-Canopy-Target": "main"]).header("X-Canopy-Deployment")
                 != main2)
+        // Unpinning after the rollback is a deploy, and says so before it happens (#14).
+        let unpinned = try canopy.cli(["unpin", "site/main"])
+        #expect(unpinned.contains("its newest deployment goes live now"), "\(unpinned)")
+        #expect(unpinned.contains("site/main is unpinned and serves \(main2)"), "\(unpinned)")
         _ = ids
     }
 }

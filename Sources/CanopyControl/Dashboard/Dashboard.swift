@@ -118,7 +118,11 @@ enum Dashboard {
                 html += form("/ui/build", ["site": site.name, "branch": env.branch], "Rebuild", confirm: nil)
                 html +=
                     env.pinned
-                    ? form("/ui/unpin", ["target": "\(site.name)/\(env.branch)"], "Unpin", confirm: nil)
+                    ? form(
+                        "/ui/unpin", ["target": "\(site.name)/\(env.branch)"], "Unpin",
+                        confirm:
+                            "Unpin \(site.name)/\(env.branch)? Its newest deployment goes live now, replacing \(env.activeDeployment ?? "what it serves"), and new builds go live again."
+                    )
                     : form("/ui/pin", ["target": "\(site.name)/\(env.branch)"], "Pin", confirm: nil)
                 html += "</td></tr>"
             }
