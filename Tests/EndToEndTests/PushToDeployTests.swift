@@ -301,6 +301,27 @@ struct PushToDeployTests {
         #expect(try canopy.get("site.test").status == 200)
     }
 
+    /// Amplify rebuilds a branch when its environment variables change; so does Canopy when the
+    /// Sites file changes a branch's env, without a push (#14).
+    @Test func aChangedEnvInTheSitesFileRebuildsTheBranch() async throws {
+        let (canopy, _) = try await Self.deployedMain("envchange")
+        #expect(try canopy.get("site.test").text.contains("E2E"))
+        let before = try canopy.builds(branch: "main").count
+        try canopy.writeSite(
+            "site", Self.sitesFile.replacingOccurrences(of: "SITE_TITLE: E2E", with: "SITE_TITLE: Renamed Docs"))
+        try await canopy.waitForContent("site.test", "Renamed Docs")
+        #expect(try canopy.builds(branch: "main").count == before + 1, "one new build of main, from the same commit")
+        #expect(try canopy.builds(branch: "dev").isEmpty, "dev has no commit yet: nothing to rebuild")
+        // A change that no build reads (a new hostname) builds nothing.
+        try canopy.writeSite(
+            "site",
+            Self.sitesFile.replacingOccurrences(of: "SITE_TITLE: E2E", with: "SITE_TITLE: Renamed Docs")
+                .replacingOccurrences(of: "www.site.test", with: "new.site.test"))
+        try await canopy.waitForContent("new.site.test", "Renamed Docs")
+        try await Task.sleep(for: .seconds(2))
+        #expect(try canopy.builds(branch: "main").count == before + 1)
+    }
+
     @Test func theStatusCommandShowsHostnamesAndJSON() async throws {
         let (canopy, _) = try await Self.deployedMain("status")
         let table = try canopy.cli(["status"])

@@ -171,6 +171,7 @@ public actor Orchestrator {
 
     /// Re-reads the Sites folder; returns the sites whose configuration changed.
     func reloadSites() async -> Bool {
+        let before = catalog.sites
         guard await reloadCatalog() else {
             await certificates.refresh()  // certificate files may change without the Sites file
             return false
@@ -179,6 +180,7 @@ public actor Orchestrator {
         await closeSiteRepositories()
         await recordSitesInForce()
         try? await publishRoutes()
+        await rebuildBranchesWhoseBuildInputsChanged(before: before)
         return true
     }
 
