@@ -110,7 +110,8 @@ let package = Package(
         .target(
             name: "CanopyClient",
             dependencies: [
-                "CanopyAdminAPI", "CanopyBuild", "CanopySpec", .product(name: "Logging", package: "swift-log"),
+                "CanopyAdminAPI", "CanopyBuild", "CanopyGit", "CanopySpec",
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .executableTarget(

@@ -64,6 +64,18 @@ public final class GitRepository {
         return String(target.dropFirst("refs/heads/".count))
     }
 
+    /// The commit checked out in the work tree that contains `path`; nil outside a repository or
+    /// before its first commit.
+    public static func headCommit(near path: String) -> String? {
+        _ = LibGit2.initialised
+        var handle: OpaquePointer?
+        guard git_repository_open_ext(&handle, path, 0, nil) == 0, let handle else { return nil }
+        defer { git_repository_free(handle) }
+        var oid = git_oid()
+        guard git_reference_name_to_id(&oid, handle, "HEAD") == 0 else { return nil }
+        return withUnsafePointer(to: &oid) { hex($0) }
+    }
+
     // MARK: Refs
 
     /// Local branches (`refs/heads/*`), sorted by name.

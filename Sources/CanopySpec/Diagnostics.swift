@@ -32,6 +32,9 @@ public struct SpecDiagnostic: Sendable, Hashable, CustomStringConvertible {
 
     /// `file:line:column: error: message`, the form compilers use and editors understand.
     public var description: String { "\(location): \(severity.rawValue): \(message)" }
+
+    /// As a build log writes it, with the same prefix as the runner's own warnings.
+    public var logLine: String { "## \(severity == .warning ? "Warning" : "Error"): \(location): \(message)" }
 }
 
 /// A spec file was refused. Carries every error found, each with its file:line:column.

@@ -16,8 +16,8 @@ struct Build: AsyncParsableCommand {
     @Argument(help: "DIR (with --out), or SITE BRANCH.")
     var arguments: [String]
 
-    @Option(help: "Branch name the local build sees (AWS_BRANCH).")
-    var branch = "local"
+    @Option(help: "Branch name the local build sees (AWS_BRANCH; default: the branch checked out in DIR, else local).")
+    var branch: String?
 
     @Option(help: "Which amplify.yml application to build (monorepo).")
     var appRoot: String?

@@ -35,4 +35,29 @@ struct CommandLineTests {
         // The sample's source folder is untouched.
         #expect(!FileManager.default.fileExists(atPath: packageRoot + "/amplify-sample/dist"))
     }
+
+    /// A git work tree builds as the commit and branch checked out there; counts are files; a
+    /// folder that is not there is said so (#14).
+    @Test func aLocalBuildOfAWorkTreeSeesItsCommitAndBranch() throws {
+        let dir = try makeTemporaryDirectory("localgit")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let work = dir + "/site"
+        try FileManager.default.copyItem(atPath: packageRoot + "/amplify-sample", toPath: work)
+        try sh(["git", "init", "-q", "-b", "docs", work])
+        try sh(["git", "-C", work, "add", "-A"])
+        try sh(["git", "-C", work, "commit", "-q", "-m", "site"])
+        let commit = try sh(["git", "-C", work, "rev-parse", "HEAD"]).trimmingCharacters(in: .whitespacesAndNewlines)
+        let log = try sh([canopyBinary, "build", work, "--out", dir + "/out"])
+        #expect(log.contains("Building branch docs at commit \(commit.prefix(7))"), "\(log)")
+        let files = try #require(FileManager.default.enumerator(atPath: dir + "/out")?.allObjects as? [String]).filter {
+            var isDirectory: ObjCBool = false
+            FileManager.default.fileExists(atPath: dir + "/out/" + $0, isDirectory: &isDirectory)
+            return !isDirectory.boolValue
+        }
+        #expect(log.contains("Build succeeded: \(files.count) files"), "\(log)")
+
+        let missing = try sh(
+            [canopyBinary, "build", dir + "/nothing-here", "--out", dir + "/out2"], allowFailure: true)
+        #expect(missing.contains("nothing-here is not a folder"), "\(missing)")
+    }
 }

@@ -24,7 +24,7 @@ struct RuleFilesEndToEndTests {
         try repo.push("main")
         let build = try await waitForBuild(canopy, commit: good, status: "succeeded")
         let log = try buildLog(canopy, build)
-        #expect(log.contains("netlify.toml:6:1: warning:"), "\(log)")
+        #expect(log.contains("## Warning: netlify.toml:6:1:"), "\(log)")
         try await waitUntil("the redirect to be served") { try canopy.get("site.test", "/old").status == 301 }
         #expect(try canopy.get("site.test", "/old").header("Location") == "/")
 

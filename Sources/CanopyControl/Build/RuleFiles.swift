@@ -25,7 +25,7 @@ enum RuleFiles {
             if isSymbolicLink(path) { return Findings(problem: linkRefusal(name), warnings: findings.warnings) }
             guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { continue }
             do {
-                findings.warnings += try parse(name: name, text: text).map(\.description)
+                findings.warnings += try parse(name: name, text: text).map(\.logLine)
             } catch {
                 findings.problem = "\(name) is invalid:\n\(error)"
                 return findings

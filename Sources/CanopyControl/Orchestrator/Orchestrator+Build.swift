@@ -161,7 +161,7 @@ extension Orchestrator {
             return .failed(
                 "\((error as? SpecError)?.diagnostics.first?.location.file ?? "amplify.yml") is invalid:\n\(error)")
         }
-        for warning in plan.warnings { await log.append("warning: \(warning)") }
+        for warning in plan.warnings { await log.append(warning.logLine) }
         if plan.specFile == nil { await log.append("No amplify.yml: deploying the repository root as it is.") }
 
         var environment = site.env
@@ -200,7 +200,7 @@ extension Orchestrator {
         }
         // Rule files are parsed at deploy time: an invalid one fails the build, with its line.
         let ruleFindings = try await blocking.run { RuleFiles.validate(artifactDirectory: artifacts) }
-        for warning in ruleFindings.warnings { await log.append("warning: \(warning)") }
+        for warning in ruleFindings.warnings { await log.append(warning) }
         if let problem = ruleFindings.problem { return .failed(problem) }
         await log.append("Ingesting artifacts into the deployment store")
         let deploymentID = DeploymentStore.newDeploymentID(date: Date())
