@@ -57,10 +57,13 @@ import Testing
         guard let cgroups = Self.cgroups("memory") else { return }
         defer { Self.removeFolders(cgroups) }
         let limits = BuildLimits(processes: 512, memoryBytes: 256 << 20)
-        // The limit holds for the processes together: two of 150 MiB each go over 256 MiB.
+        // The limit holds for the processes together: two of 150 MiB each go over 256 MiB. The
+        // second allocates only once the first holds its memory (on a loaded machine the first
+        // could otherwise still be starting when the second is done).
         let (result, log) = try await Self.build(
             [
-                "python3 -c 'import time; b = bytearray(150 << 20); time.sleep(600)' &",
+                "python3 -c 'import time; b = bytearray(150 << 20); open(\"held\", \"w\").close(); time.sleep(600)' &",
+                "for i in $(seq 600); do [ -e held ] && break; sleep 0.1; done",
                 "python3 -c 'b = bytearray(150 << 20); print(\"allocated\")'", Self.deploy,
             ], limits: limits, cgroups: cgroups, offset: 0)
         let failure = try #require(result.failure, "\(log)")
