@@ -182,7 +182,7 @@ let package = Package(
         .testTarget(
             name: "CanopyEdgeTests",
             dependencies: [
-                "CanopyEdge",
+                "CanopyEdge", "CanopyTestSupport",
                 "CanopyStore",
                 "CanopySpec",
                 .product(name: "Logging", package: "swift-log"),

@@ -13,6 +13,8 @@ final class EdgeSnapshot: AtomicReference, Sendable {
     let certificates: CertificateSet
     /// HTTP-01 tokens (the same object in every snapshot).
     let challenges: ACMEChallenges
+    /// Some route has a proxy rule: methods other than GET and HEAD are routed before answering 405.
+    let mayProxy: Bool
 
     init(
         table: RoutingTable, certificates: CertificateSet = .empty, tlsPort: Int? = nil,
@@ -27,6 +29,7 @@ final class EdgeSnapshot: AtomicReference, Sendable {
             routes[host] = CompiledRoute(route: route, https: https, counters: counters)
         }
         self.routes = routes
+        self.mayProxy = routes.values.contains { $0.mayProxy }
     }
 }
 
@@ -42,6 +45,8 @@ final class CompiledRoute: Sendable {
     let hstsLine: [UInt8]?
 
     var isSplit: Bool { targets.count > 1 }
+    /// A target deployment has a proxy rule.
+    let mayProxy: Bool
 
     init(route: HostRoute, https: HTTPSRoute = HTTPSRoute(), counters: (String, String) -> TrafficCounters) {
         self.route = route
@@ -61,6 +66,7 @@ final class CompiledRoute: Sendable {
         } else {
             expectedAuthorization = nil
         }
+        mayProxy = targets.contains { $0.deployment.rules.hasProxy }
         authenticateHeader = "WWW-Authenticate: Basic realm=\"\(route.hostname)\", charset=\"UTF-8\"\r\n"
     }
 
