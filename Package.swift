@@ -191,7 +191,7 @@ let package = Package(
         .testTarget(
             name: "CanopyEdgeTests",
             dependencies: [
-                "CanopyEdge",
+                "CanopyEdge", "CanopyTestSupport",
                 "CanopyStore",
                 "CanopySpec",
                 "CanopyTLS",

@@ -8,6 +8,8 @@ import Foundation
 struct CompiledRules: Sendable {
     let redirects: [CompiledRedirect]
     let headerRules: [CompiledHeaderRule]
+    /// Some rule proxies to an upstream (so requests other than GET and HEAD may be answered).
+    var hasProxy: Bool { redirects.contains { $0.upstream != nil } }
 
     var isEmpty: Bool { redirects.isEmpty }
 
@@ -81,6 +83,8 @@ struct CompiledRules: Sendable {
     enum Outcome {
         case redirect(status: Int, location: String, forwardQuery: Bool)
         case rewrite(path: String)
+        /// A rewrite to an absolute URL: the request goes to the rule's upstream.
+        case proxy(ProxyTarget, forwardQuery: Bool)
         /// The target's content with this status (404, 410, …).
         case serve(path: String, status: Int)
     }
@@ -116,9 +120,15 @@ struct CompiledRules: Sendable {
             case .redirect(let code):
                 return .redirect(status: code, location: substituted, forwardQuery: rule.forwardsQuery)
             case .rewrite, .notFoundRewrite:
-                if substituted.hasPrefix("http://") || substituted.hasPrefix("https://") {
-                    // Canopy does not proxy
-                    return .redirect(status: 302, location: substituted, forwardQuery: rule.forwardsQuery)
+                if let upstream = rule.upstream {
+                    // The upstream is the rule's, compiled once; only the path comes from the request.
+                    guard substituted.hasPrefix(upstream.origin) else { continue }
+                    var uri = String(substituted.dropFirst(upstream.origin.count))
+                    if !uri.hasPrefix("/") { uri = "/" + uri }
+                    let parts = uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
+                    uri = ProxyHeaders.encodePath(String(parts[0])) + (parts.count > 1 ? "?" + parts[1] : "")
+                    let target = ProxyTarget(upstream: upstream, uri: uri, headers: rule.rule.proxyHeaders)
+                    return .proxy(target, forwardQuery: rule.forwardsQuery)
                 }
                 return .rewrite(path: substituted)
             case .notFound: return .serve(path: substituted, status: 404)
@@ -190,6 +200,8 @@ struct CompiledRedirect: Sendable {
     let appendsPath: Bool
     /// A redirect passes the request's query on to the target (when the target has none).
     let forwardsQuery: Bool
+    /// Where a proxy rule connects; nil for every other rule.
+    let upstream: ProxyUpstream?
 
     enum Segment: Sendable {
         case literal(String)
@@ -200,6 +212,12 @@ struct CompiledRedirect: Sendable {
 
     init(_ rule: RedirectRule) throws {
         self.rule = rule
+        upstream = rule.isProxy ? ProxyUpstream(target: rule.target) : nil
+        if rule.isProxy && upstream == nil {
+            throw SpecError(
+                at: rule.location ?? SourceLocation(file: "rules", line: 0, column: 0),
+                RulesSpec.proxyTargetError(rule.target) ?? "\(rule.target) is not a URL to proxy to")
+        }
         var source = rule.source
         var host: String?
         var bareDomain = false

@@ -25,6 +25,14 @@ public struct EdgeConfiguration: Sendable {
     public var cacheSize = BodyCache.defaultBudget
     /// Blob files the edge keeps open for sendfile, for all deployments together (`--max-open-blobs`).
     public var maxOpenBlobs = BodyCache.defaultMaxOpenBlobs()
+    /// Proxy rules (a 200 rewrite to an `http(s)://` URL): how long a connection to an upstream may
+    /// take (`--proxy-connect-timeout`; waiting for a pooled connection included), how long an
+    /// upstream may stay silent while it owes an answer (`--proxy-read-timeout`; Netlify gives up
+    /// after 26 s), and how many connections the edge opens to one upstream (`--proxy-max-connections`,
+    /// shared out between the event loops; idle ones are kept for reuse).
+    public var proxyConnectTimeout: Duration = .seconds(5)
+    public var proxyReadTimeout: Duration = .seconds(30)
+    public var proxyMaxConnections = 64
     /// The TLS listener (`--listen-tls`), when there is one. Its handshakes are held to the head timeout.
     public var tlsHost: String?
     public var tlsPort: Int?

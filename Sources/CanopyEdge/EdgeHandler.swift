@@ -23,9 +23,11 @@ final class EdgeHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     static let corkOption = ChannelOptions.Types.SocketOption(level: .tcp, name: .init(rawValue: TCP_CORK))
 
-    private let server: EdgeServer
+    let server: EdgeServer
     /// This connection's event loop's lane in the counters.
-    private let lane: Int
+    let lane: Int
+    /// The request being proxied; while there is one, nothing else is answered (see `H1Proxy`).
+    var proxy: H1Proxy?
     private var dates = DateHeaderCache()
     /// The start of a request head still incomplete, and where the search for its end resumes.
     private var pending: ByteBuffer?
@@ -41,7 +43,7 @@ final class EdgeHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// The connection's first bytes have been checked for the HTTP/2 preface.
     private var sniffed = false
     /// The connection came through the TLS listener (behind a TLSHelloHandler).
-    private let secure: Bool
+    let secure: Bool
     /// The output is over its bound: requests already read wait in `pending`, unanswered, until the
     /// channel is writable again.
     private var paused = false
@@ -73,6 +75,7 @@ final class EdgeHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
+        proxy?.exchange?.cancel()
         reaper?.cancel()
         reaper = nil
         server.idleConnections(lane: lane)?.remove(self)
@@ -83,6 +86,11 @@ final class EdgeHandler: ChannelDuplexHandler, RemovableChannelHandler {
         guard !closing else { return }  // after the last response, input is read and dropped
         var input = unwrapInboundIn(data)
         lastRead = DispatchTimeNanos.now()
+        if let proxy {
+            proxy.take(&input)
+            if input.readableBytes > 0 { keep(input) }  // a pipelined request: after the proxied one
+            return
+        }
         if bodyToSkip > 0 {
             let n = min(bodyToSkip, input.readableBytes)
             input.moveReaderIndex(forwardBy: n)
@@ -140,8 +148,18 @@ final class EdgeHandler: ChannelDuplexHandler, RemovableChannelHandler {
             case .request(let request, let length, let bodyLength):
                 scanned = 0
                 headStarted = 0
+                let headStart = input.readerIndex
                 input.moveReaderIndex(forwardBy: length)
-                answer(request, context: context)
+                if let target = answer(request, context: context) {
+                    if out.readableBytes > 0 { writeOut(context: context) }
+                    input.moveReaderIndex(to: headStart)
+                    let head = input.readSlice(length: length)!
+                    startProxy(
+                        request, target: target, head: head, input: &input, context: context,
+                        started: DispatchTimeNanos.now())
+                    if input.readableBytes > 0 && proxy != nil { keep(input) }
+                    return
+                }
                 if bodyLength > 0 {
                     let n = min(bodyLength, input.readableBytes)
                     input.moveReaderIndex(forwardBy: n)
@@ -155,10 +173,53 @@ final class EdgeHandler: ChannelDuplexHandler, RemovableChannelHandler {
         headStarted = 0
     }
 
+    /// Keeps bytes read while a proxied request runs, for when it is done.
+    private func keep(_ input: ByteBuffer) {
+        var input = input
+        if var held = pending {
+            held.writeBuffer(&input)
+            pending = held
+        } else {
+            pending = input
+        }
+    }
+
+    /// The proxied request is answered: the connection closes, or goes on with what waited.
+    func proxyFinished(_ finished: H1Proxy, context: ChannelHandlerContext) {
+        guard proxy === finished else { return }
+        proxy = nil
+        guard !closing else { return }
+        if !finished.keepAlive { return finish(context: context) }
+        lastRead = DispatchTimeNanos.now()
+        if let input = pending {
+            pending = nil
+            process(input, context: context)
+            if out.readableBytes > 0 { writeOut(context: context) }
+        }
+        resumeReading(context: context)
+    }
+
+    /// Issues a read held back, if one may be issued now.
+    func resumeReading(context: ChannelHandlerContext) {
+        guard readHeld, mayRead(context) else { return }
+        readHeld = false
+        context.read()
+    }
+
+    private func mayRead(_ context: ChannelHandlerContext) -> Bool {
+        guard !paused && context.channel.isWritable else { return false }
+        return proxy.map(\.wantsInput) ?? true
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        proxy?.exchange?.cancel()
+        context.fireChannelInactive()
+    }
+
     // MARK: Back-pressure
 
     func read(context: ChannelHandlerContext) {
-        guard !paused && context.channel.isWritable else {
+        guard mayRead(context) else {
             readHeld = true
             return
         }
@@ -166,7 +227,9 @@ final class EdgeHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
-        if context.channel.isWritable {
+        if context.channel.isWritable, let proxy {
+            proxy.clientWritable()
+        } else if context.channel.isWritable {
             if paused {
                 paused = false
                 if let input = pending {
@@ -198,12 +261,14 @@ final class EdgeHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
     }
 
-    private func answer(_ request: EdgeRequest, context: ChannelHandlerContext) {
+    /// Answers `request` into `out`; returns the proxy target instead when a proxy rule takes it.
+    private func answer(_ request: EdgeRequest, context: ChannelHandlerContext) -> ProxyTarget? {
         var request = request
         request.isSecure = secure
         let start = DispatchTimeNanos.now()
         let snapshot = server.snapshot.load(ordering: .acquiring)
         let response = Responder.respond(request, snapshot: snapshot, date: dates.current(), out: &out)
+        if let target = response.proxy { return target }
         if !response.body.isEmpty {
             // The head goes first, then each part as its own write. Around a sendfile the socket is
             // corked (as nginx's tcp_nopush does), so the head and the file leave in full-sized
@@ -232,6 +297,7 @@ final class EdgeHandler: ChannelDuplexHandler, RemovableChannelHandler {
             }
         }
         server.record(request, response, lane: lane, started: start, remote: context.remoteAddress)
+        return nil
     }
 
     /// Answers bytes that are not an acceptable request, then closes.
@@ -303,7 +369,7 @@ final class EdgeHandler: ChannelDuplexHandler, RemovableChannelHandler {
         guard !closing else { return }
         if pending != nil, headStarted > 0, now - headStarted > server.headTimeout {
             refuse(408, reason: "The request took too long to arrive.", isHead: false, context: context)
-        } else if pending == nil, now - lastRead > server.idleTimeout, context.channel.isWritable {
+        } else if proxy == nil, pending == nil, now - lastRead > server.idleTimeout, context.channel.isWritable {
             // (A connection still sending a large response is not idle.)
             closing = true
             context.close(promise: nil)
@@ -332,7 +398,7 @@ enum DispatchTimeNanos {
 
 extension EdgeHandler: DrainableConnection {
     func idleTime(now: Int) -> Int? {
-        guard let context, !closing, !paused, pending == nil, bodyToSkip == 0, out.readableBytes == 0,
+        guard let context, !closing, !paused, proxy == nil, pending == nil, bodyToSkip == 0, out.readableBytes == 0,
             context.channel.isWritable
         else { return nil }
         return now - lastRead

@@ -5,6 +5,7 @@ import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
 
 /// The virtual-host HTTP server visitors meet. It never touches git, builds or the database: it
 /// serves whatever the current RoutingTable points at, and `update` swaps that table atomically
@@ -23,6 +24,10 @@ public final class EdgeServer: Sendable {
     let connections = ConnectionLimiter.Count()
     /// Each lane's HTTP/1 connections, which the limit may close when idle (see `LaneConnections`).
     private let laneConnections: [NIOLoopBoundBox<LaneConnections?>]
+    /// Each lane's connections to proxy upstreams (see `ProxyPool`), made on first use.
+    private let proxyPools: [NIOLoopBoundBox<ProxyPool?>]
+    /// The TLS client context for https upstreams, made on first use.
+    private let proxyTLS = NIOLockedValueBox<NIOSSLContext?>(nil)
     private let loops: [any EventLoop]
     /// Counters per (hostname, deployment); the map is only touched when a table is installed and when
     /// counters are read, never per request. Per-deployment totals are sums over it.
@@ -54,6 +59,9 @@ public final class EdgeServer: Sendable {
         self.loops = Array(group.makeIterator())
         self.laneConnections = group.makeIterator().map {
             NIOLoopBoundBox.makeEmptyBox(valueType: LaneConnections.self, eventLoop: $0)
+        }
+        self.proxyPools = group.makeIterator().map {
+            NIOLoopBoundBox.makeEmptyBox(valueType: ProxyPool.self, eventLoop: $0)
         }
         self.bodyCache = BodyCache(
             budget: configuration.cacheSize, maxOpenBlobs: configuration.maxOpenBlobs, lanes: lanes.count)
@@ -99,6 +107,28 @@ public final class EdgeServer: Sendable {
         laneConnections[lane].value = made
         return made
     }
+
+    /// The proxy pool of `loop` (an edge event loop); nil for a channel outside them (the fuzz targets').
+    func proxyPool(for loop: any EventLoop) -> ProxyPool? {
+        guard let lane = laneOfLoop[ObjectIdentifier(loop)], loops[lane].inEventLoop else { return nil }
+        if let existing = proxyPools[lane].value { return existing }
+        let perLoop = (configuration.proxyMaxConnections + lanes - 1) / lanes
+        let made = ProxyPool(
+            eventLoop: loop, limit: perLoop,
+            connectTimeout: .nanoseconds(Int64(Self.nanoseconds(configuration.proxyConnectTimeout)))
+        ) { [proxyTLS] in
+            try proxyTLS.withLockedValue { context in
+                if let context { return context }
+                let made = try NIOSSLContext(configuration: .makeClientConfiguration())
+                context = made
+                return made
+            }
+        }
+        proxyPools[lane].value = made
+        return made
+    }
+
+    var proxyReadTimeout: TimeAmount { .nanoseconds(Int64(Self.nanoseconds(configuration.proxyReadTimeout))) }
 
     /// Binds the listener; returns the bound port (useful with port 0).
     public func start() async throws -> Int {

@@ -13,6 +13,8 @@ final class EdgeSnapshot: AtomicReference, Sendable {
     let certificates: CertificateSet
     /// HTTP-01 tokens (the same object in every snapshot).
     let challenges: ACMEChallenges
+    /// Some route has a proxy rule: methods other than GET and HEAD are routed before answering 405.
+    let mayProxy: Bool
 
     let tlsPort: Int?
 
@@ -44,6 +46,7 @@ final class EdgeSnapshot: AtomicReference, Sendable {
             for (host, route) in table.routes { routes[host] = compiled(host, route) }
             self.routes = routes
         }
+        self.mayProxy = self.routes.values.contains { $0.mayProxy }
     }
 }
 
@@ -59,6 +62,8 @@ final class CompiledRoute: Sendable {
     let hstsLine: [UInt8]?
 
     var isSplit: Bool { targets.count > 1 }
+    /// A target deployment has a proxy rule.
+    let mayProxy: Bool
 
     init(route: HostRoute, https: HTTPSRoute = HTTPSRoute(), counters: (String, String) -> TrafficCounters) {
         self.route = route
@@ -78,6 +83,7 @@ final class CompiledRoute: Sendable {
         } else {
             expectedAuthorization = nil
         }
+        mayProxy = targets.contains { $0.deployment.rules.hasProxy }
         authenticateHeader = "WWW-Authenticate: Basic realm=\"\(route.hostname)\", charset=\"UTF-8\"\r\n"
     }
 

@@ -1,4 +1,5 @@
 import NIOCore
+import NIOHPACK
 
 extension H2Connection {
     /// Above this many bytes of frames, `out` is handed to the channel before more are made, so
@@ -7,7 +8,7 @@ extension H2Connection {
 
     /// Has the Responder answer `request` and sends the answer on `stream`: HEADERS, then the body
     /// as DATA frames as far as the windows allow; the rest waits in the stream's queue.
-    func answer(_ request: EdgeRequest, stream: UInt32, context: ChannelHandlerContext) {
+    func answer(_ request: EdgeRequest, stream: UInt32, fields: HPACKHeaders? = nil, context: ChannelHandlerContext) {
         var request = request
         request.isSecure = secure
         let start = DispatchTimeNanos.now()
@@ -15,6 +16,10 @@ extension H2Connection {
         block.clear()
         let snapshot = server.snapshot.load(ordering: .acquiring)
         let response = Responder.respond(request, snapshot: snapshot, date: dates.current(), out: &head)
+        if let target = response.proxy {
+            return startProxy(
+                request, target: target, headers: fields ?? [:], stream: stream, endStream: true, context: context)
+        }
         guard let headLength = H2ResponseHead.encode(head, into: &block) else {
             return reset(stream, .internalError)
         }
@@ -47,7 +52,7 @@ extension H2Connection {
     }
 
     /// HEADERS, and CONTINUATION frames when the block is larger than a frame.
-    private func writeHeaders(_ stream: UInt32, endStream: Bool) {
+    func writeHeaders(_ stream: UInt32, endStream: Bool) {
         let end = endStream ? H2.Flag.endStream : 0
         let length = block.readableBytes
         if length <= H2.defaultMaxFrameSize {
@@ -78,7 +83,7 @@ extension H2Connection {
             }
             let room = min(sendWindow, state.sendWindow, H2.defaultMaxFrameSize)
             guard room > 0 else { return false }
-            let last = state.queue.count == 1
+            let last = state.queue.count == 1 && !state.streaming
             switch state.queue[0] {
             case .bytes(var bytes):
                 let size = min(room, bytes.readableBytes)
@@ -123,7 +128,8 @@ extension H2Connection {
         for id in blocked {
             guard var state = streams[id] else { continue }  // reset meanwhile
             if sendWindow > 0 && context.channel.isWritable && pump(id, &state, context: context) {
-                streams[id] = nil
+                streams[id] = state.streaming ? state : nil
+                proxyDrained(state)
             } else {
                 streams[id] = state
                 still.append(id)

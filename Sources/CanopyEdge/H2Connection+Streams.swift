@@ -65,6 +65,13 @@ extension H2Connection {
         } catch {
             throw H2.ConnectionError(.compressionError, "a header block that does not decode: \(error)")
         }
+        if let proxy = streams[stream]?.proxy {
+            // Trailers of a proxied request: its body ends (the trailers are not passed on).
+            guard proxy.uploading, endStream else { return reset(stream, .protocolError) }
+            proxy.uploading = false
+            proxy.exchange?.endBody()
+            return
+        }
         if streams[stream] != nil {
             // Trailers: they must end the request.
             guard streams[stream]!.request != nil, endStream else { return reset(stream, .protocolError) }
@@ -84,11 +91,23 @@ extension H2Connection {
             return reset(stream, .protocolError)
         }
         if endStream {
-            answer(request, stream: stream, context: context)
+            answer(request, stream: stream, fields: headers, context: context)
+        } else if let target = proxyTarget(request) {
+            startProxy(request, target: target, headers: headers, stream: stream, endStream: false, context: context)
         } else {
             streams[stream] = H2Stream(
                 request: request, started: DispatchTimeNanos.now(), sendWindow: peerInitialWindow)
         }
+    }
+
+    /// Where a request with a body goes, when a proxy rule takes it (asked before its body is read).
+    private func proxyTarget(_ request: EdgeRequest) -> ProxyTarget? {
+        let snapshot = server.snapshot.load(ordering: .acquiring)
+        guard snapshot.mayProxy else { return nil }
+        var request = request
+        request.isSecure = secure
+        var scratch = ByteBuffer()
+        return Responder.respond(request, snapshot: snapshot, date: [], out: &scratch).proxy
     }
 
     private func finishRequest(_ stream: UInt32, context: ChannelHandlerContext) {
@@ -116,6 +135,7 @@ extension H2Connection {
             receivedUnreturned = 0
         }
         guard var state = streams[stream] else { return }  // closed: in flight when it was reset
+        if state.proxy != nil { return proxyRequestData(stream, flags: flags, payload: payload, context: context) }
         guard state.request != nil else { return reset(stream, .streamClosed) }
         if flags & H2.Flag.endStream != 0 { return finishRequest(stream, context: context) }
         state.receivedUnreturned += length
@@ -134,6 +154,7 @@ extension H2Connection {
         }
         countReset()
         try checkResets()
+        cancelProxy(stream)
         streams[stream] = nil
     }
 

@@ -104,6 +104,7 @@ final class H2Connection: ChannelInboundHandler {
         closed = true
         timer?.cancel()
         timer = nil
+        for id in streams.keys { cancelProxy(id) }
         streams = [:]
         blocked = []
         input = nil
@@ -294,6 +295,7 @@ final class H2Connection: ChannelInboundHandler {
     /// Resets a stream (RST_STREAM with `code`) and forgets it.
     func reset(_ stream: UInt32, _ code: H2.ErrorCode) {
         H2.writeRSTStream(&out, stream: stream, code)
+        cancelProxy(stream)
         streams[stream] = nil
         if code != .cancel && code != .internalError { countReset() }  // the peer's doing: bounded
     }
@@ -340,8 +342,12 @@ struct H2Stream {
     var sendWindow: Int
     /// DATA bytes received on the stream that no WINDOW_UPDATE has given back yet.
     var receivedUnreturned = 0
-    /// Body bytes not yet sent; the last carries END_STREAM.
+    /// Body bytes not yet sent; the last carries END_STREAM (unless `streaming`).
     var queue: [H2Chunk] = []
+    /// A proxied request's exchange, while it runs.
+    var proxy: H2Proxy?
+    /// More body is still to come from the upstream: the queue's last part does not end the stream.
+    var streaming = false
 }
 
 enum H2Chunk {

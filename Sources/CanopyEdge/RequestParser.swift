@@ -41,6 +41,13 @@ struct EdgeRequest {
         self.keepAlive = minorVersion >= 1
     }
 
+    /// The declared Content-Length (0 without one), whether the client waits for `100 Continue`,
+    /// and whether it would keep the connection after a body the edge reads: what a proxied
+    /// request needs (a static answer skips the body, or closes).
+    var bodyLength = 0
+    var expectsContinue = false
+    var persistent = true
+
     /// Arrived as an HTTP/2 stream.
     var isHTTP2 = false
     /// Arrived over TLS.
@@ -263,7 +270,10 @@ enum RequestParser {
         // `100 Continue` (it may never send the body) or the body is large: then the connection
         // closes after the answer instead.
         let skippable = bodyLength == 0 || (!expectsContinue && bodyLength <= maxSkippedBody)
-        request.keepAlive = !close && (minor == 1 || keepAliveToken) && skippable
+        request.bodyLength = bodyLength
+        request.expectsContinue = expectsContinue
+        request.persistent = !close && (minor == 1 || keepAliveToken)
+        request.keepAlive = request.persistent && skippable
         return .request(request, length: end, bodyLength: skippable ? bodyLength : 0)
     }
 

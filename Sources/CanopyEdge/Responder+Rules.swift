@@ -20,6 +20,16 @@ extension Responder {
                 return true
             }
             context.vary = vary
+            let bodyless = request.method == .get || request.method == .head
+            if case .proxy(var proxy, let forwardQuery)? = outcome {
+                if forwardQuery && !target.query.isEmpty {
+                    proxy.uri += (proxy.uri.contains("?") ? "&" : "?") + target.query
+                }
+                var response = EdgeResponse(status: 0)
+                response.proxy = proxy
+                return response
+            }
+            if !bodyless { return methodAnswer(request, &out, context) }
             switch outcome {
             case .redirect(let status, let location, let forwardQuery)?:
                 var full = location
@@ -29,9 +39,11 @@ extension Responder {
                 return serveRewritten(request, path: path, status: 200, target: target, deployment, context, &out)
             case .serve(let path, let status)?:
                 return serveRewritten(request, path: path, status: status, target: target, deployment, context, &out)
-            case nil:
+            case .proxy?, nil:
                 break
             }
+        } else if request.method != .get && request.method != .head {
+            return methodAnswer(request, &out, context)
         }
         switch lookup(deployment, path: target.path, trailingSlash: target.trailingSlash) {
         case .file(let file):

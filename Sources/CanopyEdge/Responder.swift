@@ -19,6 +19,8 @@ struct EdgeResponse {
     var target: CompiledTarget?
     /// For a body the body cache could hold: whether it did (a hit) or not (a miss); nil otherwise.
     var cacheHit: Bool?
+    /// A proxy rule matched: nothing was written, and the connection sends the request there.
+    var proxy: ProxyTarget?
 }
 
 /// Turns a request into a response, synchronously, from one routing snapshot: no locks, no async
@@ -54,13 +56,9 @@ struct Responder {
             date: date, isHead: request.method == .head, route: nil, newVisitor: nil, host: "",
             connection: connectionLine(request))
         let isHead = context.isHead
-        guard request.method == .get || isHead else {
-            if request.method == .options {
-                return simple(204, &out, context, extra: "Allow: GET, HEAD, OPTIONS\r\n", body: nil)
-            }
-            return simple(
-                405, &out, context, extra: "Allow: GET, HEAD, OPTIONS\r\n",
-                body: "Method not allowed: this static host answers GET and HEAD.")
+        // Other methods are answered here, unless a proxy rule may take them (see `serve`).
+        guard request.method == .get || isHead || snapshot.mayProxy else {
+            return methodAnswer(request, &out, context)
         }
         let target: RequestTarget
         do {
@@ -79,6 +77,7 @@ struct Responder {
         guard let route = snapshot.routes[host] else {
             return write(unknownHost, &out, context)
         }
+        if request.method != .get && !isHead && !route.mayProxy { return methodAnswer(request, &out, context) }
         if request.isSecure {
             context.secure = true
             context.hsts = route.hstsLine
@@ -108,6 +107,20 @@ struct Responder {
         var response = serve(request, target: target, deployment: chosen.deployment, context: &context, out: &out)
         response.target = chosen
         return response
+    }
+
+    /// A method a static host does not serve: 204 with `Allow` for OPTIONS, else 405.
+    static func methodAnswer(
+        _ request: EdgeRequest, _ out: inout ByteBuffer, _ context: ResponseContext
+    )
+        -> EdgeResponse
+    {
+        if request.method == .options {
+            return simple(204, &out, context, extra: "Allow: GET, HEAD, OPTIONS\r\n", body: nil)
+        }
+        return simple(
+            405, &out, context, extra: "Allow: GET, HEAD, OPTIONS\r\n",
+            body: "Method not allowed: this static host answers GET and HEAD.")
     }
 
     /// What a response says about the connection: nothing for HTTP/1.1 keep-alive (the default),

@@ -111,12 +111,27 @@ extension RulesSpec {
         return false
     }
 
-    /// A 200 to an absolute URL is a proxy on Netlify and Amplify; Canopy does not proxy (yet) and
-    /// sends the visitor there with a 302 instead, which the build log says.
-    static func proxyWarning(_ target: String) -> String? {
-        guard target.hasPrefix("http://") || target.hasPrefix("https://") else { return nil }
-        return
-            "a 200 rewrite to \(target) is a proxy on Netlify and Amplify; Canopy does not proxy and answers it with a 302 redirect to that URL"
+    /// A 200 to an absolute URL is a proxy (Netlify and Amplify both proxy it, and so does the edge).
+    /// Its upstream must be named by the rule alone: a placeholder, splat or capture group in the
+    /// scheme, host or port would let a request choose where the edge connects, so it is refused.
+    /// Returns the error for a proxy target that is not acceptable; nil otherwise (or for any other rule).
+    public static func proxyTargetError(_ target: String) -> String? {
+        guard let scheme = ["http://", "https://"].first(where: { target.hasPrefix($0) }) else { return nil }
+        let rest = target.dropFirst(scheme.count)
+        let authority = rest.prefix { $0 != "/" && $0 != "?" && $0 != "#" }
+        guard !authority.isEmpty, !authority.hasPrefix(":") else {
+            return "the proxy target \(target) names no host"
+        }
+        let bad =
+            authority.contains { "*<>$@%".contains($0) }
+            || authority.split(separator: ":", omittingEmptySubsequences: false).dropFirst().contains {
+                $0.isEmpty || !$0.allSatisfy(\.isNumber)
+            }
+        if bad {
+            return
+                "the proxy target \(target) has a placeholder or splat in its host or port; only the path may come from the request (write the upstream's host literally)"
+        }
+        return nil
     }
 
     static func isNetlifyTarget(_ token: String) -> Bool {
@@ -212,7 +227,10 @@ struct NetlifyLine {
             return nil
         }
         if source.count > 1 && source.hasSuffix("/") && !source.hasSuffix("*/") { source.removeLast() }
-        if status == .rewrite, let warning = RulesSpec.proxyWarning(target) { findings.warn(at(1), warning) }
+        if status == .rewrite, let error = RulesSpec.proxyTargetError(target) {
+            findings.error(at(rest.first { $0.text == target }?.column ?? 1), error)
+            return nil
+        }
         return RedirectRule(
             source: source, target: target, status: status, syntax: .netlify, force: force, queryMatches: query,
             languages: conditions.languages, cookies: conditions.cookies, location: at(1))

@@ -78,6 +78,8 @@ extension RulesSpec {
         var code = 301
         var force = false
         var query: [String: String] = [:]
+        var proxyHeaders: [HeaderField] = []
+        var headersAt: SourceLocation?
         var conditions = NetlifyConditions()
         for key in table.keys {
             let value = table[key]
@@ -117,9 +119,21 @@ extension RulesSpec {
                 findings.error(at, "Canopy cannot sign proxied requests (\(key)); remove it (or the rule)")
                 return nil
             case "headers":
-                findings.warn(
-                    at,
-                    "headers of a redirect are sent to a proxied upstream; Canopy does not proxy, so they are ignored")
+                // Sent to the upstream of a proxy rule (docs.netlify.com/routing/redirects/rewrites-proxies,
+                // "Custom headers in proxy redirects").
+                guard let pairs = value?.table else {
+                    findings.error(at, "headers must be a table such as {X-From = \"Netlify\"}")
+                    return nil
+                }
+                headersAt = at
+                for name in pairs.keys.sorted() {
+                    guard isToken(name), let text = pairs[name]?.string, !text.contains(where: \.isNewline) else {
+                        findings.error(
+                            at, "header '\(name)' of a redirect needs a valid name and a one-line string value")
+                        return nil
+                    }
+                    proxyHeaders.append(HeaderField(name: name, value: text))
+                }
             default:
                 findings.warn(at, "unknown key '\(key)' in [[redirects]] is ignored")
             }
@@ -151,10 +165,24 @@ extension RulesSpec {
         }
         var source = from
         if source.count > 1 && source.hasSuffix("/") && !source.hasSuffix("*/") { source.removeLast() }
-        if status == .rewrite, let warning = proxyWarning(target) { findings.warn(place.start, warning) }
-        return RedirectRule(
+        if status == .rewrite, let error = proxyTargetError(target) {
+            findings.error(place.key("to"), error)
+            return nil
+        }
+        var rule = RedirectRule(
             source: source, target: target, status: status, syntax: .netlify, force: force, queryMatches: query,
             languages: conditions.languages, cookies: conditions.cookies, location: place.start)
+        if !proxyHeaders.isEmpty {
+            if rule.isProxy {
+                rule.proxyHeaders = proxyHeaders
+            } else if let headersAt {
+                findings.warn(
+                    headersAt,
+                    "headers of a redirect are sent only to a proxy's upstream; this rule is not a proxy, so they are ignored"
+                )
+            }
+        }
+        return rule
     }
 
     /// One `[[headers]]` table: `for` and `[headers.values]`. A multi-line or comma-separated value is

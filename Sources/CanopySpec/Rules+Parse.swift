@@ -79,8 +79,8 @@ extension RulesSpec {
                     throw item.error(
                         "a source is a path (/old), a domain (https://example.com) or a regex (</…/>), not '\(source)'")
                 }
-                if parsedStatus == .rewrite, let warning = proxyWarning(target) {
-                    findings.warn(item.location, warning)
+                if parsedStatus == .rewrite || parsedStatus == .notFoundRewrite, let error = proxyTargetError(target) {
+                    throw item.error(error)
                 }
                 rules.append(
                     RedirectRule(

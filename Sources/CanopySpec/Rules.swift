@@ -43,7 +43,17 @@ public struct RedirectRule: Sendable, Hashable {
     /// Netlify's `Cookie=name,other` condition: the rule applies only when the request carries a
     /// cookie of one of these names. Empty: no condition.
     public var cookies: [String]
+    /// netlify.toml's `headers = {…}` of a proxy rule: sent to the upstream with the request.
+    public var proxyHeaders: [HeaderField] = []
     public var location: SourceLocation?
+
+    /// A 200 (or Amplify 404-200) rewrite to an absolute `http(s)://` URL: the edge proxies the
+    /// request to it (docs.netlify.com/routing/redirects/rewrites-proxies, "Proxy to another
+    /// service"; docs.aws.amazon.com/amplify/latest/userguide/redirects.html, "Reverse proxy rewrite").
+    public var isProxy: Bool {
+        guard status == .rewrite || status == .notFoundRewrite else { return false }
+        return target.hasPrefix("http://") || target.hasPrefix("https://")
+    }
 
     public init(
         source: String, target: String, status: Status, syntax: Syntax, force: Bool,

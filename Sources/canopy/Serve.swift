@@ -118,6 +118,15 @@ struct Serve: AsyncParsableCommand {
             discussion: "Default: 1,024, or an eighth of the descriptor limit when that is lower."))
     var maxOpenBlobs: Int?
 
+    @Option(help: "Seconds a connection to a proxy rule's upstream may take (default 5).")
+    var proxyConnectTimeout: Double?
+
+    @Option(help: "Seconds a proxy rule's upstream may stay silent while it owes an answer (default 30).")
+    var proxyReadTimeout: Double?
+
+    @Option(help: "Connections the edge opens to one proxy upstream at most (default 64).")
+    var proxyMaxConnections: Int?
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error.")
     var logLevel: Logger.Level = .info
 
@@ -172,6 +181,18 @@ struct Serve: AsyncParsableCommand {
         }
         if let maxOpenBlobs, maxOpenBlobs < 1 { throw ValidationError("--max-open-blobs takes a positive number") }
         config.maxOpenBlobs = maxOpenBlobs ?? BodyCache.defaultMaxOpenBlobs(descriptors: descriptors.after)
+        for (flag, value) in [
+            ("--proxy-connect-timeout", proxyConnectTimeout), ("--proxy-read-timeout", proxyReadTimeout),
+        ]
+        where value.map({ !($0 > 0) }) == true {
+            throw ValidationError("\(flag) takes a positive number of seconds")
+        }
+        if let proxyMaxConnections, proxyMaxConnections < 1 {
+            throw ValidationError("--proxy-max-connections takes a positive number")
+        }
+        config.proxyConnectTimeout = proxyConnectTimeout.map { .milliseconds(Int64($0 * 1000)) }
+        config.proxyReadTimeout = proxyReadTimeout.map { .milliseconds(Int64($0 * 1000)) }
+        config.proxyMaxConnections = proxyMaxConnections
         try await CanopyServer.run(config, logger: logger)
     }
 }

@@ -115,27 +115,64 @@ struct NetlifyRedirectsTests {
     }
 
     /// Fixture `proxy` (`/api/*  https://api.bitballoon.com/*  200`) and Amplify's reverse-proxy
-    /// example: Canopy does not proxy, and says so at the line.
-    @Test("fixture proxy: a 200 to a URL is a warning that Canopy redirects instead of proxying")
-    func proxyWarning() throws {
+    /// example (docs.aws.amazon.com/amplify/latest/userguide/redirects.html, "Reverse proxy
+    /// rewrite"): a 200 to a URL is a proxy, as on Netlify (docs.netlify.com/routing/redirects/
+    /// rewrites-proxies, "Proxy to another service"), with no warning.
+    @Test("fixture proxy: a 200 to a URL is a proxy rule, without a warning")
+    func proxyRule() throws {
         let netlify = try RulesSpec.readNetlifyRedirects(
             "/api/*  https://api.bitballoon.com/*  200\n", file: "_redirects")
         #expect(netlify.rules.count == 1)
-        #expect(netlify.warnings.map(\.location.line) == [1])
-        #expect(netlify.warnings[0].message.contains("does not proxy"))
+        #expect(netlify.rules[0].isProxy)
+        #expect(netlify.warnings.isEmpty)
         let amplify = try RulesSpec.readAmplifyRedirects(
             json: "[\n  {\"source\": \"/<*>\", \"status\": \"200\", \"target\": \"https://api.example.com/<*>\"}\n]",
             file: "redirects.json")
-        #expect(amplify.warnings.map(\.location.line) == [2])
+        #expect(amplify.warnings.isEmpty)
+        #expect(amplify.rules[0].isProxy)
+        #expect(!netlify.rules[0].isProxy || RulesSpec.proxyTargetError(netlify.rules[0].target) == nil)
+    }
+
+    /// A placeholder or splat in a proxy target's host or port would let a request choose where the
+    /// edge connects: refused at its line in every rule syntax (only the path may be substituted).
+    @Test("a splat or placeholder in a proxy target's host is an error at its line")
+    func proxyHostPlaceholdersAreRefused() throws {
+        let netlify = try #require(throws: SpecError.self) {
+            try RulesSpec.readNetlifyRedirects(
+                "/ok /fine 301\n/p/:host/*  https://:host.example.com/:splat  200\n", file: "_redirects")
+        }
+        #expect(netlify.diagnostics.map(\.location.line) == [2])
+        #expect(netlify.diagnostics[0].message.contains("proxy target"))
+        let port = try #require(throws: SpecError.self) {
+            try RulesSpec.readNetlifyRedirects("/p/*  http://127.0.0.1:*/x  200\n", file: "_redirects")
+        }
+        #expect(port.diagnostics.map(\.location.line) == [1])
+        let amplify = try #require(throws: SpecError.self) {
+            try RulesSpec.readAmplifyRedirects(
+                json:
+                    "[\n  {\"source\": \"/<h>/<*>\", \"status\": \"200\", \"target\": \"https://<h>.example.com/<*>\"}\n]",
+                file: "redirects.json")
+        }
+        #expect(amplify.diagnostics.map(\.location.line) == [2])
+        let toml = try #require(throws: SpecError.self) {
+            try RulesSpec.parseNetlifyTOML(
+                "[[redirects]]\n  from = \"/p/*\"\n  to = \"https://*.example.com/\"\n  status = 200\n",
+                file: "netlify.toml")
+        }
+        #expect(toml.diagnostics.map(\.location.line) == [3])
+        // A literal port, and a placeholder in the path, are fine.
+        #expect(
+            try RulesSpec.readNetlifyRedirects("/p/*  http://127.0.0.1:8080/:splat  200\n", file: "_redirects").rules
+                .count == 1)
     }
 }
 
 @Suite("Sites-file redirects")
 struct SitesFileRedirectWarningsTests {
-    /// Amplify's "Reverse proxy rewrite" example written in a Sites file: the warning that Canopy
-    /// answers it with a 302 reaches the site's warnings (and `canopy validate`), with its line.
-    @Test("a 200 to a URL in a Sites file is a warning at its line")
-    func proxyWarningInASitesFile() throws {
+    /// Amplify's "Reverse proxy rewrite" example written in a Sites file: a proxy rule, with no
+    /// warning (Canopy proxies it as Amplify does).
+    @Test("a 200 to a URL in a Sites file is a proxy rule")
+    func proxyRuleInASitesFile() throws {
         let site = try SitesSpec.parse(
             """
             repository: ../repos/shop.git
@@ -147,7 +184,7 @@ struct SitesFileRedirectWarningsTests {
               main: { domains: [shop.test] }
             """, file: "Sites/shop.yml", siteName: "shop", baseDirectory: "/srv/canopy/Sites")
         #expect(site.redirects.count == 1)
-        #expect(site.warnings.map(\.location.line) == [3])
-        #expect(site.warnings.first?.message.contains("does not proxy") == true)
+        #expect(site.redirects.first?.isProxy == true)
+        #expect(site.warnings.isEmpty)
     }
 }

@@ -42,6 +42,35 @@ struct NetlifyTOMLTests {
         #expect(config.warnings[0].message.contains("no target"))
     }
 
+    /// docs.netlify.com/routing/redirects/rewrites-proxies, "Custom headers in proxy redirects":
+    /// `headers = {X-From = "Netlify"}` on a proxy rule go to the upstream; on another rule they
+    /// are ignored with a warning at their line.
+    @Test("headers of a proxy rule in netlify.toml are kept for the upstream")
+    func proxyHeaders() throws {
+        let config = try RulesSpec.parseNetlifyTOML(
+            """
+            [[redirects]]
+              from = "/search"
+              to = "https://api.mysearch.com"
+              status = 200
+              headers = {X-From = "Netlify", X-Api-Key = "some-api-key-string"}
+
+            [[redirects]]
+              from = "/old"
+              to = "/new"
+              headers = {X-From = "Netlify"}
+            """, file: "netlify.toml")
+        #expect(config.redirects.count == 2)
+        #expect(config.redirects[0].isProxy)
+        #expect(
+            config.redirects[0].proxyHeaders == [
+                HeaderField(name: "X-Api-Key", value: "some-api-key-string"),
+                HeaderField(name: "X-From", value: "Netlify"),
+            ])
+        #expect(config.redirects[1].proxyHeaders.isEmpty)
+        #expect(config.warnings.map(\.location.line) == [10])
+    }
+
     /// Fixture `complex.toml`: a Country and Role condition, and a signed proxy; each refused at its line.
     @Test("fixture complex.toml: conditions Canopy cannot evaluate and signing fail at their line")
     func complex() throws {

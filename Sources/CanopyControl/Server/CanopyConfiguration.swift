@@ -35,6 +35,10 @@ public struct CanopyConfiguration: Sendable {
     public var cacheSize: Int?
     /// Blob files the edge keeps open, all deployments together; nil for the default.
     public var maxOpenBlobs: Int?
+    /// Proxy rules' connect and read timeouts and connections per upstream; nil for the edge's defaults.
+    public var proxyConnectTimeout: Duration?
+    public var proxyReadTimeout: Duration?
+    public var proxyMaxConnections: Int?
     /// Account the builds run as when the server is root (`--build-user`); nil runs them as the server.
     public var buildUser: String?
     /// Where builds that run as `buildUser` get their checkouts: outside the data folder, which that

@@ -33,6 +33,9 @@ public enum CanopyServer {
         if let limit = config.maxConnections { edgeConfiguration.maxConnections = limit }
         if let size = config.cacheSize { edgeConfiguration.cacheSize = size }
         if let count = config.maxOpenBlobs { edgeConfiguration.maxOpenBlobs = count }
+        if let timeout = config.proxyConnectTimeout { edgeConfiguration.proxyConnectTimeout = timeout }
+        if let timeout = config.proxyReadTimeout { edgeConfiguration.proxyReadTimeout = timeout }
+        if let count = config.proxyMaxConnections { edgeConfiguration.proxyMaxConnections = count }
         let edge = EdgeServer(configuration: edgeConfiguration, logger: logger)
         logger.info(
             "body cache: \(ByteCount.format(edgeConfiguration.cacheSize)) for file bodies (--cache-size), \(edgeConfiguration.maxOpenBlobs) open blob files at most (--max-open-blobs)"
