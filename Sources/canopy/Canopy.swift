@@ -12,7 +12,7 @@ struct CanopyCommand: AsyncParsableCommand {
         subcommands: [
             Serve.self, Status.self, Sites.self, Branches.self, Deployments.self, Builds.self, Logs.self, Build.self,
             Split.self, Swap.self, Rollback.self, Pin.self, Unpin.self, Rollout.self, Validate.self, Repo.self,
-            Certs.self,
+            Certs.self, Rules.self,
         ])
 }
 

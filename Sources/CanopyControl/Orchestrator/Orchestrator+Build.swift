@@ -202,6 +202,7 @@ extension Orchestrator {
         let ruleFindings = try await blocking.run { RuleFiles.validate(artifactDirectory: artifacts) }
         for warning in ruleFindings.warnings { await log.append(warning) }
         if let problem = ruleFindings.problem { return .failed(problem) }
+        let rulesTests = try await loadRulesTests(source: source, appRoot: plan.appRoot, log: log)
         await log.append("Ingesting artifacts into the deployment store")
         let deploymentID = DeploymentStore.newDeploymentID(date: Date())
         let ingestStart = ContinuousClock.now
@@ -213,6 +214,13 @@ extension Orchestrator {
         timings.add("ingest", ContinuousClock.now - ingestStart)
         try? await blocking.run { try? FileManager.default.removeItem(atPath: artifacts) }
         await log.append("Deployment \(manifest.id): \(manifest.files.count) files, \(manifest.totalSize) bytes")
+        // canopy-rules-test.yml runs against the new deployment before it can go live.
+        if let rulesTests,
+            let failure = try await runRulesTests(
+                rulesTests, manifest: manifest, host: envConfig.domains.first ?? "localhost", log: log)
+        {
+            return .failed(failure)
+        }
         return .succeeded(manifest, timings)
     }
 

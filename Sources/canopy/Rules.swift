@@ -1,0 +1,31 @@
+import ArgumentParser
+import CanopyControl
+
+struct Rules: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Work with a site's redirect and header rules.", subcommands: [Test.self])
+
+    struct Test: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Run canopy-rules-test.yml against a folder, as a build does before a deployment goes live.",
+            discussion: """
+                DIR is the folder that is deployed (the build's artifacts), with its rule files
+                (_redirects, _headers, customHttp.yml, redirects.json, netlify.toml). Each test's
+                request is answered in process as the edge would answer it; a rewrite to an http(s)://
+                URL (a proxy) is reported as not checked. Exits 1 when a test fails.
+                """)
+
+        @Argument(help: "The deployed folder (default: the current folder).")
+        var directory = "."
+
+        @Option(help: "The tests (default: DIR/canopy-rules-test.yml, else ./canopy-rules-test.yml).")
+        var file: String?
+
+        @Option(help: "The Host of tests that name none.")
+        var host = "localhost"
+
+        func run() async throws {
+            if !RulesTestRun.local(directory: directory, file: file, host: host) { throw ExitCode(1) }
+        }
+    }
+}
