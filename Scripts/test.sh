@@ -4,7 +4,11 @@
 # Extra arguments go to `swift test` (e.g. --filter PushToDeployTests).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash Scripts/setup.sh chromium chromium-driver python3 python3-pip npm nghttp2-client curl openssl pebble bind9
+# npm for the build-tool tests, from Debian unless a node install (NodeSource's) already has it.
+node_packages=()
+command -v npm >/dev/null || node_packages+=(npm)
+bash Scripts/setup.sh chromium chromium-driver python3 python3-pip "${node_packages[@]}" nghttp2-client curl openssl \
+  pebble bind9
 
 echo "==> swift format lint"
 swift format lint --strict --recursive Package.swift Sources Tests
