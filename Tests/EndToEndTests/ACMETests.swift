@@ -312,9 +312,15 @@ struct ACMETests {
         try repo.commit("main")
         try repo.push("main")
         try await canopy.waitForContent("site.test", "<em id=\"branch\">main</em>")
-        let json = try canopy.cli(["certs", "--json"])
-        let list = try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [[String: Any]] ?? []
-        let status = list.first { $0["hostname"] as? String == "site.test" } ?? [:]
+        // The certificate work starts once the hostname is routed: its first attempt (and failure)
+        // can come a moment after the content does, on a loaded machine.
+        var status: [String: Any] = [:]
+        try await waitUntil("site.test's certificate state to be failed\n\(canopy.serverLogTail)") {
+            let json = try canopy.cli(["certs", "--json"])
+            let list = try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [[String: Any]] ?? []
+            status = list.first { $0["hostname"] as? String == "site.test" } ?? [:]
+            return status["state"] as? String == "failed"
+        }
         #expect(status["state"] as? String == "failed", "\(status)")
         #expect((status["reason"] as? String)?.contains("cannot set up the ACME account") == true, "\(status)")
         #expect((status["reason"] as? String)?.contains("cannot reach the ACME server") == true, "\(status)")
