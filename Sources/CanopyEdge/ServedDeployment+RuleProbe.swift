@@ -44,28 +44,11 @@ public struct RuleProbeResponse: Sendable, Hashable {
 /// from the store: blocking, run it off the event loops.
 public struct RuleProbe: Sendable {
     public let deployment: ServedDeployment
-    /// The deployment's rules with every proxy rule's target marked, to tell which rule answered.
-    private let marked: CompiledRules
-    static let proxyMark = "canopy-proxy-probe:"
     /// Bodies are read up to this size (what `body_contains` looks at).
     static let bodyLimit: Int64 = 16 << 20
 
-    public init(_ deployment: ServedDeployment) throws {
+    public init(_ deployment: ServedDeployment) {
         self.deployment = deployment
-        let rules = deployment.rules
-        marked = CompiledRules(
-            redirects: try rules.redirects.map { compiled in
-                guard Self.isProxy(compiled.rule) else { return compiled }
-                var rule = compiled.rule
-                rule.target = Self.proxyMark + rule.target
-                return try CompiledRedirect(rule)
-            }, headerRules: rules.headerRules)
-    }
-
-    /// A rule that fetches its target rather than redirecting to it: any but a redirect, to a URL.
-    static func isProxy(_ rule: RedirectRule) -> Bool {
-        if case .redirect = rule.status { return false }
-        return rule.target.hasPrefix("http://") || rule.target.hasPrefix("https://")
     }
 
     public func answer(_ probe: RuleProbeRequest) -> RuleProbeResponse {
@@ -84,37 +67,17 @@ public struct RuleProbe: Sendable {
             return RuleProbeResponse(status: 400, headers: [], body: Array("Bad request path.".utf8))
         }
         let host = normaliseHost(target.host ?? request.host ?? probe.host)
-        if let upstream = proxyTarget(request, target, host: host) {
-            return RuleProbeResponse(status: 200, headers: [], body: [], proxy: upstream)
-        }
         var context = Responder.ResponseContext(
             date: [], isHead: request.method == .head, route: nil, newVisitor: nil, host: host, connection: nil)
         var out = ByteBuffer()
         let response = Responder.serve(request, target: target, deployment: deployment, context: &context, out: &out)
+        // A proxy rule took it: the responder says where the edge would send it, and nothing is fetched.
+        if let proxy = response.proxy {
+            return RuleProbeResponse(status: 200, headers: [], body: [], proxy: proxy.upstream.origin + proxy.uri)
+        }
         var answer = Self.read(head: out)
         for part in response.body { answer.body += Self.bytes(of: part) }
         return answer
-    }
-
-    /// The URL a proxy rule would fetch for this request, or nil when another rule (or none) answers.
-    private func proxyTarget(_ request: EdgeRequest, _ target: RequestTarget, host: String) -> String? {
-        guard !marked.isEmpty else { return nil }
-        var vary = RuleVary()
-        let outcome = marked.evaluate(
-            path: Responder.requestPath(target), query: target.query, host: host,
-            acceptLanguage: request.acceptLanguage, cookie: request.cookie, vary: &vary
-        ) {
-            if case .missing = Responder.lookup(deployment, path: target.path, trailingSlash: target.trailingSlash) {
-                return false
-            }
-            return true
-        }
-        var reached: String?
-        if case .rewrite(let path)? = outcome { reached = path }
-        if case .serve(let path, _)? = outcome { reached = path }
-        if case .redirect(_, let location, _)? = outcome { reached = location }
-        guard let reached, reached.hasPrefix(Self.proxyMark) else { return nil }
-        return String(reached.dropFirst(Self.proxyMark.count))
     }
 
     /// Status, headers and the inline body of the response bytes the responder wrote.

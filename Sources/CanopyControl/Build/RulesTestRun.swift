@@ -38,7 +38,7 @@ public enum RulesTestRun {
     ) throws
         -> [RulesTestResult]
     {
-        let probe = try RuleProbe(deployment)
+        let probe = RuleProbe(deployment)
         return cases.map { test in
             let answer = probe.answer(
                 RuleProbeRequest(
