@@ -25,6 +25,8 @@ public final class BodyCache: Sendable {
     /// Event loops: each open blob has one NIOFileHandle per loop.
     let lanes: Int
     private let state = NIOLockedValueBox(State())
+    /// The served variants (a blob in one coding with its head lines), interned like the entries.
+    let variants = VariantTable()
     private let fills = DispatchQueue(label: "canopy.body-cache.fill", qos: .utility)
     /// Hits and misses per event loop, written only by that loop (as TrafficCounters).
     private let lanesCounters: [LaneCounters]

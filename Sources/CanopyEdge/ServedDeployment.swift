@@ -5,10 +5,12 @@ import NIOCore
 
 /// A deployment ready to serve: its path table and every file's response heads, built once at load,
 /// off the event loops, from the manifest alone. The bodies are the body cache's (shared by every
-/// deployment, bounded by its budget); what is not cached is sent from the blob file.
+/// deployment, bounded by its budget); what is not cached is sent from the blob file. The manifest
+/// itself is not kept: its file list is a second copy of `files` (half of what a preview cost).
 public final class ServedDeployment: Sendable {
     public let id: String
-    public let manifest: DeploymentManifest
+    public let site: String
+    public let commit: String
     let files: [String: ServedFile]
     /// Files under the clean URLs that also reach them: `about.html` as `about`, `docs/index.html`
     /// as `docs/`, `index.html` as `` (the site root). An entry is the same object as in `files`
@@ -32,11 +34,12 @@ public final class ServedDeployment: Sendable {
     ]
 
     init(
-        id: String, manifest: DeploymentManifest, files: [String: ServedFile], cleanFiles: [String: ServedFile] = [:],
+        id: String, site: String, commit: String, files: [String: ServedFile], cleanFiles: [String: ServedFile] = [:],
         notFoundPage: ServedFile?, rules: CompiledRules
     ) {
         self.id = id
-        self.manifest = manifest
+        self.site = site
+        self.commit = commit
         self.files = files
         self.cleanFiles = cleanFiles
         self.notFoundPage = notFoundPage
@@ -58,15 +61,22 @@ public final class ServedDeployment: Sendable {
                 try String(contentsOfFile: DeploymentStore.blobPath(root: storeRoot, sha256: hex), encoding: .utf8)
             })
         let served = manifest.files.filter { !ruleFileNames.contains($0.key) }
-        var blobs: [(sha256: String, size: Int64)] = []
-        blobs.reserveCapacity(served.count * 2)
+        var wanted: [VariantTable.Wanted] = []
+        wanted.reserveCapacity(served.count * 2)
         for (_, entry) in served {
-            blobs.append((entry.sha256, entry.size))
-            for variant in [entry.gzip, entry.brotli, entry.zstd] {
-                if let variant { blobs.append((variant.sha256, variant.size)) }
+            let tag = entry.sha256.prefix(32)
+            wanted.append(.init(sha256: entry.sha256, size: entry.size, etag: "\"\(tag)\"", coding: .identity))
+            if let gzip = entry.gzip {
+                wanted.append(.init(sha256: gzip.sha256, size: gzip.size, etag: "\"\(tag)-gz\"", coding: .gzip))
+            }
+            if let br = entry.brotli {
+                wanted.append(.init(sha256: br.sha256, size: br.size, etag: "\"\(tag)-br\"", coding: .brotli))
+            }
+            if let zstd = entry.zstd {
+                wanted.append(.init(sha256: zstd.sha256, size: zstd.size, etag: "\"\(tag)-zst\"", coding: .zstd))
             }
         }
-        var interned = cache.entries(blobs, storeRoot: storeRoot).makeIterator()
+        var interned = cache.variants.variants(wanted, cache: cache, storeRoot: storeRoot).makeIterator()
         var heads = HeadInterner(
             lastModified: HTTPDate.format(Int(manifest.commitTime.timeIntervalSince1970)),
             lastModifiedSeconds: Int(manifest.commitTime.timeIntervalSince1970), deploymentID: manifest.id)
@@ -74,21 +84,10 @@ public final class ServedDeployment: Sendable {
         var cleanFiles: [String: ServedFile] = [:]
         files.reserveCapacity(served.count)
         for (path, entry) in served {
-            let tag = entry.sha256.prefix(32)
-            var variants = ServedVariants(
-                identity: ServedVariant(body: interned.next()!, size: entry.size, etag: "\"\(tag)\""))
-            if let gzip = entry.gzip {
-                variants.gzip = ServedVariant(
-                    body: interned.next()!, size: gzip.size, etag: "\"\(tag)-gz\"", coding: .gzip)
-            }
-            if let br = entry.brotli {
-                variants.brotli = ServedVariant(
-                    body: interned.next()!, size: br.size, etag: "\"\(tag)-br\"", coding: .brotli)
-            }
-            if let zstd = entry.zstd {
-                variants.zstd = ServedVariant(
-                    body: interned.next()!, size: zstd.size, etag: "\"\(tag)-zst\"", coding: .zstd)
-            }
+            var variants = ServedVariants(identity: interned.next()!)
+            if entry.gzip != nil { variants.gzip = interned.next()! }
+            if entry.brotli != nil { variants.brotli = interned.next()! }
+            if entry.zstd != nil { variants.zstd = interned.next()! }
             let defaultCache = CachePolicy.defaultCacheControl(path: path, contentType: entry.contentType)
             let vary = variants.count > 1 || Compressibility.isCompressible(contentType: entry.contentType)
             func served(requestPath: String) -> ServedFile {
@@ -106,7 +105,8 @@ public final class ServedDeployment: Sendable {
             }
         }
         return ServedDeployment(
-            id: manifest.id, manifest: manifest, files: files, cleanFiles: cleanFiles, notFoundPage: files["404.html"],
+            id: manifest.id, site: manifest.site, commit: manifest.commit, files: files, cleanFiles: cleanFiles,
+            notFoundPage: files["404.html"],
             rules: rules)
     }
 }

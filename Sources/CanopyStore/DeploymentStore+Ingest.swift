@@ -103,7 +103,7 @@ extension DeploymentStore {
 
     /// Writes the manifest to `tmp/`, fsyncs it, links it into `manifests/<id>.json` (failing if it
     /// exists) and fsyncs the folder.
-    func writeManifest(_ manifest: DeploymentManifest) throws {
+    package func writeManifest(_ manifest: DeploymentManifest) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         let data: Data

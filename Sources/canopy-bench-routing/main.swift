@@ -12,9 +12,10 @@ import Synchronization
 // deployments per branch with a per-commit hostname (the defaults make 100 × (5 × 5 + 5 × 1 + 10 × 5)
 // = 8,000 hostnames). Real SQLite and a real deployment store; the
 // edge is one that keeps the tables it is given. Prints the first publish, a publish with nothing
-// changed, and a publish after one branch's new deployment, as medians. Run by Scripts/bench-scale.sh.
+// changed, and a publish after one branch's new deployment, as medians; then the cost of a FILES-file
+// deployment (default 100,000: Activation.swift). Scripts/bench-scale.sh runs it last.
 //
-//   canopy-bench-routing [SITES] [BRANCHES] [DEPLOYS]
+//   canopy-bench-routing [SITES] [BRANCHES] [DEPLOYS] [FILES]
 
 final class KeepingEdge: EdgeRouting {
     let last = Mutex<RoutingTable?>(nil)
@@ -102,7 +103,7 @@ var changed: [Double] = []
 for round in 0..<5 {
     let id = try await record(site: round, branch: 0, index: deployCount + round)
     changed.append(try await milliseconds { _ = try await publisher.publish(sites: sites, changed: ["s\(round)"]) })
-    let serves = edge.last.withLock { $0?.routes["n0.b0.s\(round).test"]?.targets.first?.deployment.manifest.id }
+    let serves = edge.last.withLock { $0?.routes["n0.b0.s\(round).test"]?.targets.first?.deployment.id }
     guard serves == id else { fatalError("n0.b0.s\(round).test serves \(serves ?? "nothing"), not \(id)") }
 }
 
@@ -131,3 +132,6 @@ print(String(format: "first publish (loads every deployment): %8.1f ms", first))
 print(String(format: "publish, nothing changed (median of 5): %8.1f ms", median(unchanged)))
 print(String(format: "one new deployment, publish of its site (median of 5): %6.1f ms", median(changed)))
 print(String(format: "a weight change (split), publish (median of 5): %6.1f ms", median(weighted)))
+
+let bigFiles = arguments.count > 3 ? arguments[3] : 100_000
+for line in try await activationLines(files: bigFiles, root: root) { print(line) }

@@ -34,7 +34,7 @@ struct RoutePublisherTests {
     }
 
     func served(_ table: RoutingTable?, _ hostname: String) -> [String] {
-        (table?.routes[hostname]?.targets ?? []).map { "\($0.label)=\($0.deployment.manifest.id)@\($0.weight)" }
+        (table?.routes[hostname]?.targets ?? []).map { "\($0.label)=\($0.deployment.id)@\($0.weight)" }
     }
 
     @Test func stateBecomesOneRoutingTable() async throws {
@@ -120,7 +120,7 @@ struct IncrementalPublishTests {
                     createdAt: Date(timeIntervalSince1970: 3_000_000 + Double(index)), buildID: "b-\(id)", fileCount: 1,
                     totalBytes: 1), activate: true, reason: "test")
         }
-        func serves(_ host: String) -> String? { edge.last?.routes[host]?.targets.first?.deployment.manifest.id }
+        func serves(_ host: String) -> String? { edge.last?.routes[host]?.targets.first?.deployment.id }
 
         try await deploy("s1", site: "s", branch: "main", index: 1)
         try await deploy("t1", site: "t", branch: "main", index: 2)

@@ -203,7 +203,7 @@ func requestUntilHit(
         let f = try fixture()
         let deployment = try f.deploy("gone", ["index.html": "<p>here</p>", "lost.bin": "lost bytes"])
         try await serving(f, [route("gone.test", deployment)]) {
-            let sha = deployment.manifest.files["lost.bin"]!.sha256
+            let sha = try f.store.manifest(id: deployment.id).files["lost.bin"]!.sha256
             try FileManager.default.removeItem(atPath: f.store.blobPath(sha))
             let c = try f.client()
             #expect(try c.request("GET", "/lost.bin", host: "gone.test").status == 500)
@@ -235,7 +235,7 @@ func requestUntilHit(
     @Test func loadingReadsTheManifestOnly() async throws {
         let f = try EdgeFixture()
         let present = try f.deploy("real", ["index.html": "<p>real</p>"])
-        let real = present.manifest.files["index.html"]!
+        let real = try f.store.manifest(id: present.id).files["index.html"]!
         var entries: [String: FileEntry] = ["index.html": real]
         for i in 0..<100_000 {
             let hex = String(repeating: String(format: "%08x", i), count: 8)

@@ -7,8 +7,8 @@ extension Orchestrator {
     // MARK: Routing (the work is `RoutePublisher`'s)
 
     /// A deployment loaded for serving (see `RoutePublisher.deployment`).
-    func servedDeployment(_ id: String) async throws -> ServedDeployment {
-        try await routes.deployment(id, sites: catalog.sites)
+    func servedDeployment(_ id: String, manifest: DeploymentManifest? = nil) async throws -> ServedDeployment {
+        try await routes.deployment(id, sites: catalog.sites, manifest: manifest)
     }
 
     /// Builds the routing table from the state in force and hands it to the edge in one atomic swap.

@@ -141,8 +141,8 @@ extension RoutePublisher {
                 route = routed?.0
                 status = routed?.1
             }
-            for target in table[host]?.targets ?? [] { release(target.deployment.manifest.id, from: &routedRefs) }
-            for target in route?.targets ?? [] { routedRefs[target.deployment.manifest.id, default: 0] += 1 }
+            for target in table[host]?.targets ?? [] { release(target.deployment.id, from: &routedRefs) }
+            for target in route?.targets ?? [] { routedRefs[target.deployment.id, default: 0] += 1 }
             table[host] = route
             statusByHost[host] = status
             let source = route.map { CertificateSource(hostname: $0.hostname, site: $0.site, tls: $0.tls.tls) }

@@ -82,11 +82,18 @@ package actor RoutePublisher {
     /// A deployment ready to serve, loaded once and kept while anything routes to it. The Sites
     /// file's own redirects and headers are part of how a deployment is served, so a change to them
     /// reloads that site's deployments.
-    func deployment(_ id: String, sites: [String: SiteConfig]) async throws -> ServedDeployment {
+    /// `manifest`: the deployment's manifest when the caller has it (a build that just ingested it),
+    /// so that it is not read and decoded again.
+    func deployment(
+        _ id: String, sites: [String: SiteConfig], manifest known: DeploymentManifest? = nil
+    ) async throws -> ServedDeployment {
+        if let loaded = served[id], loaded.rules == Self.rules(of: sites[loaded.deployment.site]) {
+            return loaded.deployment
+        }
+        // (a served deployment keeps no manifest: a change of its site's rules reads it again)
         let manifest: DeploymentManifest
-        if let loaded = served[id] {
-            manifest = loaded.deployment.manifest
-            if loaded.rules == Self.rules(of: sites[manifest.site]) { return loaded.deployment }
+        if let known, known.id == id {
+            manifest = known
         } else {
             manifest = try await blocking.run { [store] in try store.manifest(id: id) }
         }
@@ -165,7 +172,7 @@ package actor RoutePublisher {
                 statusTargets.append(
                     .init(
                         label: target.label, weight: target.weight, deployment: target.deployment,
-                        commit: deployment.manifest.commit))
+                        commit: deployment.commit))
             } catch {
                 logger.error("cannot load deployment \(target.deployment) for \(entry.hostname): \(error)")
             }
