@@ -206,7 +206,8 @@ let package = Package(
         .testTarget(
             name: "CanopyControlTests",
             dependencies: [
-                "CanopyControl", "CanopyEdge", "CanopySpec", "CanopyStore", "CanopyTestSupport", "CanopyTLS",
+                "CanopyControl", "CanopyEdge", "CanopyGit", "CanopySpec", "CanopyStore", "CanopyTestSupport",
+                "CanopyTLS",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -3,10 +3,12 @@
 # 2,000 files, 20 MB) deployed on `main` and on 20 preview branches that each change one file,
 # served by `canopy serve` (release). Prints the server's RSS and open descriptors with main only
 # and with the 20 previews (after every file of every deployment was requested once), the body
-# cache's figures, and nginx serving the same 21 folders from disk, for comparison.
+# cache's figures, nginx serving the same 21 folders from disk, for comparison, the first deploy's
+# time, and one-file push-to-live on `main` (median of SCALE_PUSHES, default 5) with the build
+# log's phase times of the last push.
 #
 #   Scripts/bench-scale.sh                      # 2,000 files, 20 MB
-#   SCALE_FILES=10000 SCALE_MB=100 Scripts/bench-scale.sh
+#   SCALE_FILES=10000 SCALE_MB=100 Scripts/bench-scale.sh   # the issue's second site
 #   SCALE_CACHE=256MiB Scripts/bench-scale.sh   # --cache-size (default: the server's default)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,6 +17,7 @@ bash Scripts/setup.sh nginx-light python3 curl git
 files="${SCALE_FILES:-2000}"
 megabytes="${SCALE_MB:-20}"
 previews="${SCALE_PREVIEWS:-20}"
+pushes="${SCALE_PUSHES:-5}"
 cache_flag=()
 [ -n "${SCALE_CACHE:-}" ] && cache_flag=(--cache-size "$SCALE_CACHE")
 
@@ -116,6 +119,35 @@ sweep scale.test /section-000/page-00000.html "Page 0<"
 first_deploy=$(python3 -c "import time; print(f'{time.time() - $started:.1f}')")
 read -r rss_main fds_main <<<"$(memory)"
 
+# MARK: One-file pushes on main: from `git push` returning to the changed page being served.
+served_text() { # text: polls the changed page until it has `text`
+  python3 - "$port" "$1" <<'PY'
+import http.client, sys, time
+port, text = int(sys.argv[1]), sys.argv[2]
+deadline = time.monotonic() + 120
+c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+while time.monotonic() < deadline:
+    c.request("GET", "/section-000/page-00000.html", headers={"Host": "scale.test"})
+    r = c.getresponse()
+    if text in r.read().decode():
+        break
+    time.sleep(0.002)
+else:
+    raise SystemExit(f"never served {text!r}")
+PY
+}
+push_times=()
+for n in $(seq 1 "$pushes"); do
+  echo "<p>push $n</p>" >>"$work/site/site/section-000/page-00000.html"
+  g commit -qam "push $n"
+  g push -q origin main
+  pushed=$(date +%s.%N)
+  served_text "push $n<"
+  push_times+=("$(python3 -c "import time; print(f'{(time.time() - $pushed) * 1000:.0f}')")")
+done
+push_median=$(printf '%s\n' "${push_times[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
+last_phases="$(grep -h "Timings:" $(ls -td "$work"/data/builds/*/ | head -1)build.log 2>/dev/null | tail -1 || true)"
+
 for p in $(seq 1 "$previews"); do
   g checkout -q -b "preview/p$p" main
   page="site/section-000/page-$(printf %05d "$p").html"
@@ -187,5 +219,14 @@ printf '%-44s %10s %12s\n' "canopy, main only (after one sweep)" "$rss_main" "$f
 printf '%-44s %10s %12s\n' "canopy, main + $previews previews (after sweeps)" "$rss_previews" "$fds_previews"
 printf '%-44s %10s %12s\n' "nginx, the same $((previews + 1)) folders (master+workers)" "$((nginx_rss / 1024))" "$nginx_fds"
 echo "first deploy (push to served): $first_deploy s"
+echo "one-file push-to-live on main, $pushes pushes: median $push_median ms (each: ${push_times[*]} ms)"
+[ -n "$last_phases" ] && echo "last push's build log: $last_phases"
 echo "body cache: $((cache_bytes / 1048576)) MiB held of $((cache_budget / 1048576)) MiB; hits $hits, misses $misses"
 echo "RSS per extra preview: $(python3 -c "print(f'{($rss_previews - $rss_main) / $previews:.1f}')") MiB"
+
+# MARK: Many hostnames and a 100,000-file deployment (canopy-bench-routing, release)
+if [ "${SCALE_ROUTING:-1}" != 0 ]; then
+  echo
+  swift build -c release --scratch-path .build-release --product canopy-bench-routing 2>&1 | tail -1
+  "$(swift build -c release --scratch-path .build-release --show-bin-path)/canopy-bench-routing"
+fi

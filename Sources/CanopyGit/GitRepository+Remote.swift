@@ -31,7 +31,7 @@ private let acquireCredential: git_credential_acquire_cb = { out, _, usernameFro
 }
 
 /// Runs `body` with a `git_strarray` of `strings`.
-private func withStrArray<T>(_ strings: [String], _ body: (inout git_strarray) throws -> T) rethrows -> T {
+func withStrArray<T>(_ strings: [String], _ body: (inout git_strarray) throws -> T) rethrows -> T {
     let pointers = strings.map { strdup($0) }
     defer { pointers.forEach { free($0) } }
     var array = pointers

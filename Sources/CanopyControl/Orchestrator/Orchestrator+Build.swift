@@ -76,13 +76,22 @@ extension Orchestrator {
         // is the room the record needs.
         let failed: Bool
         if case .succeeded = outcome { failed = false } else { failed = true }
-        await Task {
+        // The checkout waits for the branch's next build (`WarmTrees`), unless the build was stopped.
+        let reusable: Bool
+        switch outcome {
+        case .succeeded, .failed: reusable = true
+        case .timedOut, .cancelled: reusable = false
+        }
+        await Task { [warmTrees] in
             try? await self.blocking.run {
-                try? FileManager.default.removeItem(atPath: workspace == buildDir ? buildDir + "/src" : workspace)
+                let unused = warmTrees.keep(build: job.id, key: job.key, source: workspace + "/src", reusable: reusable)
+                warmTrees.discard(unused)
+                if workspace != buildDir { try? FileManager.default.removeItem(atPath: workspace) }
                 if failed { try? FileManager.default.removeItem(atPath: buildDir + "/artifacts") }
             }
             await self.record(outcome, job: job, envConfig: envConfig, site: site, log: log, logger)
         }.value
+        Task.detached { [blocking, warmTrees] in try? await blocking.run { warmTrees.emptyTrash() } }
         log.close()
         await forwarding.value
     }
@@ -144,11 +153,17 @@ extension Orchestrator {
         await log.append("Checking out \(job.commit.prefix(7)) from \(site.repository)")
         var timings = BuildTimings()
         let checkoutStart = ContinuousClock.now
-        try await blocking.run {
+        let warm = warmTrees.take(job.key)
+        let checkout = try await blocking.run { [warmTrees] in
             let repo = try GitRepository.open(repository)
-            try repo.checkout(commit: job.commit, into: source)
+            let outcome = try WorkTreeCheckout(
+                repository: repo, commit: job.commit, directory: source, trash: warmTrees.trash
+            ).run(reusing: warm)
+            warmTrees.checkedOut(build: job.id, commit: job.commit, files: outcome.files)
+            return outcome
         }
         timings.add("checkout", ContinuousClock.now - checkoutStart)
+        await log.append(checkout.summary)
 
         // The build plan: the repository's amplify.yml, or its root as is.
         let plan: BuildPlan
@@ -257,7 +272,7 @@ extension Orchestrator {
             }
             let activated = try await state.recordDeployment(record, activate: current, reason: "build \(job.id)")
             if activated {
-                _ = try await servedDeployment(manifest.id)
+                _ = try await servedDeployment(manifest.id, manifest: manifest)
                 try await publishRoutes(changed: [site.name])
                 timings.add("activate", ContinuousClock.now - activationStart)
                 await log.append("Deployment \(manifest.id) is live.")

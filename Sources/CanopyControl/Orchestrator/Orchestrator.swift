@@ -49,6 +49,8 @@ public actor Orchestrator {
     let traffic: TrafficController
     /// Which builds wait, run and come next (see `BuildQueue`).
     var queue: BuildQueue
+    /// Branches' work trees between builds, for checkouts that write only what changed.
+    let warmTrees: WarmTrees
     /// The task of each running build, by build id.
     var buildTasks: [String: Task<Void, Never>] = [:]
     /// Observers of build and deployment events (the admin API's event stream).
@@ -78,6 +80,9 @@ public actor Orchestrator {
         self.rolloutController = RolloutController(state: state)
         self.traffic = TrafficController(state: state)
         self.runner = BuildRunner()
+        // Beside the checkouts (a tree moves in and out with one rename), where only root may enter.
+        self.warmTrees = WarmTrees(
+            root: buildIdentities == nil ? data.root + "/worktrees" : config.buildWorkRoot + "/.worktrees")
         self.notifier = Notifier(logger: logger)
         self.logger = logger
         self.certificates = CertificateController(
@@ -95,7 +100,8 @@ public actor Orchestrator {
         let leftovers = abandoned.flatMap {
             [data.buildDirectory($0.id) + "/src", data.buildDirectory($0.id) + "/artifacts"]
         }
-        let stopped = try await blocking.run { [runner, buildIdentities] in
+        let stopped = try await blocking.run { [runner, buildIdentities, warmTrees] in
+            warmTrees.clear()
             // Every process of a build uid is a leftover now, whatever it did to its environment.
             let stopped = ids.reduce(buildIdentities?.endLeftovers() ?? 0) {
                 $0 + BuildRunner.stopLeftovers(buildID: $1)
