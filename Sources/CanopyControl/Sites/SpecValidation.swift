@@ -65,13 +65,13 @@ public enum SpecValidation {
         return lines.joined(separator: "\n")
     }
 
-    /// `path` (relative to the app root, `.` or `../` allowed) from the repository root; `.` for the root.
+    /// `path` (relative to the app root, `.` or `../` allowed) from the repository root; `.` for the
+    /// root. A path above the root is shown as written, said to be outside (a build refuses it).
     static func repositoryPath(_ path: String, in appRoot: String) -> String {
-        var parts: [Substring] = []
-        for part in (appRoot + "/" + path).split(separator: "/") where part != "." {
-            if part == ".." { if !parts.isEmpty { parts.removeLast() } } else { parts.append(part) }
+        guard let resolved = RelativePath.resolve(appRoot + "/" + path) else {
+            return path + " (outside the repository)"
         }
-        return parts.isEmpty ? "." : parts.joined(separator: "/")
+        return resolved.isEmpty ? "." : resolved
     }
 
     /// A cache path as a build resolves it: HOME and absolute paths as they are, the rest from the root.
