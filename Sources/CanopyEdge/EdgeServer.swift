@@ -18,7 +18,8 @@ public final class EdgeServer: Sendable {
     let latency: LatencyHistogram
     /// Each event loop's lane in the counters, by the loop's identity.
     private let laneOfLoop: [ObjectIdentifier: Int]
-    let accessLog: AccessLog?
+    /// The access log, when configured: the control plane runs its `AccessLogService`.
+    public let accessLog: AccessLog?
     private let channel = NIOLockedValueBox<(any Channel)?>(nil)
     /// Open connections, for the connection limit.
     let connections = ConnectionLimiter.Count()
