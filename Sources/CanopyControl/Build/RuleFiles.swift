@@ -92,14 +92,30 @@ enum RuleFiles {
     /// Parses one rule file; returns its warnings.
     @discardableResult
     static func parse(name: String, text: String) throws -> [SpecDiagnostic] {
+        try read(name: name, text: text).warnings
+    }
+
+    /// Parses one rule file (`name` says which kind; `file` is how its lines are cited): its
+    /// redirect rules (none for header files) and its warnings.
+    static func read(
+        name: String, text: String, file: String? = nil
+    ) throws -> (redirects: [RedirectRule], warnings: [SpecDiagnostic]) {
+        let file = file ?? name
         switch name {
-        case "_redirects": return try RulesSpec.readNetlifyRedirects(text, file: name).warnings
-        case "_headers": return try RulesSpec.readNetlifyHeaders(text, file: name).warnings
-        case "customHttp.yml": _ = try RulesSpec.parseCustomHTTP(yaml: text, file: name)
-        case "redirects.json": return try RulesSpec.readAmplifyRedirects(json: text, file: name).warnings
-        case "netlify.toml": return try RulesSpec.parseNetlifyTOML(text, file: name).warnings
-        default: break
+        case "_redirects":
+            let parsed = try RulesSpec.readNetlifyRedirects(text, file: file)
+            return (parsed.rules, parsed.warnings)
+        case "_headers": return ([], try RulesSpec.readNetlifyHeaders(text, file: file).warnings)
+        case "customHttp.yml":
+            _ = try RulesSpec.parseCustomHTTP(yaml: text, file: file)
+            return ([], [])
+        case "redirects.json":
+            let parsed = try RulesSpec.readAmplifyRedirects(json: text, file: file)
+            return (parsed.rules, parsed.warnings)
+        case "netlify.toml":
+            let parsed = try RulesSpec.parseNetlifyTOML(text, file: file)
+            return (parsed.redirects, parsed.warnings)
+        default: return ([], [])
         }
-        return []
     }
 }
