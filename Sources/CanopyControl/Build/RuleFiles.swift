@@ -40,11 +40,8 @@ enum RuleFiles {
     static func carry(from source: String, appRoot: String, customHeaders: [HeaderRule], into artifacts: String) throws
     {
         let fm = FileManager.default
-        let roots = appRoot.isEmpty ? [source] : [source + "/" + appRoot, source]
         for name in repositoryFiles where !fm.fileExists(atPath: artifacts + "/" + name) {
-            guard let origin = roots.map({ $0 + "/" + name }).first(where: { fm.fileExists(atPath: $0) }) else {
-                continue
-            }
+            guard let origin = origin(of: name, source: source, appRoot: appRoot) else { continue }
             if isSymbolicLink(origin) { throw CanopyError(linkRefusal(name)) }
             if name == "customHttp.yml", let text = try? String(contentsOfFile: origin, encoding: .utf8),
                 RulesSpec.isMonorepoCustomHTTP(text)
@@ -62,6 +59,13 @@ enum RuleFiles {
             try customHTTPYAML(customHeaders).write(
                 toFile: artifacts + "/customHttp.yml", atomically: true, encoding: .utf8)
         }
+    }
+
+    /// Where a build finds a repository file (`customHttp.yml`, `redirects.json`, `netlify.toml`,
+    /// `canopy-rules-test.yml`): the application root's, else the repository root's; nil when neither has it.
+    static func origin(of name: String, source: String, appRoot: String) -> String? {
+        let roots = appRoot.isEmpty ? [source] : [source + "/" + appRoot, source]
+        return roots.map { $0 + "/" + name }.first { FileManager.default.fileExists(atPath: $0) }
     }
 
     /// Rule files (and amplify.yml) are read by the server, so one that is a link could show it a file

@@ -50,21 +50,27 @@ extension SpecValidation {
     }
 
     /// Beside an amplify.yml: the repository's rule files (customHttp.yml, redirects.json,
-    /// netlify.toml) and `canopy-rules-test.yml`, each looked for in the app root, then the
-    /// repository root, as a build does. Lines for the interpretation; `ok` false when one is invalid.
+    /// netlify.toml) and `canopy-rules-test.yml`, found and read as a build finds and reads them
+    /// (`RuleFiles.origin`, `RulesTestRun.load`: the app root's, else the repository root's).
+    /// Lines for the interpretation; `ok` false when one is invalid.
     static func companions(ofSpec specPath: String, appRoot: String) -> (ok: Bool, lines: String) {
         let folder = (specPath as NSString).deletingLastPathComponent
         let repository = folder.isEmpty ? "." : folder
-        let roots = appRoot.isEmpty ? [repository] : [repository + "/" + appRoot, repository]
-        func find(_ name: String) -> String? {
-            roots.map { $0 + "/" + name }.first { FileManager.default.fileExists(atPath: $0) }
-        }
         var lines = ""
         var ok = true
         for name in RuleFiles.repositoryFiles {
-            guard let path = find(name), let text = try? String(contentsOfFile: path, encoding: .utf8) else { continue }
+            guard let path = RuleFiles.origin(of: name, source: repository, appRoot: appRoot),
+                let text = try? String(contentsOfFile: path, encoding: .utf8)
+            else { continue }
             do {
-                let parsed = try RuleFiles.read(name: name, text: text, file: path)
+                var parsed: (redirects: [RedirectRule], warnings: [SpecDiagnostic]) = ([], [])
+                if name == "customHttp.yml" {
+                    // Headers only; a monorepo file is read for this application, as a build carries it.
+                    _ = try RulesSpec.parseCustomHTTP(
+                        yaml: text, file: path, appRoot: RulesSpec.isMonorepoCustomHTTP(text) ? appRoot : nil)
+                } else {
+                    parsed = try RuleFiles.read(name: name, text: text, file: path)
+                }
                 lines += "\n  rule file: \(path)" + proxyLines(parsed.redirects)
                 lines += parsed.warnings.map { "\n\($0)" }.joined()
             } catch {
@@ -72,16 +78,15 @@ extension SpecValidation {
                 lines += "\n\(error)"
             }
         }
-        if let path = find(RulesSpec.rulesTestFileName) {
-            do {
-                let tests = try RulesSpec.readRulesTest(
-                    yaml: (try? String(contentsOfFile: path, encoding: .utf8)) ?? "", file: path)
-                lines += "\n  rules test: \(path), \(tests.rules.count) case\(tests.rules.count == 1 ? "" : "s")"
+        do {
+            if let tests = try RulesTestRun.load(source: repository, appRoot: appRoot) {
+                let count = tests.rules.count
+                lines += "\n  rules test: \(tests.rules[0].source.file), \(count) case\(count == 1 ? "" : "s")"
                 lines += tests.warnings.map { "\n\($0)" }.joined()
-            } catch {
-                ok = false
-                lines += "\n\(error)"
             }
+        } catch {
+            ok = false
+            lines += "\n\(error)"
         }
         return (ok, lines)
     }
