@@ -22,7 +22,7 @@ struct ArtifactCollector {
         let baseParts =
             appRoot.split(separator: "/").map(String.init)
             + selection.baseDirectory.split(separator: "/").map(String.init)
-        guard let baseRelative = normalize(baseParts) else {
+        guard let baseRelative = RelativePath.resolve(baseParts) else {
             throw BuildFailure(
                 message: "\(label) `\(selection.baseDirectory)` is outside the repository; "
                     + "name a folder inside it (relative to appRoot)")

@@ -82,7 +82,7 @@ public final class BuildRunner: Sendable {
 
     /// The plan to run: without its backend stage when the site skips backends; nil when the backend
     /// stage would run Amplify's own AWS deploy (refused before anything runs).
-    private static func backendChecked(_ request: BuildRequest, log: BuildLog) -> BuildPlan? {
+    static func backendChecked(_ request: BuildRequest, log: BuildLog) -> BuildPlan? {
         let plan = request.plan
         guard plan.stages.contains(where: { $0.kind == .backend }) else { return plan }
         if request.skipBackend {
@@ -92,169 +92,9 @@ public final class BuildRunner: Sendable {
         return plan.amplifyBackendCommand == nil ? plan : nil
     }
 
-    private func execute(
-        _ request: BuildRequest, log: BuildLog, scratch: String, cgroup: BuildCgroup?,
-        deadline: ContinuousClock.Instant, result: inout BuildResult
-    ) async -> BuildResult.Status {
-        guard let plan = Self.backendChecked(request, log: log) else {
-            let (phase, command) = request.plan.amplifyBackendCommand!
-            return .failed(
-                BuildFailure(
-                    stage: .backend, phase: phase, command: command.text, location: command.location,
-                    message: "`\(command.text)` is Amplify's AWS backend deploy (it needs the Amplify CLI and AWS "
-                        + "credentials); Canopy hosts the static frontend only. Add `skipBackend: true` to the site's "
-                        + "Sites file to skip the backend phases (or remove them from amplify.yml)"))
-        }
-        let root = request.sourceDirectory
-        let home = scratch + "/home"
-        do {
-            try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
-            try BuildTools.install(home: home)
-        } catch {
-            return .failed(BuildFailure(message: "cannot create the build's scratch folder \(scratch): \(error)"))
-        }
-        if let existing = try? FileManager.default.contentsOfDirectory(atPath: request.artifactDirectory),
-            !existing.isEmpty
-        {
-            return .failed(
-                BuildFailure(
-                    message: "the artifact folder \(request.artifactDirectory) is not empty; "
-                        + "give each build a new folder"))
-        }
-        guard let appFolder = normalize(plan.appRoot.split(separator: "/").map(String.init)) else {
-            return .failed(BuildFailure(message: "appRoot `\(plan.appRoot)` is outside the repository"))
-        }
-        let workingDirectory = appFolder.isEmpty ? root : root + "/" + appFolder
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: workingDirectory, isDirectory: &isDirectory),
-            isDirectory.boolValue
-        else {
-            return .failed(
-                BuildFailure(
-                    message: "appRoot `\(plan.appRoot)` does not exist in commit \(request.commit) of branch "
-                        + "\(request.branch); fix appRoot in the Sites file or amplify.yml"))
-        }
-
-        let cache = BuildCache(plan: plan)
-        let places = BuildCache.Places(checkout: root, home: home, user: request.runAs)
-        if let failure = await prepare(request, cache: cache, places: places, scratch: scratch, log: log) {
-            return .failed(failure)
-        }
-
-        let environment = BuildEnvironment.make(for: request, home: home)
-        let ownUID = request.runAs?.exclusive == true ? request.runAs?.uid : nil
-        let limits = ownUID != nil ? request.limits : BuildLimits()
-        let watchdog = BuildWatchdog(limits: limits, cgroup: cgroup, folders: [root, home], uid: ownUID)
-        var testFailure: BuildFailure?
-        for (stageIndex, stage) in plan.stages.enumerated() {
-            if Task.isCancelled { return .cancelled }
-            log.note("## Starting stage: \(stage.kind.rawValue)")
-            let script = StageScript(
-                stage: stage, folder: scratch + "/stage-\(stageIndex)", workingDirectory: workingDirectory,
-                cpuSeconds: request.cpuSeconds, limits: limits, memoryPerProcess: cgroup == nil)
-            do {
-                try script.write()
-                if let user = request.runAs { try script.share(with: user) }
-            } catch {
-                return .failed(BuildFailure(stage: stage.kind, message: "cannot write the stage script: \(error)"))
-            }
-            var ending = await StageProcess.run(
-                script: script.scriptPath, environment: environment, runAs: request.runAs, cgroup: cgroup,
-                watchdog: watchdog.isActive ? watchdog : nil, log: log, deadline: deadline)
-            let stragglers = await onDedicatedThread { [runAs = request.runAs] in
-                // A uid of its own: every process of it is this stage's, whatever it did to hide.
-                Stragglers.kill(buildID: request.buildID) + (runAs?.exclusive == true ? runAs!.endAllProcesses() : 0)
-            }
-            if stragglers > 0 {
-                log.note("## Stopped \(stragglers) processes the stage left running outside its process group")
-            }
-            ending = await Self.lastLook(watchdog, after: ending)
-            let progress = script.readProgress()
-            result.phaseDurations += Self.durations(of: stage, progress: progress)
-
-            switch ending {
-            case .cancelled: return .cancelled
-            case .timedOut: return .timedOut
-            case .spawnFailed(let message):
-                return .failed(BuildFailure(stage: stage.kind, message: message))
-            case .stopped(let reason):
-                log.note("## Build stopped: \(reason)")
-                return .failed(BuildFailure(stage: stage.kind, message: "the build was stopped: \(reason)"))
-            case .outputLimit:
-                return .failed(
-                    BuildFailure(
-                        stage: stage.kind,
-                        message: "the build wrote more than \(request.maxLogBytes) bytes of output and was stopped; "
-                            + "make the commands quieter (for example --silent) or raise the limit"))
-            case .exited(let code):
-                if code == 0 && progress.reachedEnd { continue }
-                let failure = Self.failure(stage: stage, script: script, progress: progress, code: code)
-                if stage.kind == .test {
-                    testFailure = failure
-                    break
-                }
-                return .failed(failure)
-            }
-            if testFailure != nil { break }
-        }
-
-        // Nothing the build left running may change the checkout while root reads it.
-        if request.runAs != nil {
-            let problems = await onDedicatedThread { BuildUser.takeBack(root) + BuildUser.takeBack(home) }
-            problems.prefix(3).forEach { log.note("## Warning: \($0)") }
-        }
-
-        // Test artifacts, even when tests failed.
-        if let selection = plan.testArtifacts, let destination = request.testArtifactDirectory {
-            let collector = ArtifactCollector(
-                root: root, appRoot: plan.appRoot, selection: selection, label: "test.artifacts.baseDirectory")
-            let outcome = await onDedicatedThread { () -> Result<ArtifactCollector.Outcome, BuildFailure> in
-                do throws(BuildFailure) { return .success(try collector.collect(into: destination)) } catch {
-                    return .failure(error)
-                }
-            }
-            switch outcome {
-            case .success(let files): log.note("## Test artifacts: \(files.fileCount) files")
-            case .failure(let error): log.note("## Warning: test artifacts not collected: \(error)")
-            }
-        }
-        if let testFailure { return .failed(testFailure) }
-        if Task.isCancelled { return .cancelled }
-
-        // Artifacts.
-        let collector = ArtifactCollector(root: root, appRoot: plan.appRoot, selection: plan.artifacts)
-        let destination = request.artifactDirectory
-        let collected = await onDedicatedThread { () -> Result<ArtifactCollector.Outcome, BuildFailure> in
-            do throws(BuildFailure) { return .success(try collector.collect(into: destination)) } catch {
-                return .failure(error)
-            }
-        }
-        switch collected {
-        case .failure(let failure):
-            await onDedicatedThread { Self.emptyFolder(destination) }
-            return .failed(failure)
-        case .success(let outcome):
-            result.artifactCount = outcome.fileCount
-            result.byteCount = outcome.byteCount
-            log.note("## Artifacts: \(outcome.fileCount) files, \(outcome.byteCount) bytes")
-            outcome.warnings.forEach { log.note("## Warning: \($0)") }
-            let serverOutput = await onDedicatedThread { [artifacts = plan.artifacts] in
-                ServerOutputCheck.warnings(appFolder: workingDirectory, artifacts: artifacts)
-            }
-            serverOutput.forEach { log.note("## Warning: \($0)") }
-        }
-
-        // Cache save.
-        if let cacheDirectory = request.cacheDirectory, !cache.isEmpty {
-            let lines = await onDedicatedThread { cache.save(from: places, cacheDirectory: cacheDirectory) }
-            lines.forEach { log.note($0) }
-        }
-        return .succeeded
-    }
-
     /// Before the first stage, as root: the checkout's `.git`, the cache restore, then the hand-over
     /// of the checkout and HOME to the build user.
-    private func prepare(
+    func prepare(
         _ request: BuildRequest, cache: BuildCache, places: BuildCache.Places, scratch: String, log: BuildLog
     ) async -> BuildFailure? {
         if let repository = request.gitRepository,
@@ -309,7 +149,7 @@ public final class BuildRunner: Sendable {
         return nil
     }
 
-    private static func emptyFolder(_ path: String) {
+    static func emptyFolder(_ path: String) {
         for name in (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? [] {
             try? FileManager.default.removeItem(atPath: path + "/" + name)
         }

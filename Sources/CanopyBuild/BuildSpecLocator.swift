@@ -18,7 +18,7 @@ public enum BuildSpecLocator {
     /// The plan for the checkout at `checkout`, or why there is none. A folder without a build spec
     /// deploys as it is, unless its package.json has a build script (then it surely needs a build).
     public static func load(checkout: String, appRoot: String?) -> Result<BuildPlan, Error> {
-        let root = normalize((appRoot ?? "").split(separator: "/").map(String.init)) ?? ""
+        let root = RelativePath.resolve(appRoot ?? "") ?? ""
         var folders = [""]
         if !root.isEmpty { folders.append(root) }
         var looked: [String] = []

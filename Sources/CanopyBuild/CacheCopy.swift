@@ -131,20 +131,31 @@ struct CacheCopy {
         }
     }
 
+    /// The destination folder when an entry may be created in it, or nil after recording why not.
+    private mutating func writable(_ destination: LazyDirectory, for path: String) -> SafeDirectory? {
+        guard let folder = use(destination, for: path) else { return nil }
+        if let refusal = destination.mayCreate() {
+            if reported.insert(refusal.path).inserted { tally.unwritable.append(refusal.path) }
+            return nil
+        }
+        return folder
+    }
+
+    /// An entry that could not be created: one already there is kept, anything else is an error.
+    private mutating func notCreated(_ error: SafeIOError) {
+        if error.code == EEXIST { tally.kept += 1 } else { tally.errors.append("\(error)") }
+    }
+
     private mutating func copyFile(
         _ name: String, info: stat, from source: SafeDirectory, into destination: LazyDirectory, path: String
     ) {
-        guard let folder = use(destination, for: path) else { return }
-        if let refusal = destination.mayCreate() {
-            if reported.insert(refusal.path).inserted { tally.unwritable.append(refusal.path) }
-            return
-        }
+        guard let folder = writable(destination, for: path) else { return }
         do throws(SafeIOError) {
             let input = try source.openFile(name)
             defer { close(input) }
             let output: Int32
             do throws(SafeIOError) { output = try folder.createFile(name) } catch {
-                if error.code == EEXIST { tally.kept += 1 } else { tally.errors.append("\(error)") }
+                notCreated(error)
                 return
             }
             defer { close(output) }
@@ -162,15 +173,11 @@ struct CacheCopy {
     private mutating func copyLink(
         _ name: String, info: stat, from source: SafeDirectory, into destination: LazyDirectory, path: String
     ) {
-        guard let folder = use(destination, for: path) else { return }
-        if let refusal = destination.mayCreate() {
-            if reported.insert(refusal.path).inserted { tally.unwritable.append(refusal.path) }
-            return
-        }
+        guard let folder = writable(destination, for: path) else { return }
         do throws(SafeIOError) {
             let text = try source.readLink(name)
             do throws(SafeIOError) { try folder.makeLink(name, to: text) } catch {
-                if error.code == EEXIST { tally.kept += 1 } else { tally.errors.append("\(error)") }
+                notCreated(error)
                 return
             }
             folder.setLinkTimes(name, from: info)

@@ -89,17 +89,3 @@ struct CacheWarning: Error, Sendable {
     let message: String
     init(_ message: String) { self.message = message }
 }
-
-/// Resolves `.` and `..` in a relative path; nil when it climbs above its start.
-func normalize(_ parts: [String]) -> String? {
-    var result: [String] = []
-    for part in parts where part != "." && !part.isEmpty {
-        if part == ".." {
-            guard !result.isEmpty else { return nil }
-            result.removeLast()
-        } else {
-            result.append(part)
-        }
-    }
-    return result.joined(separator: "/")
-}

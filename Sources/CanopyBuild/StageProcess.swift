@@ -42,31 +42,66 @@ enum StageProcess {
         script: String, environment: [String: String], runAs: BuildUser?, cgroup: BuildCgroup? = nil,
         log: BuildLog, deadline: ContinuousClock.Instant, stop: StopSwitch, killGrace: Duration = .seconds(2)
     ) -> Ending {
+        let pid: pid_t
+        let readFd: Int32
+        switch launch(script: script, environment: environment, runAs: runAs, cgroup: cgroup) {
+        case .running(let started, let output):
+            pid = started
+            readFd = output
+        case .failed(let ending):
+            return ending
+        }
+        defer { close(readFd) }
+        var supervision = Supervision(pid: pid, killGrace: killGrace)
+        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+        while true {
+            if !supervision.eof {
+                supervision.drain(readFd, into: &buffer, log: log)
+            } else {
+                usleep(50_000)
+            }
+            if !supervision.exited { supervision.reap() }
+            if !supervision.exited { supervision.enforce(stop, deadline: deadline) }
+            if supervision.isDone { break }
+        }
+        log.flushPartialLine()
+        return supervision.ending ?? .exited(255)
+    }
+
+    /// A started stage (its pid and the read end of its output pipe), or why it could not start.
+    enum Launch {
+        case running(pid_t, output: Int32)
+        case failed(Ending)
+    }
+
+    /// Starts `bash <script>` (as `runAs`, inside `cgroup`) with its output into a new pipe.
+    static func launch(
+        script: String, environment: [String: String], runAs: BuildUser?, cgroup: BuildCgroup?
+    ) -> Launch {
         var fds: [Int32] = [-1, -1]
         // pipe2 is not exported to Swift; set close-on-exec right after (a concurrent spawn could inherit the
         // write end for a moment, which the grace period after exit tolerates).
         guard pipe(&fds) == 0 else {
-            return .spawnFailed("cannot create a pipe: \(String(cString: strerror(errno)))")
+            return .failed(.spawnFailed("cannot create a pipe: \(String(cString: strerror(errno)))"))
         }
         _ = fcntl(fds[0], F_SETFD, FD_CLOEXEC)
         _ = fcntl(fds[1], F_SETFD, FD_CLOEXEC)
         let readFd = fds[0]
         let writeFd = fds[1]
-        defer { close(readFd) }
+        defer { close(writeFd) }
+        func failed(_ message: String) -> Launch {
+            close(readFd)
+            return .failed(.spawnFailed(message))
+        }
 
         let bash = ["/bin/bash", "/usr/bin/bash", "/usr/local/bin/bash"].first {
             FileManager.default.isExecutableFile(atPath: $0)
         }
-        guard let bash else {
-            close(writeFd)
-            return .spawnFailed("bash is not installed (looked in /bin, /usr/bin, /usr/local/bin)")
-        }
+        guard let bash else { return failed("bash is not installed (looked in /bin, /usr/bin, /usr/local/bin)") }
         var argv = [bash, "--noprofile", "--norc", script]
         if let runAs {
             guard let wrapped = runAs.wrap(argv) else {
-                close(writeFd)
-                return .spawnFailed(
-                    "setpriv is not installed (package util-linux), so the build cannot run as \(runAs.name)")
+                return failed("setpriv is not installed (package util-linux), so the build cannot run as \(runAs.name)")
             }
             argv = wrapped
         }
@@ -75,84 +110,8 @@ enum StageProcess {
 
         var pid: pid_t = 0
         let spawnError = spawn(path: argv[0], argv: argv, envp: envp, stdoutFd: writeFd, pid: &pid)
-        close(writeFd)
-        if spawnError != 0 {
-            return .spawnFailed("cannot start \(argv[0]): \(String(cString: strerror(spawnError)))")
-        }
-
-        var ending: Ending?
-        var exited = false
-        var eof = false
-        var killStarted: ContinuousClock.Instant?
-        var killedHard = false
-        var exitedAt: ContinuousClock.Instant?
-        let clock = ContinuousClock()
-        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
-
-        func beginKill(_ reason: Ending) {
-            guard killStarted == nil else { return }
-            ending = ending ?? reason
-            killStarted = clock.now
-            kill(-pid, SIGTERM)
-        }
-
-        while true {
-            if !eof {
-                var pfd = pollfd(fd: readFd, events: Int16(POLLIN), revents: 0)
-                let ready = poll(&pfd, 1, 100)
-                if ready > 0 {
-                    let count = buffer.withUnsafeMutableBytes { read(readFd, $0.baseAddress!, $0.count) }
-                    if count == 0 {
-                        eof = true
-                    } else if count > 0 {
-                        let accepted = buffer.withUnsafeBytes {
-                            log.append(UnsafeRawBufferPointer(rebasing: $0[0..<count]))
-                        }
-                        if !accepted { beginKill(.outputLimit) }
-                    } else if errno != EINTR && errno != EAGAIN {
-                        eof = true
-                    }
-                }
-            } else {
-                usleep(50_000)
-            }
-
-            if !exited {
-                var status: Int32 = 0
-                let result = waitpid(pid, &status, WNOHANG)
-                if result == pid {
-                    exited = true
-                    exitedAt = clock.now
-                    let signal = status & 0x7f
-                    let code = signal == 0 ? (status >> 8) & 0xff : 128 + signal
-                    if ending == nil { ending = .exited(code) }
-                    // Whatever the stage left running in the background goes with it.
-                    kill(-pid, SIGKILL)
-                    killedHard = true
-                } else if result < 0 && errno != EINTR {
-                    exited = true
-                    exitedAt = clock.now
-                    if ending == nil { ending = .exited(255) }
-                }
-            }
-
-            if !exited {
-                if stop.isCancelled { beginKill(.cancelled) }
-                if let reason = stop.limitExceeded { beginKill(.stopped(reason)) }
-                if clock.now >= deadline { beginKill(.timedOut) }
-                if let started = killStarted, !killedHard, clock.now - started >= killGrace {
-                    kill(-pid, SIGKILL)
-                    killedHard = true
-                }
-            }
-
-            if exited {
-                // A process that left the group may still hold the pipe; do not wait for it forever.
-                if eof || clock.now - exitedAt! >= killGrace { break }
-            }
-        }
-        log.flushPartialLine()
-        return ending ?? .exited(255)
+        if spawnError != 0 { return failed("cannot start \(argv[0]): \(String(cString: strerror(spawnError)))") }
+        return .running(pid, output: readFd)
     }
 
     /// posix_spawn in a new process group, stdin from /dev/null, stdout and stderr to `stdoutFd`,

@@ -1,4 +1,5 @@
 import CanopyAdminAPI
+import CanopySpec
 import Foundation
 
 extension CertificateStatus {
@@ -6,12 +7,11 @@ extension CertificateStatus {
     public static func render(_ statuses: [CertificateStatus]) -> String {
         guard !statuses.isEmpty else { return "No hostnames are served." }
         var table = TextTable(["HOSTNAME", "SOURCE", "STATE", "NOT AFTER", "ISSUER", "NEXT ATTEMPT", "REASON"])
-        let formatter = ISO8601DateFormatter()
         for s in statuses {
             table.add([
                 s.hostname, s.source, s.state + (s.state == "failed" && s.serving ? " (previous serving)" : ""),
-                s.notAfter.map { formatter.string(from: $0) } ?? "-", s.issuer ?? "-",
-                s.nextAttempt.map { formatter.string(from: $0) } ?? "-", s.reason ?? "",
+                s.notAfter.map(Timestamp.seconds(from:)) ?? "-", s.issuer ?? "-",
+                s.nextAttempt.map(Timestamp.seconds(from:)) ?? "-", s.reason ?? "",
             ])
         }
         return table.render()

@@ -4,14 +4,24 @@ import NIOConcurrencyHelpers
 /// The optional access log, in the combined log format with the virtual host first
 /// (`host remote - - [time] "GET /path HTTP/1.1" 200 1234 "referer" "agent" https`), the scheme
 /// last (`http` or `https`: with the version, which protocol served the request). Lines are queued by
-/// the event loops and written by one background thread, so the request path never waits on a file.
+/// the event loops and written by one writer thread the log owns, so the request path never waits
+/// on a file. `finish()` (the control plane's `AccessLogService`, at graceful shutdown) writes what
+/// is queued and returns once it is in the file.
 public final class AccessLog: Sendable {
-    private let pending = NIOLockedValueBox<[String]>([])
-    private let handle: FileHandle
-    private let stop = NIOLockedValueBox(false)
+    private struct State {
+        var pending: [String] = []
+        var stopping = false
+        var finished = false
+        var waiters: [CheckedContinuation<Void, Never>] = []
+    }
+
+    private let state = NIOLockedValueBox(State())
+    /// Signalled to wake the writer early (at `close()`), instead of at its next 0.2 s tick.
+    private let wake = DispatchSemaphore(value: 0)
 
     /// `path` is a file (appended to) or `-` for standard output.
     public init(path: String) throws {
+        let handle: FileHandle
         if path == "-" {
             handle = FileHandle.standardOutput
         } else {
@@ -24,22 +34,36 @@ public final class AccessLog: Sendable {
             file.seekToEndOfFile()
             handle = file
         }
-        let pending = self.pending
-        let stop = self.stop
-        let handle = self.handle
+        let state = self.state
+        let wake = self.wake
         let thread = Thread {
-            while true {
-                let lines = pending.withLockedValue { lines in
-                    defer { lines.removeAll(keepingCapacity: true) }
-                    return lines
-                }
-                // `write(_:)` traps on an error (a full disk); lines that cannot be written are dropped.
-                if !lines.isEmpty { try? handle.write(contentsOf: Data(lines.joined().utf8)) }
-                if stop.withLockedValue({ $0 }) && lines.isEmpty { break }
-                Thread.sleep(forTimeInterval: 0.2)
-            }
+            Self.write(state: state, wake: wake, to: handle, closing: path != "-")
         }
         thread.start()
+    }
+
+    /// The writer thread: writes what is queued every 0.2 s (or when woken) until asked to stop and
+    /// nothing is left; then closes the file and resumes those waiting in `finish()`.
+    private static func write(
+        state: NIOLockedValueBox<State>, wake: DispatchSemaphore, to handle: FileHandle, closing: Bool
+    ) {
+        while true {
+            let (lines, stopping) = state.withLockedValue { state in
+                defer { state.pending.removeAll(keepingCapacity: true) }
+                return (state.pending, state.stopping)
+            }
+            // `write(_:)` traps on an error (a full disk); lines that cannot be written are dropped.
+            if !lines.isEmpty { try? handle.write(contentsOf: Data(lines.joined().utf8)) }
+            if stopping && lines.isEmpty { break }
+            if !stopping { _ = wake.wait(timeout: .now() + 0.2) }
+        }
+        if closing { try? handle.close() }
+        let waiters = state.withLockedValue { state in
+            state.finished = true
+            defer { state.waiters.removeAll() }
+            return state.waiters
+        }
+        for waiter in waiters { waiter.resume() }
     }
 
     func record(
@@ -49,7 +73,7 @@ public final class AccessLog: Sendable {
         let time = Self.timestamp()
         let line =
             "\(Self.escape(host, space: true)) \(remote) - - [\(time)] \"\(Self.escape(method, space: true)) \(Self.escape(uri)) \(Self.escape(version, space: true))\" \(status) \(bytes) \"\(referer.map { Self.escape($0) } ?? "-")\" \"\(agent.map { Self.escape($0) } ?? "-")\" \(scheme)\n"
-        pending.withLockedValue { $0.append(line) }
+        state.withLockedValue { $0.pending.append(line) }
     }
 
     /// A request-supplied value as nginx's `escape=default` writes it: `"`, `\`, control bytes and
@@ -73,9 +97,23 @@ public final class AccessLog: Sendable {
         return String(decoding: bytes, as: UTF8.self)
     }
 
-    /// Writes what is queued and stops the writer.
+    /// Asks the writer to write what is queued and stop; returns at once. Lines recorded later are dropped.
     public func close() {
-        stop.withLockedValue { $0 = true }
+        state.withLockedValue { $0.stopping = true }
+        wake.signal()
+    }
+
+    /// Writes what is queued, stops the writer and returns when the lines are in the file.
+    public func finish() async {
+        await withCheckedContinuation { (waiter: CheckedContinuation<Void, Never>) in
+            let finished = state.withLockedValue { state in
+                state.stopping = true
+                if !state.finished { state.waiters.append(waiter) }
+                return state.finished
+            }
+            wake.signal()
+            if finished { waiter.resume() }
+        }
     }
 
     static func timestamp() -> String {

@@ -18,7 +18,8 @@ public final class EdgeServer: Sendable {
     let latency: LatencyHistogram
     /// Each event loop's lane in the counters, by the loop's identity.
     private let laneOfLoop: [ObjectIdentifier: Int]
-    let accessLog: AccessLog?
+    /// The access log, when configured: the control plane runs its `AccessLogService`.
+    public let accessLog: AccessLog?
     private let channel = NIOLockedValueBox<(any Channel)?>(nil)
     /// Open connections, for the connection limit.
     let connections = ConnectionLimiter.Count()
@@ -282,18 +283,6 @@ public final class EdgeServer: Sendable {
     }
 
     public func latencySnapshot() -> LatencyHistogram.Snapshot { latency.snapshot() }
-
-    /// The status a deployment answers for a path, computed exactly as a visitor's request would be
-    /// (rules included), without the network: for health gates.
-    public func probe(deployment: ServedDeployment, path: String) -> Int {
-        var request = EdgeRequest(method: .head, methodName: "HEAD", uri: path)
-        request.host = "probe.canopy.internal"
-        guard let target = try? RequestTarget.parse(path) else { return 400 }
-        var context = Responder.ResponseContext(
-            date: [], isHead: true, route: nil, newVisitor: nil, host: "probe.canopy.internal", connection: nil)
-        var out = ByteBuffer()
-        return Responder.serve(request, target: target, deployment: deployment, context: &context, out: &out).status
-    }
 }
 
 /// The inputs of the current snapshot.

@@ -5,7 +5,8 @@ import NIOCore
     import Glibc
 #endif
 
-/// A request to answer in process, as a visitor's would be (`canopy-rules-test.yml`).
+/// A request to answer in process, as a visitor's would be (`canopy-rules-test.yml`, rollout
+/// health gates).
 public struct RuleProbeRequest: Sendable, Hashable {
     /// `GET` or `HEAD`.
     public var method: String

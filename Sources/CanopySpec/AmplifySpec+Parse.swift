@@ -10,11 +10,30 @@ extension AmplifySpec {
         guard case .mapping = root.node else {
             throw root.error("amplify.yml must be a mapping with keys such as version, frontend and test")
         }
-        let top = try root.mapping("amplify.yml")
-        var variables: [String: String] = [:]
         var plan = BuildPlan(specFile: file)
-        var sections: [String: (SourceLocation, YAMLValue)] = [:]
-        for entry in top {
+        let (sections, topVariables) = try topLevel(root, &findings)
+        var variables = topVariables
+        let app = try application(of: sections, appRoot: appRoot, plan: &plan, variables: &variables, &findings)
+        let stages = stages(of: app, plan: &plan, &findings)
+        try findings.throwIfErrors()
+        plan.variables = variables
+        plan.stages = stages
+        // One cache per branch, as on Amplify: backend, frontend and test paths together.
+        plan.cachePaths = plan.cachePaths.reduce(into: []) { if !$0.contains($1) { $0.append($1) } }
+        plan.warnings = findings.warnings
+        return plan
+    }
+
+    /// The sections of a spec (or of one of its applications), by key, with the key's location.
+    typealias Sections = [String: (SourceLocation, YAMLValue)]
+
+    /// The top level: its version checked, its env read, its sections collected, other keys warned about.
+    static func topLevel(
+        _ root: YAMLValue, _ findings: inout DiagnosticCollector
+    ) throws -> (Sections, [String: String]) {
+        var variables: [String: String] = [:]
+        var sections: Sections = [:]
+        for entry in try root.mapping("amplify.yml") {
             switch entry.key {
             case "version":
                 let version = (try? entry.value.string("version")) ?? ""
@@ -32,72 +51,12 @@ extension AmplifySpec {
                     entry.keyLocation, misplacedKeyMessage(entry.key) ?? "unknown key '\(entry.key)' is ignored")
             }
         }
+        return (sections, variables)
+    }
 
-        // Monorepos: pick the application.
-        var app: [String: (SourceLocation, YAMLValue)] = sections
-        if let (location, applications) = sections["applications"] {
-            let entries = try applications.items("applications")
-            var apps: [(root: String, value: YAMLValue, sections: [String: (SourceLocation, YAMLValue)])] = []
-            for item in entries {
-                var found: [String: (SourceLocation, YAMLValue)] = [:]
-                var itemRoot = ""
-                let keys = try item.mapping("an application")
-                // A stray item (`- rewrites:` under applications, a frontend indented one level too
-                // far) is not a second application: said so at its line, and left out of the count.
-                if !keys.contains(where: { ["appRoot", "frontend", "backend", "test"].contains($0.key) }) {
-                    findings.warn(
-                        item.location,
-                        "this item of applications is not an application (no appRoot, frontend, backend or test; it has "
-                            + "\(keys.map { "'\($0.key)'" }.joined(separator: ", "))); it is ignored: check its indentation"
-                    )
-                    continue
-                }
-                for entry in keys {
-                    switch entry.key {
-                    case "appRoot": itemRoot = normalise(try entry.value.string("appRoot"))
-                    case "frontend", "backend", "test", "customHeaders":
-                        found[entry.key] = (entry.keyLocation, entry.value)
-                    case "env":
-                        findings.attempt { findings in
-                            variables.merge(try parseEnv(entry.value, &findings)) { _, app in app }
-                        }
-                    default: findings.warn(entry.keyLocation, "unknown key '\(entry.key)' in an application is ignored")
-                    }
-                }
-                apps.append((itemRoot, item, found))
-            }
-            guard !apps.isEmpty else {
-                throw SpecError(
-                    at: location, "applications lists no application (each needs an appRoot and a frontend)")
-            }
-            let wanted = appRoot.map(normalise)
-            let chosen: (root: String, value: YAMLValue, sections: [String: (SourceLocation, YAMLValue)])
-            if let wanted {
-                guard let match = apps.first(where: { $0.root == wanted }) else {
-                    throw SpecError(
-                        at: location,
-                        "no application has appRoot '\(wanted)'; this amplify.yml has: \(apps.map { $0.root.isEmpty ? "(none)" : $0.root }.joined(separator: ", "))"
-                    )
-                }
-                chosen = match
-            } else if apps.count == 1 {
-                chosen = apps[0]
-            } else {
-                throw SpecError(
-                    at: location,
-                    "this amplify.yml has \(apps.count) applications (\(apps.map { $0.root.isEmpty ? "(none)" : $0.root }.joined(separator: ", "))): set appRoot in the Sites file to choose one (or check one with `canopy validate --app-root DIR`)"
-                )
-            }
-            app = chosen.sections
-            plan.appRoot = chosen.root
-            if app["frontend"] == nil && app["backend"] == nil && app["test"] == nil {
-                findings.warn(
-                    chosen.value.location, "application '\(chosen.root)' has no frontend, backend or test section")
-            }
-        } else if let wanted = appRoot.map(normalise), !wanted.isEmpty {
-            plan.appRoot = wanted
-        }
-
+    /// The stages (backend, frontend, test, in that order) with the plan's artifacts, cache paths
+    /// and headers; a build without artifacts is checked.
+    static func stages(of app: Sections, plan: inout BuildPlan, _ findings: inout DiagnosticCollector) -> [BuildStage] {
         var stages: [BuildStage] = []
         if let (_, backend) = app["backend"] {
             findings.attempt { findings in
@@ -147,13 +106,7 @@ extension AmplifySpec {
                 at: location, frontend: app["frontend"] != nil, commands: stages.contains { $0.kind != .test },
                 misplaced: misplacedArtifacts, &findings)
         }
-        try findings.throwIfErrors()
-        plan.variables = variables
-        plan.stages = stages
-        // One cache per branch, as on Amplify: backend, frontend and test paths together.
-        plan.cachePaths = plan.cachePaths.reduce(into: []) { if !$0.contains($1) { $0.append($1) } }
-        plan.warnings = findings.warnings
-        return plan
+        return stages
     }
 
     /// No artifacts: an error when there are build commands (deploying the whole folder would

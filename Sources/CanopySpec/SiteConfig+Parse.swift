@@ -8,34 +8,15 @@ extension SitesSpec {
         let root = try YAMLValue.parse(yaml, file: file)
         var findings = DiagnosticCollector()
         var site = SiteConfig(name: siteName, file: file, repository: "", repositoryLocation: "")
-        var domainsSeen: [String: SourceLocation] = [:]
+        var claims = DomainClaims()
         var siteTLS = TLSSettings()
-
-        func claim(_ host: String, _ location: SourceLocation, _ findings: inout DiagnosticCollector) {
-            if let first = domainsSeen[host] {
-                findings.error(location, "hostname \(host) is already used at line \(first.line) of this file")
-            } else {
-                domainsSeen[host] = location
-            }
-        }
 
         for entry in try root.mapping("a Sites file") {
             findings.attempt { findings in
                 switch entry.key {
                 case "repository":
                     site.repository = try entry.value.string("repository")
-                case "credentials":
-                    var credentials = RepositoryCredentials()
-                    for field in try entry.value.mapping("credentials") {
-                        switch field.key {
-                        case "username": credentials.username = try field.value.string("credentials.username")
-                        case "password", "token":
-                            credentials.password = try field.value.string("credentials.\(field.key)")
-                        case "sshKey": credentials.sshKey = try field.value.string("credentials.sshKey")
-                        default: findings.warn(field.keyLocation, "unknown key 'credentials.\(field.key)' is ignored")
-                        }
-                    }
-                    site.credentials = credentials
+                case "credentials": site.credentials = try credentials(entry.value, &findings)
                 case "appRoot": site.appRoot = AmplifySpec.normalise(try entry.value.string("appRoot"))
                 case "env": site.env = try entry.value.stringMap("env")
                 case "skipBackend": site.skipBackend = try entry.value.bool("skipBackend")
@@ -55,65 +36,9 @@ extension SitesSpec {
                     site.redirects = try RulesSpec.amplifyRedirects(entry.value, warnings: &warnings)
                     findings.diagnostics += warnings
                 case "customHeaders": site.headers = try RulesSpec.headerRules(entry.value)
-                case "branches":
-                    for branch in try entry.value.mapping("branches") {
-                        var rule = BranchRule(branch: branch.key, domains: [], location: branch.keyLocation)
-                        if !branch.value.isNull {
-                            for field in try branch.value.mapping("branches.\(branch.key)") {
-                                if field.key == "domains" {
-                                    for (domain, location) in try field.value.strings("domains") {
-                                        let host = try hostname(domain, at: location)
-                                        claim(host, location, &findings)
-                                        rule.domains.append(host)
-                                    }
-                                } else {
-                                    try settings(&rule.settings, field, "branches.\(branch.key)", &findings)
-                                }
-                            }
-                        }
-                        if rule.domains.isEmpty {
-                            findings.warn(
-                                branch.keyLocation, "branch \(branch.key) has no domains: it builds but is not served")
-                        }
-                        site.branches.append(rule)
-                    }
-                case "previews":
-                    for item in try entry.value.items("previews") {
-                        var rule = PreviewRule(pattern: "", domain: "", location: item.location)
-                        for field in try item.mapping("a preview") {
-                            switch field.key {
-                            case "branches", "pattern": rule.pattern = try field.value.string("previews.branches")
-                            case "domain":
-                                rule.domain = try template(
-                                    field.value, "previews.domain", required: "{branch}",
-                                    allowed: ["branch", "site", "commit"])
-                            default: try settings(&rule.settings, field, "previews", &findings)
-                            }
-                        }
-                        if rule.pattern.isEmpty { throw item.error("a preview needs branches: \"pattern/*\"") }
-                        if rule.domain.isEmpty {
-                            throw item.error("a preview needs domain: \"{branch}.preview.example.com\"")
-                        }
-                        site.previews.append(rule)
-                    }
-                case "pullRequests":
-                    var rule = PullRequestRule(domain: "")
-                    var enabled = true
-                    for field in try entry.value.mapping("pullRequests") {
-                        if field.key == "domain" {
-                            rule.domain = try template(
-                                field.value, "pullRequests.domain", required: "{number}",
-                                allowed: ["number", "site", "branch"])
-                        } else if field.key == "enabled" {
-                            enabled = try field.value.bool("pullRequests.enabled")
-                        } else {
-                            try settings(&rule.settings, field, "pullRequests", &findings)
-                        }
-                    }
-                    if enabled && rule.domain.isEmpty {
-                        throw entry.value.error("pullRequests needs domain: \"pr-{number}.preview.example.com\"")
-                    }
-                    if enabled { site.pullRequests = rule }
+                case "branches": site.branches = try branches(entry.value, claims: &claims, &findings)
+                case "previews": site.previews = try previews(entry.value, &findings)
+                case "pullRequests": site.pullRequests = try pullRequests(entry.value, &findings)
                 case "tls", "https", "hsts":
                     _ = try tlsSetting(&siteTLS, entry, "")
                 default:

@@ -23,14 +23,22 @@ public enum Timestamp {
         return format(seconds: time_t(seconds), milliseconds: Int(milliseconds - seconds * 1000))
     }
 
-    /// A timestamp in this format, or one without milliseconds; nil for anything else.
-    public static func date(from text: String) -> Date? {
-        let precise = ISO8601DateFormatter()
-        precise.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return precise.date(from: text) ?? ISO8601DateFormatter().date(from: text)
+    /// `date` to the second, `2026-11-23T21:05:48Z`: for tables and messages people read
+    /// (`canopy certs`, the dashboard, an ACME server's Retry-After).
+    public static func seconds(from date: Date) -> String {
+        format(seconds: time_t(date.timeIntervalSince1970.rounded(.down)), milliseconds: nil)
     }
 
-    private static func format(seconds: time_t, milliseconds: Int) -> String {
+    /// A timestamp in this format, or one without milliseconds (RFC 3339, as ACME servers write
+    /// them: any fraction of a second, `Z` or an offset); nil for anything else.
+    public static func date(from text: String) -> Date? {
+        (try? precise.parse(text)) ?? (try? whole.parse(text))
+    }
+
+    private static let precise = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
+    private static let whole = Date.ISO8601FormatStyle()
+
+    private static func format(seconds: time_t, milliseconds: Int?) -> String {
         var parts = tm()
         var seconds = seconds
         gmtime_r(&seconds, &parts)
@@ -39,7 +47,7 @@ public enum Timestamp {
             return String(repeating: "0", count: max(0, width - text.count)) + text
         }
         return "\(pad(Int(parts.tm_year) + 1900, 4))-\(pad(Int(parts.tm_mon) + 1, 2))-\(pad(Int(parts.tm_mday), 2))T"
-            + "\(pad(Int(parts.tm_hour), 2)):\(pad(Int(parts.tm_min), 2)):\(pad(Int(parts.tm_sec), 2))."
-            + "\(pad(milliseconds, 3))Z"
+            + "\(pad(Int(parts.tm_hour), 2)):\(pad(Int(parts.tm_min), 2)):\(pad(Int(parts.tm_sec), 2))"
+            + (milliseconds.map { "." + pad($0, 3) } ?? "") + "Z"
     }
 }

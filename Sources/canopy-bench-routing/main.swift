@@ -22,7 +22,6 @@ final class KeepingEdge: EdgeRouting {
     let bodyCache = BodyCache(budget: 64 << 20, lanes: 1)
     func update(_ table: RoutingTable) { last.withLock { $0 = table } }
     func stats(deployment: String) -> DeploymentTrafficStats { DeploymentTrafficStats() }
-    func probe(deployment: ServedDeployment, path: String) -> Int { 200 }
     func update(certificates: CertificateSet) {}
 }
 

@@ -4,9 +4,11 @@ import CanopyControl
 struct Validate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract:
-            "Check an amplify.yml, a Sites file or a rule file (redirects.json, customHttp.yml, _redirects, _headers).")
+            "Check an amplify.yml, a Sites file, a rule file (redirects.json, customHttp.yml, _redirects, _headers, "
+            + "netlify.toml) or a canopy-rules-test.yml; a folder: each of those it holds. Proxy rules are listed "
+            + "with their upstreams.")
 
-    @Argument(help: "Files to check.")
+    @Argument(help: "Files or folders to check.")
     var files: [String]
 
     @Option(help: "For amplify.yml with several applications: the appRoot to check.")

@@ -17,7 +17,6 @@ final class RecordingEdge: EdgeRouting {
 
     func update(_ table: RoutingTable) { tables.withLock { $0.append(table) } }
     func stats(deployment: String) -> DeploymentTrafficStats { DeploymentTrafficStats() }
-    func probe(deployment: ServedDeployment, path: String) -> Int { 200 }
     func update(certificates: CertificateSet) {}
 }
 

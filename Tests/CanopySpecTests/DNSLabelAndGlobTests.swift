@@ -149,6 +149,11 @@ struct TimestampTests {
         #expect(Timestamp.date(from: "2023-11-14T22:13:20.500Z") == date)
         #expect(Timestamp.date(from: "2023-11-14T22:13:20Z") == Date(timeIntervalSince1970: 1_700_000_000))
         #expect(Timestamp.date(from: "yesterday") == nil)
+        // Tables and messages read it to the second; ACME servers write RFC 3339 with any
+        // fraction and with offsets (RFC 9773's renewalInfo example: "2025-01-02T04:00:00Z").
+        #expect(Timestamp.seconds(from: date) == "2023-11-14T22:13:20Z")
+        #expect(Timestamp.date(from: "2023-11-14T23:13:20.5+01:00") == date)
+        #expect(Timestamp.date(from: "2023-11-14T22:13:20.500000Z") == date)
         #expect(Timestamp.now().count == 24)
     }
 }

@@ -30,7 +30,7 @@ public struct AdminRequest: Sendable {
 
     public func decodeJSON<T: Decodable>(_ type: T.Type) throws -> T {
         do {
-            return try JSONDecoder().decode(T.self, from: Data(body.readableBytesView))
+            return try CanopyJSON.decoder().decode(T.self, from: Data(body.readableBytesView))
         } catch {
             throw AdminError(.badRequest, "the request body is not the JSON this route expects: \(error)")
         }

@@ -40,11 +40,8 @@ enum RuleFiles {
     static func carry(from source: String, appRoot: String, customHeaders: [HeaderRule], into artifacts: String) throws
     {
         let fm = FileManager.default
-        let roots = appRoot.isEmpty ? [source] : [source + "/" + appRoot, source]
         for name in repositoryFiles where !fm.fileExists(atPath: artifacts + "/" + name) {
-            guard let origin = roots.map({ $0 + "/" + name }).first(where: { fm.fileExists(atPath: $0) }) else {
-                continue
-            }
+            guard let origin = origin(of: name, source: source, appRoot: appRoot) else { continue }
             if isSymbolicLink(origin) { throw CanopyError(linkRefusal(name)) }
             if name == "customHttp.yml", let text = try? String(contentsOfFile: origin, encoding: .utf8),
                 RulesSpec.isMonorepoCustomHTTP(text)
@@ -62,6 +59,13 @@ enum RuleFiles {
             try customHTTPYAML(customHeaders).write(
                 toFile: artifacts + "/customHttp.yml", atomically: true, encoding: .utf8)
         }
+    }
+
+    /// Where a build finds a repository file (`customHttp.yml`, `redirects.json`, `netlify.toml`,
+    /// `canopy-rules-test.yml`): the application root's, else the repository root's; nil when neither has it.
+    static func origin(of name: String, source: String, appRoot: String) -> String? {
+        let roots = appRoot.isEmpty ? [source] : [source + "/" + appRoot, source]
+        return roots.map { $0 + "/" + name }.first { FileManager.default.fileExists(atPath: $0) }
     }
 
     /// Rule files (and amplify.yml) are read by the server, so one that is a link could show it a file
@@ -92,14 +96,30 @@ enum RuleFiles {
     /// Parses one rule file; returns its warnings.
     @discardableResult
     static func parse(name: String, text: String) throws -> [SpecDiagnostic] {
+        try read(name: name, text: text).warnings
+    }
+
+    /// Parses one rule file (`name` says which kind; `file` is how its lines are cited): its
+    /// redirect rules (none for header files) and its warnings.
+    static func read(
+        name: String, text: String, file: String? = nil
+    ) throws -> (redirects: [RedirectRule], warnings: [SpecDiagnostic]) {
+        let file = file ?? name
         switch name {
-        case "_redirects": return try RulesSpec.readNetlifyRedirects(text, file: name).warnings
-        case "_headers": return try RulesSpec.readNetlifyHeaders(text, file: name).warnings
-        case "customHttp.yml": _ = try RulesSpec.parseCustomHTTP(yaml: text, file: name)
-        case "redirects.json": return try RulesSpec.readAmplifyRedirects(json: text, file: name).warnings
-        case "netlify.toml": return try RulesSpec.parseNetlifyTOML(text, file: name).warnings
-        default: break
+        case "_redirects":
+            let parsed = try RulesSpec.readNetlifyRedirects(text, file: file)
+            return (parsed.rules, parsed.warnings)
+        case "_headers": return ([], try RulesSpec.readNetlifyHeaders(text, file: file).warnings)
+        case "customHttp.yml":
+            _ = try RulesSpec.parseCustomHTTP(yaml: text, file: file)
+            return ([], [])
+        case "redirects.json":
+            let parsed = try RulesSpec.readAmplifyRedirects(json: text, file: file)
+            return (parsed.rules, parsed.warnings)
+        case "netlify.toml":
+            let parsed = try RulesSpec.parseNetlifyTOML(text, file: file)
+            return (parsed.redirects, parsed.warnings)
+        default: return ([], [])
         }
-        return []
     }
 }

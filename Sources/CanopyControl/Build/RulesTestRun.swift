@@ -24,9 +24,7 @@ public enum RulesTestRun {
     /// root (where `customHttp.yml` is looked for); nil when there is none. Blocking.
     static func load(source: String, appRoot: String) throws -> ParsedRules<RulesTestCase>? {
         let name = RulesSpec.rulesTestFileName
-        let roots = appRoot.isEmpty ? [source] : [source + "/" + appRoot, source]
-        guard let path = roots.map({ $0 + "/" + name }).first(where: { FileManager.default.fileExists(atPath: $0) })
-        else { return nil }
+        guard let path = RuleFiles.origin(of: name, source: source, appRoot: appRoot) else { return nil }
         if RuleFiles.isSymbolicLink(path) { throw CanopyError(RuleFiles.linkRefusal(name)) }
         let shown = path == source + "/" + name ? name : appRoot + "/" + name
         return try RulesSpec.readRulesTest(yaml: try String(contentsOfFile: path, encoding: .utf8), file: shown)

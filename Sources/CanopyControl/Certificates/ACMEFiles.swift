@@ -1,3 +1,4 @@
+import CanopyAdminAPI
 import CanopyTLS
 import Crypto
 import Foundation
@@ -65,18 +66,9 @@ struct ACMEFiles: Sendable {
         try DurableFile.write(Array(try Self.encoder.encode(history)), to: historyFile, mode: 0o600)
     }
 
-    static let encoder: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.dateEncodingStrategy = .iso8601
-        encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
-        return encoder
-    }()
-
-    static let decoder: JSONDecoder = {
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .iso8601
-        return decoder
-    }()
+    /// Canopy's JSON (dates as `Timestamp`); files written before with whole seconds still read.
+    static let encoder = CanopyJSON.encoder()
+    static let decoder = CanopyJSON.decoder()
 }
 
 /// The ACME manager's memory, kept across restarts so that back-off and the CA's rate limits hold

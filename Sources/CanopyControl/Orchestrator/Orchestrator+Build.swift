@@ -118,7 +118,7 @@ extension Orchestrator {
         }
     }
 
-    private enum BuildOutcome {
+    enum BuildOutcome {
         case succeeded(DeploymentManifest, BuildTimings)
         case failed(String)
         case timedOut(String)
@@ -130,118 +130,6 @@ extension Orchestrator {
             else { return self }
             return .failed(message + "\n" + note)
         }
-    }
-
-    private func runPipeline(
-        _ job: BuildJob, site: SiteConfig, envConfig: BranchEnvironmentConfig, buildDir: String, source: String,
-        identity: BuildUser?, log: BuildLogWriter, _ logger: Logger
-    ) async throws -> BuildOutcome {
-        let artifacts = buildDir + "/artifacts"
-        let repository = repositoryPath(for: site)
-        try await blocking.run {
-            try FileManager.default.createDirectory(atPath: buildDir, withIntermediateDirectories: true)
-            try FileManager.default.createDirectory(atPath: source, withIntermediateDirectories: true)
-            // Passable (not writable) for this build's uid alone on the way to its checkout: no other
-            // build may read or write it.
-            if let identity {
-                let workspace = (source as NSString).deletingLastPathComponent
-                chown(workspace, 0, identity.gid)
-                chmod(workspace, 0o710)
-            }
-        }
-        await log.append("Canopy build \(job.id): site \(site.name), branch \(job.key.branch), commit \(job.commit)")
-        await log.append("Checking out \(job.commit.prefix(7)) from \(site.repository)")
-        var timings = BuildTimings()
-        let checkoutStart = ContinuousClock.now
-        let warm = warmTrees.take(job.key)
-        let checkout = try await blocking.run { [warmTrees] in
-            let repo = try GitRepository.open(repository)
-            let outcome = try WorkTreeCheckout(
-                repository: repo, commit: job.commit, directory: source, trash: warmTrees.trash
-            ).run(reusing: warm)
-            warmTrees.checkedOut(build: job.id, commit: job.commit, files: outcome.files)
-            return outcome
-        }
-        timings.add("checkout", ContinuousClock.now - checkoutStart)
-        await log.append(checkout.summary)
-
-        // The build plan: the repository's amplify.yml, or its root as is.
-        let plan: BuildPlan
-        switch try await loadPlan(source: source, appRoot: site.appRoot) {
-        case .success(let loaded):
-            plan = loaded
-        case .failure(let error as BuildFailure):
-            return .failed("\(error)")
-        case .failure(let error):
-            return .failed(
-                "\((error as? SpecError)?.diagnostics.first?.location.file ?? "amplify.yml") is invalid:\n\(error)")
-        }
-        for warning in plan.warnings { await log.append(warning.logLine) }
-        if plan.specFile == nil { await log.append("No amplify.yml: deploying the repository root as it is.") }
-
-        var environment = site.env
-        environment.merge(envConfig.settings.env) { _, branch in branch }
-        let secrets = Self.secrets(site: site, envConfig: envConfig)
-
-        var request = BuildRequest(
-            buildID: job.id, site: site.name, branch: job.key.branch, commit: job.commit,
-            sourceDirectory: source, plan: plan, environment: environment, secrets: secrets,
-            cloneURL: site.repositoryLocation, timeout: .seconds(site.buildTimeoutSeconds),
-            cacheDirectory: cacheDirectory(site: site.name, branch: job.key.branch),
-            seedCacheDirectory: job.key.branch == site.productionBranch
-                ? nil : cacheDirectory(site: site.name, branch: site.productionBranch),
-            logFile: log.path, artifactDirectory: artifacts,
-            testArtifactDirectory: plan.testArtifacts == nil ? nil : buildDir + "/test-artifacts",
-            maxLogBytes: 50 << 20, cpuSeconds: site.buildTimeoutSeconds, runAs: identity)
-        request.limits = config.buildLimits
-        request.cgroups = buildIdentities?.cgroups
-        request.hostnames = envConfig.domains
-        request.skipBackend = site.skipBackend
-        request.gitRepository = repository
-        let result = await runner.run(request, logger: logger, onLog: log.onLog)
-        timings.add(result)
-        switch result.status {
-        case .succeeded: break
-        case .failed(let failure): return .failed("\(failure)")
-        case .timedOut: return .timedOut("the build ran longer than \(site.buildTimeoutSeconds) s and was stopped")
-        case .cancelled: return .cancelled
-        }
-        if Task.isCancelled { return .cancelled }
-
-        // Amplify's rule files live in the repository, not in the artifacts: they travel with the
-        // deployment (the edge reads them from there and never serves them as files).
-        try await blocking.run {
-            try RuleFiles.carry(from: source, appRoot: plan.appRoot, customHeaders: plan.customHeaders, into: artifacts)
-        }
-        // Rule files are parsed at deploy time: an invalid one fails the build, with its line.
-        let ruleFindings = try await blocking.run { RuleFiles.validate(artifactDirectory: artifacts) }
-        for warning in ruleFindings.warnings { await log.append(warning) }
-        if let problem = ruleFindings.problem { return .failed(problem) }
-        let rulesTests = try await loadRulesTests(source: source, appRoot: plan.appRoot, log: log)
-        await log.append("Ingesting artifacts into the deployment store")
-        let deploymentID = DeploymentStore.newDeploymentID(date: Date())
-        let ingestStart = ContinuousClock.now
-        let manifest = try await blocking.run { [store] in
-            try store.ingest(
-                directory: artifacts, id: deploymentID, site: site.name, branch: job.key.branch,
-                commit: job.commit, commitTime: job.commitTime)
-        }
-        timings.add("ingest", ContinuousClock.now - ingestStart)
-        try? await blocking.run { try? FileManager.default.removeItem(atPath: artifacts) }
-        await log.append("Deployment \(manifest.id): \(manifest.files.count) files, \(manifest.totalSize) bytes")
-        // canopy-rules-test.yml runs against the new deployment before it can go live.
-        if let rulesTests,
-            let failure = try await runRulesTests(
-                rulesTests, manifest: manifest, host: envConfig.domains.first ?? "localhost", log: log)
-        {
-            return .failed(failure)
-        }
-        return .succeeded(manifest, timings)
-    }
-
-    private func loadPlan(source: String, appRoot: String?) async throws -> Result<BuildPlan, Error> {
-        // Where Amplify looks: the repository root, then the app's folder (`frontend/amplify.yml`).
-        try await blocking.run { BuildSpecLocator.load(checkout: source, appRoot: appRoot) }
     }
 
     /// Records the deployment and, if this build is still the newest of its branch, activates it.

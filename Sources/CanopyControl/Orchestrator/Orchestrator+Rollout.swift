@@ -64,12 +64,18 @@ extension Orchestrator {
     }
 
     /// The first health path the deployment does not answer with 2xx or 3xx, described; nil when all pass.
+    /// Each is a HEAD request answered in process as a visitor's would be (`RuleProbe`, the same
+    /// evaluation as `canopy-rules-test.yml`), on the blocking pool (the probe may read the store).
     func failingHealthPath(_ deploymentID: String, paths: [String]) async throws -> String? {
         guard !paths.isEmpty else { return nil }
-        let deployment = try await servedDeployment(deploymentID)
-        for path in paths {
-            let status = edge.probe(deployment: deployment, path: path)
-            if !(200..<400).contains(status) { return "\(path) answered \(status)" }
+        let probe = RuleProbe(try await servedDeployment(deploymentID))
+        let statuses = try await blocking.run {
+            paths.map {
+                probe.answer(RuleProbeRequest(method: "HEAD", target: $0, host: "probe.canopy.internal")).status
+            }
+        }
+        for (path, status) in zip(paths, statuses) where !(200..<400).contains(status) {
+            return "\(path) answered \(status)"
         }
         return nil
     }

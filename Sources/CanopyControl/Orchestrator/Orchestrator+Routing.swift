@@ -24,9 +24,10 @@ extension Orchestrator {
         emit(.routesPublished(hostnames: published.statuses.count))
     }
 
-    /// Every hostname with the deployments it serves and their weights.
-    func routePlan() async throws -> RoutePlan {
-        try await routes.plan(sites: catalog.sites)
+    /// Every hostname with the deployments it serves and their weights, as last published: an
+    /// operator action resolves its names here, reading nothing from the state store.
+    func publishedRoutes() async -> PublishedRoutes {
+        await routes.lookup
     }
 }
 

@@ -9,12 +9,12 @@ extension Orchestrator {
 
     /// `site/branch`, or a hostname (its owning environment).
     func environmentKey(for name: String) async throws -> EnvironmentKey {
-        try await traffic.environmentKey(for: name, plan: try await routePlan(), sites: catalog.sites.keys)
+        try await traffic.environmentKey(for: name, plan: await publishedRoutes(), sites: catalog.sites.keys)
     }
 
     /// Weighted blue/green for one hostname; returns what it serves now.
     func split(hostname: String, weights: [(String, Double)], actor: String) async throws -> [HostnameStatus.Target] {
-        let entry = try TrafficController.entry(forHostname: hostname, in: try await routePlan())
+        let entry = try TrafficController.entry(forHostname: hostname, in: await publishedRoutes())
         try await traffic.split(entry, weights: weights, actor: actor)
         try await publishRoutes(changed: [])  // (a host policy: read at every publish)
         emit(.trafficChanged(hostname: entry.hostname))
@@ -23,7 +23,7 @@ extension Orchestrator {
 
     /// Removes a hostname's split or swap: it serves its own branch again.
     func clearPolicy(hostname: String, actor: String) async throws {
-        let entry = try TrafficController.entry(forHostname: hostname, in: try await routePlan())
+        let entry = try TrafficController.entry(forHostname: hostname, in: await publishedRoutes())
         try await traffic.clearPolicy(entry, actor: actor)
         try await publishRoutes(changed: [])
         emit(.trafficChanged(hostname: entry.hostname))
@@ -31,7 +31,8 @@ extension Orchestrator {
 
     /// Exchanges what two hostnames (or two branches' hostname sets) serve, atomically.
     func swap(_ a: String, _ b: String, actor: String) async throws {
-        let changed = try await traffic.swap(a, b, plan: try await routePlan(), sites: catalog.sites.keys, actor: actor)
+        let changed = try await traffic.swap(
+            a, b, plan: await publishedRoutes(), sites: catalog.sites.keys, actor: actor)
         try await publishRoutes(changed: [])
         for hostname in changed { emit(.trafficChanged(hostname: hostname)) }
     }

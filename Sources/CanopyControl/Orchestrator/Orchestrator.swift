@@ -7,19 +7,6 @@ import CanopyStore
 import Foundation
 import Logging
 
-/// A branch of a site: the unit that builds and deploys.
-public struct EnvironmentKey: Sendable, Hashable, CustomStringConvertible {
-    public var site: String
-    public var branch: String
-
-    public init(site: String, branch: String) {
-        self.site = site
-        self.branch = branch
-    }
-
-    public var description: String { "\(site)/\(branch)" }
-}
-
 /// The heart of the control plane. Branch events come in; builds are queued (at most one per branch,
 /// newer commits supersede older ones, a bounded number at once, fair across sites), run, ingested,
 /// recorded and activated; and after every change a new RoutingTable goes to the edge.
@@ -318,90 +305,4 @@ public actor Orchestrator {
         let suffix = String((0..<5).map { _ in alphabet.randomElement()! })
         return "b\(formatter.string(from: Date()))-\(suffix)"
     }
-
-    // MARK: Events for observers
-
-    /// A stream of build, deployment and traffic events (for the admin API's server-sent events).
-    func events() -> AsyncStream<ControlEvent> {
-        let (stream, continuation) = AsyncStream<ControlEvent>.makeStream(bufferingPolicy: .bufferingNewest(256))
-        let id = UUID()
-        listeners[id] = continuation
-        continuation.onTermination = { [weak self] _ in
-            Task { await self?.removeListener(id) }
-        }
-        return stream
-    }
-
-    func removeListener(_ id: UUID) {
-        listeners[id] = nil
-    }
-
-    func emit(_ event: ControlEvent) {
-        for continuation in listeners.values {
-            continuation.yield(event)
-        }
-        notify(event)
-        BuildMetrics.record(event)
-    }
-
-    /// Sends the events a site's `notify:` URL wants.
-    private func notify(_ event: ControlEvent) {
-        func url(_ site: String) -> String? { catalog.sites[site]?.notifyURL }
-        switch event {
-        case .buildStarted(let b), .buildFinished(let b):
-            let name: String
-            switch b.status {
-            case .running: name = "build.started"
-            case .succeeded: name = "build.succeeded"
-            case .failed, .timedOut: name = "build.failed"
-            default: return
-            }
-            notifier.send(
-                to: url(b.site),
-                .init(
-                    event: name, site: b.site, branch: b.branch, commit: b.commit, build: b.id,
-                    deployment: b.deploymentID,
-                    status: b.status.rawValue, error: b.error, hostnames: nil, at: Date()))
-        case .deploymentActivated(let site, let branch, let deployment):
-            let hosts = hostnameStatus.values.filter { $0.site == site && $0.branch == branch }.map(\.hostname).sorted()
-            notifier.send(
-                to: url(site),
-                .init(
-                    event: "deployment.activated", site: site, branch: branch, commit: nil, build: nil,
-                    deployment: deployment, status: nil, error: nil, hostnames: hosts, at: Date()))
-        default:
-            break
-        }
-    }
-}
-
-/// A branch head as the watcher reports it.
-public struct BranchHead: Sendable, Hashable {
-    public var branch: String
-    public var commit: String
-    public var message: String
-    public var time: Date
-    /// For `refs/pull/<n>/head` and `refs/merge-requests/<n>/head`: the number.
-    public var pullRequest: Int?
-
-    public init(branch: String, commit: String, message: String, time: Date, pullRequest: Int? = nil) {
-        self.branch = branch
-        self.commit = commit
-        self.message = message
-        self.time = time
-        self.pullRequest = pullRequest
-    }
-}
-
-/// Something operators may want to watch live.
-public enum ControlEvent: Sendable {
-    case buildQueued(BuildRecord)
-    case buildStarted(BuildRecord)
-    case buildLog(buildID: String, line: String)
-    case buildFinished(BuildRecord)
-    case deploymentActivated(site: String, branch: String, deployment: String)
-    case branchDeleted(site: String, branch: String)
-    case routesPublished(hostnames: Int)
-    case trafficChanged(hostname: String)
-    case rolloutChanged(RolloutRecord)
 }

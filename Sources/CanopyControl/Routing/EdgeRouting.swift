@@ -1,9 +1,10 @@
 import CanopyEdge
 import CanopyTLS
 
-/// What the control plane needs of the edge: publish a routing table, read a deployment's traffic
-/// counters, and probe a deployment (health gates) without a network hop. `EdgeServer` is the real
-/// one; tests pass a fake that records the tables.
+/// What the control plane needs of the edge: publish a routing table and read a deployment's
+/// traffic counters. `EdgeServer` is the real one; tests pass a fake that records the tables.
+/// (Probing a deployment, for health gates and rules tests, needs no edge: `RuleProbe` answers
+/// in process, through the edge's own parser and responder.)
 package protocol EdgeRouting: Sendable {
     /// The body cache every served deployment's files come from.
     var bodyCache: BodyCache { get }
@@ -11,8 +12,6 @@ package protocol EdgeRouting: Sendable {
     func update(_ table: RoutingTable)
     /// Requests and error answers of one deployment since the edge started.
     func stats(deployment: String) -> DeploymentTrafficStats
-    /// The status `path` answers with from `deployment`, as a visitor would get it.
-    func probe(deployment: ServedDeployment, path: String) -> Int
     /// Replaces the certificates the TLS listener chooses from by SNI, in one atomic swap.
     func update(certificates: CertificateSet)
 }

@@ -134,13 +134,16 @@ extension RoutePublisher {
             let planned = winner(host)
             var route = planned?.route
             var status = planned?.status
+            var published = planned?.entry
             if let policy = byHost[host], var entry = planned?.entry {
                 entry.hasPolicy = true
                 entry.targets = policy.targets.flatMap { RoutePlan.resolve($0, envTargets: targets) }
                 let routed = await self.route(for: entry, sites: sites)
                 route = routed?.0
                 status = routed?.1
+                published = entry
             }
+            setEntry(published, of: host)
             for target in table[host]?.targets ?? [] { release(target.deployment.id, from: &routedRefs) }
             for target in route?.targets ?? [] { routedRefs[target.deployment.id, default: 0] += 1 }
             table[host] = route

@@ -38,6 +38,10 @@ package actor RoutePublisher {
     var certificateSourceByHost: [String: CertificateSource] = [:]
     /// The hostnames a host policy covered at the last publish.
     var policyHosts: Set<String> = []
+    /// Each routed hostname's entry as last published (the winning claim, a host policy applied),
+    /// and the hostnames of each branch: what operator actions resolve names against.
+    var entryByHost: [String: RouteEntry] = [:]
+    var hostsByEnvironment: [EnvironmentKey: Set<String>] = [:]
     /// How many routed targets name each deployment, and how many branches keep it as their
     /// rollback target: a deployment stays loaded while either counts it.
     var routedRefs: [String: Int] = [:]
@@ -67,16 +71,6 @@ package actor RoutePublisher {
         self.edge = edge
         self.blocking = blocking
         self.logger = logger
-    }
-
-    /// The route plan from the state in force and the Sites files.
-    func plan(sites: [String: SiteConfig], environments: [EnvironmentRecord]? = nil) async throws -> RoutePlan {
-        // (publish reads the environments once, for the plan and the rollback targets)
-        let known: [EnvironmentRecord]
-        if let environments { known = environments } else { known = try await state.environments() }
-        return RoutePlan(
-            sites: sites, environments: known, rollouts: try await state.rollouts(activeOnly: true),
-            policies: try await state.hostPolicies(), liveDeployments: try await state.liveDeployments())
     }
 
     /// A deployment ready to serve, loaded once and kept while anything routes to it. The Sites

@@ -7,7 +7,7 @@ import NIOPosix
 import Prometheus
 import ServiceLifecycle
 
-/// `canopy serve`: the notifier, the edge, the admin listener, the repository follower (with the
+/// `canopy serve`: the notifier, the access log, the edge, the admin listener, the repository follower (with the
 /// Sites watcher), the rollout ticker and the ACME manager, run as services in one ServiceGroup with
 /// graceful shutdown on SIGTERM and SIGINT.
 public enum CanopyServer {
@@ -26,16 +26,7 @@ public enum CanopyServer {
         let store = try DeploymentStore(root: data.store)
         let blocking = BlockingExecutor(threads: max(2, config.buildConcurrency))
 
-        var edgeConfiguration = EdgeConfiguration(
-            host: config.listenHost, port: config.listenPort, eventLoopThreads: config.edgeThreads,
-            storeRoot: data.store, accessLog: config.accessLog, tlsHost: config.tlsListenHost,
-            tlsPort: config.tlsListenPort)
-        if let limit = config.maxConnections { edgeConfiguration.maxConnections = limit }
-        if let size = config.cacheSize { edgeConfiguration.cacheSize = size }
-        if let count = config.maxOpenBlobs { edgeConfiguration.maxOpenBlobs = count }
-        if let timeout = config.proxyConnectTimeout { edgeConfiguration.proxyConnectTimeout = timeout }
-        if let timeout = config.proxyReadTimeout { edgeConfiguration.proxyReadTimeout = timeout }
-        if let count = config.proxyMaxConnections { edgeConfiguration.proxyMaxConnections = count }
+        let edgeConfiguration = Self.edgeConfiguration(config, data: data)
         let edge = EdgeServer(configuration: edgeConfiguration, logger: logger)
         logger.info(
             "body cache: \(ByteCount.format(edgeConfiguration.cacheSize)) for file bodies (--cache-size), \(edgeConfiguration.maxOpenBlobs) open blob files at most (--max-open-blobs)"
@@ -65,29 +56,20 @@ public enum CanopyServer {
         }
 
         let (adminListener, adminPort) = try await admin.bind(host: config.adminHost, port: config.adminPort)
-        let adminURL = "http://\(config.adminHost == "0.0.0.0" ? "127.0.0.1" : config.adminHost):\(adminPort)"
-        let edgeHost = config.listenHost == "0.0.0.0" || config.listenHost == "::" ? "127.0.0.1" : config.listenHost
-        _ = try? await blocking.run {
-            try? "http://\(edgeHost):\(edgePort)\n".write(toFile: data.edgeAddress, atomically: true, encoding: .utf8)
-            try? (adminURL + "\n").write(toFile: data.adminAddress, atomically: true, encoding: .utf8)
-        }
+        let adminURL = await publishAddresses(
+            config, data: data, edgePort: edgePort, adminPort: adminPort, blocking: blocking)
         logger.info("edge listening on \(config.listenHost):\(edgePort); admin on \(adminURL)")
         ready?(edgePort, adminPort)
 
         // Shut down in reverse order: the notifier last, so that what the others announce on their
         // way out is still delivered.
-        var services: [any Service] = [
-            orchestrator.notifier, EdgeService(edge: edge), AdminService(server: admin, listener: adminListener),
-            follower, RolloutTicker(orchestrator: orchestrator, logger: logger),
+        var services: [any Service] = [orchestrator.notifier] + edgeServices(edge)
+        services += [
+            AdminService(server: admin, listener: adminListener), follower,
+            RolloutTicker(orchestrator: orchestrator, logger: logger),
         ]
         if let certificateManager { services.append(certificateManager) }
-        var configuration = ServiceGroupConfiguration(
-            services: services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint],
-            logger: logger)
-        // A service that does not finish in time is cancelled rather than holding the process.
-        configuration.maximumGracefulShutdownDuration = .seconds(10)
-        let group = ServiceGroup(configuration: configuration)
-        try await group.run()
+        try await runGroup(services, logger: logger)
         buildIdentities?.cgroups?.removeFolders()
         logger.info("stopped")
         _ = try? await blocking.run {
@@ -97,5 +79,45 @@ public enum CanopyServer {
         }
         try await adminGroup.shutdownGracefully()
         try await blocking.shutdown()
+    }
+
+    /// The edge's settings from the server's.
+    static func edgeConfiguration(_ config: CanopyConfiguration, data: DataFolder) -> EdgeConfiguration {
+        var edgeConfiguration = EdgeConfiguration(
+            host: config.listenHost, port: config.listenPort, eventLoopThreads: config.edgeThreads,
+            storeRoot: data.store, accessLog: config.accessLog, tlsHost: config.tlsListenHost,
+            tlsPort: config.tlsListenPort)
+        if let limit = config.maxConnections { edgeConfiguration.maxConnections = limit }
+        if let size = config.cacheSize { edgeConfiguration.cacheSize = size }
+        if let count = config.maxOpenBlobs { edgeConfiguration.maxOpenBlobs = count }
+        if let timeout = config.proxyConnectTimeout { edgeConfiguration.proxyConnectTimeout = timeout }
+        if let timeout = config.proxyReadTimeout { edgeConfiguration.proxyReadTimeout = timeout }
+        if let count = config.proxyMaxConnections { edgeConfiguration.proxyMaxConnections = count }
+        return edgeConfiguration
+    }
+
+    /// Writes the edge's and the admin listener's addresses into the data folder (for the CLI and
+    /// scripts); returns the admin URL.
+    static func publishAddresses(
+        _ config: CanopyConfiguration, data: DataFolder, edgePort: Int, adminPort: Int, blocking: BlockingExecutor
+    ) async -> String {
+        let adminURL = "http://\(config.adminHost == "0.0.0.0" ? "127.0.0.1" : config.adminHost):\(adminPort)"
+        let edgeHost = config.listenHost == "0.0.0.0" || config.listenHost == "::" ? "127.0.0.1" : config.listenHost
+        _ = try? await blocking.run {
+            try? "http://\(edgeHost):\(edgePort)\n".write(toFile: data.edgeAddress, atomically: true, encoding: .utf8)
+            try? (adminURL + "\n").write(toFile: data.adminAddress, atomically: true, encoding: .utf8)
+        }
+        return adminURL
+    }
+
+    /// Runs the services in one group until SIGTERM or SIGINT; they shut down in reverse order.
+    static func runGroup(_ services: [any Service], logger: Logger) async throws {
+        var configuration = ServiceGroupConfiguration(
+            services: services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger)
+        // A service that does not finish in time is cancelled rather than holding the process.
+        configuration.maximumGracefulShutdownDuration = .seconds(10)
+        let group = ServiceGroup(configuration: configuration)
+        try await group.run()
     }
 }

@@ -9,6 +9,15 @@ public enum SpecValidation {
     }
 
     public static func validate(path: String, appRoot: String? = nil) -> Result {
+        validate(path: path, appRoot: appRoot, companions: true)
+    }
+
+    /// `companions`: with an amplify.yml, also the rule files and rules test beside it.
+    static func validate(path: String, appRoot: String?, companions: Bool) -> Result {
+        var isFolder: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), isFolder.boolValue {
+            return validateFolder(path, appRoot: appRoot)
+        }
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
             return Result(ok: false, message: "\(path): cannot read the file")
         }
@@ -16,8 +25,11 @@ public enum SpecValidation {
         do {
             switch name {
             case "_redirects", "_headers", "customHttp.yml", "redirects.json", "netlify.toml":
-                let warnings = try RuleFiles.parse(name: name, text: text).map { "\n\($0)" }.joined()
-                return Result(ok: true, message: "\(path): valid \(name)\(warnings)")
+                let parsed = try RuleFiles.read(name: name, text: text, file: path)
+                let warnings = parsed.warnings.map { "\n\($0)" }.joined()
+                return Result(ok: true, message: "\(path): valid \(name)" + proxyLines(parsed.redirects) + warnings)
+            case RulesSpec.rulesTestFileName:
+                return Result(ok: true, message: try rulesTestSummary(path: path, text: text))
             default:
                 if isSitesFile(path: path, text: text) {
                     let site = try SiteCatalog.parse(file: path)
@@ -26,12 +38,16 @@ public enum SpecValidation {
                     return Result(
                         ok: true,
                         message:
-                            "\(path): valid Sites file for site '\(site.name)' (\(site.branches.count) branches, \(site.previews.count) preview patterns)\(warnings)"
+                            "\(path): valid Sites file for site '\(site.name)' (\(site.branches.count) branches, \(site.previews.count) preview patterns)"
+                            + proxyLines(site.redirects) + warnings
                     )
                 }
                 let plan = try AmplifySpec.parse(text, file: path, appRoot: appRoot)
                 let warnings = plan.warnings.map { "\n\($0)" }.joined()
-                return Result(ok: true, message: "\(path): valid amplify.yml\n\(interpretation(of: plan))\(warnings)")
+                let beside = companions ? Self.companions(ofSpec: path, appRoot: plan.appRoot) : (ok: true, lines: "")
+                return Result(
+                    ok: beside.ok,
+                    message: "\(path): valid amplify.yml\n\(interpretation(of: plan))\(beside.lines)\(warnings)")
             }
         } catch {
             return Result(ok: false, message: "\(error)")
@@ -65,13 +81,13 @@ public enum SpecValidation {
         return lines.joined(separator: "\n")
     }
 
-    /// `path` (relative to the app root, `.` or `../` allowed) from the repository root; `.` for the root.
+    /// `path` (relative to the app root, `.` or `../` allowed) from the repository root; `.` for the
+    /// root. A path above the root is shown as written, said to be outside (a build refuses it).
     static func repositoryPath(_ path: String, in appRoot: String) -> String {
-        var parts: [Substring] = []
-        for part in (appRoot + "/" + path).split(separator: "/") where part != "." {
-            if part == ".." { if !parts.isEmpty { parts.removeLast() } } else { parts.append(part) }
+        guard let resolved = RelativePath.resolve(appRoot + "/" + path) else {
+            return path + " (outside the repository)"
         }
-        return parts.isEmpty ? "." : parts.joined(separator: "/")
+        return resolved.isEmpty ? "." : resolved
     }
 
     /// A cache path as a build resolves it: HOME and absolute paths as they are, the rest from the root.

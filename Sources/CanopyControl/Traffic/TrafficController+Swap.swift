@@ -8,9 +8,10 @@ extension TrafficController {
     typealias PolicyChange = (hostname: String, site: String, targets: [PolicyTarget]?)
 
     /// The hostnames of one side of a swap: a hostname, or `site/branch` for all of that branch's.
-    static func swapSide(_ name: String, plan: RoutePlan, sites: some Collection<String>) throws -> [RouteEntry] {
+    static func swapSide(_ name: String, plan: some RouteLookup, sites: some Collection<String>) throws -> [RouteEntry]
+    {
         if let key = siteBranch(name, sites: sites) {
-            let hosts = plan.entries.filter { $0.site == key.site && $0.branch == key.branch }
+            let hosts = plan.entries(site: key.site, branch: key.branch)
             guard !hosts.isEmpty else { throw TrafficError("\(name) serves no hostname", notFound: true) }
             return hosts
         }
@@ -57,7 +58,7 @@ extension TrafficController {
     /// without DNS). Each side is a hostname, or `site/branch` for all of that branch's hostnames.
     /// Swapping again swaps back. Returns the hostnames changed.
     func swap(
-        _ a: String, _ b: String, plan: RoutePlan, sites: some Collection<String>, actor: String
+        _ a: String, _ b: String, plan: some RouteLookup, sites: some Collection<String>, actor: String
     ) async throws
         -> [String]
     {

@@ -6,14 +6,15 @@ import Foundation
 /// hostnames, rollbacks and pins. Each operation is a pointer move in the store (with an audit
 /// entry), never a copy or a rebuild; the caller publishes routes afterwards.
 ///
-/// Names are resolved against a `RoutePlan`, so the controller needs no edge and no Sites folder.
+/// Names are resolved against a `RouteLookup` (what the route publisher last published, or a
+/// `RoutePlan`), so the controller needs no edge and no Sites folder.
 struct TrafficController: Sendable {
     let state: any TrafficStateStore
 
     // MARK: Resolving names
 
     /// The plan's entry of a hostname.
-    static func entry(forHostname hostname: String, in plan: RoutePlan) throws -> RouteEntry {
+    static func entry(forHostname hostname: String, in plan: some RouteLookup) throws -> RouteEntry {
         guard let entry = plan.entry(forHostname: hostname) else {
             throw TrafficError(
                 "no site serves the hostname \(hostname); `canopy status` lists the hostnames", notFound: true)
@@ -29,7 +30,7 @@ struct TrafficController: Sendable {
 
     /// `site/branch` (a branch Canopy has seen), or a hostname (its owning environment).
     func environmentKey(
-        for name: String, plan: RoutePlan, sites: some Collection<String>
+        for name: String, plan: some RouteLookup, sites: some Collection<String>
     ) async throws
         -> EnvironmentKey
     {

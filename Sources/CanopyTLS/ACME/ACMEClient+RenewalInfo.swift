@@ -1,3 +1,4 @@
+import CanopySpec
 import Foundation
 import X509
 
@@ -55,11 +56,8 @@ extension ACMEClient {
         } catch {
             throw ACMEError.unexpectedResponse(url: url, status: 200, reason: "cannot decode renewalInfo: \(error)")
         }
-        let formatter = ISO8601DateFormatter()
-        let fractional = ISO8601DateFormatter()
-        fractional.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        func date(_ text: String) -> Date? { formatter.date(from: text) ?? fractional.date(from: text) }
-        guard let start = date(decoded.suggestedWindow.start), let end = date(decoded.suggestedWindow.end),
+        guard let start = Timestamp.date(from: decoded.suggestedWindow.start),
+            let end = Timestamp.date(from: decoded.suggestedWindow.end),
             start <= end
         else {
             throw ACMEError.unexpectedResponse(

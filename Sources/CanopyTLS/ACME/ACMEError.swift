@@ -1,3 +1,4 @@
+import CanopySpec
 import Foundation
 
 /// Everything that can go wrong talking to an ACME server, each saying where and what to do.
@@ -38,7 +39,7 @@ public enum ACMEError: Error, Sendable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .problem(let problem, let url, let retryAfter):
-            let retry = retryAfter.map { "; retry after \(ISO8601DateFormatter().string(from: $0))" } ?? ""
+            let retry = retryAfter.map { "; retry after \(Timestamp.seconds(from: $0))" } ?? ""
             return "ACME server refused \(url): \(problem)\(retry)"
         case .connection(let url, let reason):
             return "cannot reach the ACME server at \(url): \(reason) (check --acme-directory and --acme-trust)"
