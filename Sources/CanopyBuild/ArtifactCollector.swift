@@ -61,6 +61,7 @@ struct ArtifactCollector {
         destination: String, visited: inout Set<String>, outcome: inout Outcome
     ) throws(BuildFailure) {
         let (names, unreadable) = Self.entries(folder)
+        var folderMade = false
         for name in unreadable {
             let shown = (relative.isEmpty ? shownBase : (shownBase.isEmpty ? relative : shownBase + "/" + relative))
             outcome.warnings.append(
@@ -104,9 +105,12 @@ struct ArtifactCollector {
                 guard globs.contains(where: { $0.matches(relativePath) }) else { continue }
                 let to = destination + "/" + relativePath
                 do {
-                    try FileManager.default.createDirectory(
-                        atPath: (to as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-                    try FileManager.default.copyItem(atPath: target, toPath: to)
+                    if !folderMade {
+                        try FileManager.default.createDirectory(
+                            atPath: (to as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+                        folderMade = true
+                    }
+                    try Self.copy(target, to: to)
                 } catch {
                     throw BuildFailure(message: "cannot copy artifact `\(shownPath)`: \(error)")
                 }
@@ -114,6 +118,18 @@ struct ArtifactCollector {
                 outcome.byteCount += Int64(info.st_size)
             }
         }
+    }
+
+    /// Copies one file's bytes into a new file of root's (FileManager.copyItem took 1.6 ms a file:
+    /// 3.3 s of a 2,000-file push). `source` is not a link (links were resolved before).
+    static func copy(_ source: String, to destination: String) throws {
+        let input = open(source, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
+        guard input >= 0 else { throw SafeIOError("open", source) }
+        defer { close(input) }
+        let output = open(destination, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard output >= 0 else { throw SafeIOError("create", destination) }
+        defer { close(output) }
+        _ = try SafeDirectory.copyContent(from: input, to: output, path: source)
     }
 
     static func realPath(_ path: String) -> String? {
