@@ -236,7 +236,9 @@ extension BuildRunner {
     static func collectArtifacts(
         _ plan: BuildPlan, _ request: BuildRequest, folders: Folders, log: BuildLog, result: inout BuildResult
     ) async -> BuildFailure? {
-        let collector = ArtifactCollector(root: folders.root, appRoot: plan.appRoot, selection: plan.artifacts)
+        var collector = ArtifactCollector(root: folders.root, appRoot: plan.appRoot, selection: plan.artifacts)
+        // A build user's files stay its own: they are copied, so that nothing it left can change them.
+        collector.linkFiles = request.runAs == nil
         let destination = request.artifactDirectory
         switch await collect(collector, into: destination) {
         case .failure(let failure):
