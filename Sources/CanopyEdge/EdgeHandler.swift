@@ -34,6 +34,8 @@ final class EdgeHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var scanned = 0
     /// Body bytes of the last request still to be read and dropped.
     private var bodyToSkip = 0
+    /// The last request's chunked body, being read and dropped (see `skipChunked`).
+    private var chunkedToSkip: ChunkedBody?
     /// Responses not yet handed to the channel.
     private var out = ByteBuffer()
     private var closing = false
@@ -95,6 +97,10 @@ final class EdgeHandler: ChannelDuplexHandler, RemovableChannelHandler {
             let n = min(bodyToSkip, input.readableBytes)
             input.moveReaderIndex(forwardBy: n)
             bodyToSkip -= n
+        }
+        if chunkedToSkip != nil {
+            skipChunked(&input, context: context)
+            if chunkedToSkip != nil || closing { return }
         }
         if var head = pending {
             pending = nil
@@ -165,12 +171,36 @@ final class EdgeHandler: ChannelDuplexHandler, RemovableChannelHandler {
                     input.moveReaderIndex(forwardBy: n)
                     bodyToSkip = bodyLength - n
                 }
-                if !request.keepAlive { finish(context: context) }
+                if !request.keepAlive {
+                    finish(context: context)
+                } else if request.chunked {
+                    chunkedToSkip = ChunkedBody()
+                    skipChunked(&input, context: context)
+                    if chunkedToSkip != nil { return }  // the rest of the body comes in later reads
+                }
             case .failure(let status, let reason, let method):
                 refuse(status, reason: reason, isHead: method == .head, context: context)
             }
         }
         headStarted = 0
+    }
+
+    /// Reads and drops a chunked body after its answer has been made, keeping the connection for
+    /// the next request, as nginx 1.22 does for a chunked POST to a static file (405, then the body
+    /// is discarded and a pipelined request answered). A malformed body, or one over
+    /// `RequestParser.maxSkippedBody`, closes the connection after the answer instead: nothing
+    /// after it is read as a request.
+    private func skipChunked(_ input: inout ByteBuffer, context: ChannelHandlerContext) {
+        guard var body = chunkedToSkip else { return }
+        chunkedToSkip = nil
+        do {
+            try body.consume(&input) { _ in }
+        } catch {
+            return finish(context: context)
+        }
+        if body.isFinished { return }
+        if body.decoded > RequestParser.maxSkippedBody { return finish(context: context) }
+        chunkedToSkip = body
     }
 
     /// Keeps bytes read while a proxied request runs, for when it is done.
@@ -398,7 +428,8 @@ enum DispatchTimeNanos {
 
 extension EdgeHandler: DrainableConnection {
     func idleTime(now: Int) -> Int? {
-        guard let context, !closing, !paused, proxy == nil, pending == nil, bodyToSkip == 0, out.readableBytes == 0,
+        guard let context, !closing, !paused, proxy == nil, pending == nil, bodyToSkip == 0, chunkedToSkip == nil,
+            out.readableBytes == 0,
             context.channel.isWritable
         else { return nil }
         return now - lastRead

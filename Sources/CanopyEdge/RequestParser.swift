@@ -45,6 +45,9 @@ struct EdgeRequest {
     /// and whether it would keep the connection after a body the edge reads: what a proxied
     /// request needs (a static answer skips the body, or closes).
     var bodyLength = 0
+    /// The body is chunked (`Transfer-Encoding: chunked`, its only coding): its length is not known
+    /// until its last chunk (`bodyLength` is 0).
+    var chunked = false
     var expectsContinue = false
     var persistent = true
 
@@ -58,9 +61,10 @@ struct EdgeRequest {
 
 /// A byte-level HTTP/1.1 request-head parser (RFC 9112), strict where laxness enables request
 /// smuggling: no obs-fold, no whitespace before a header's colon, no bare LF, no control bytes in
-/// values, one Host, one Content-Length value, and no Transfer-Encoding (the edge never reads a
-/// request body, so it refuses to guess where a chunked one ends). It works on the receive buffer
-/// in place and allocates only the strings it keeps.
+/// values, one Host, one Content-Length value, and Transfer-Encoding only as RFC 9112 §6 frames a
+/// request unambiguously (`chunked` alone and last, never with Content-Length, never in HTTP/1.0;
+/// see `TransferCodings`). It works on the receive buffer in place and allocates only the strings
+/// it keeps.
 enum RequestParser {
     /// The request line may be this long (longer: 414).
     static let maxRequestLine = 8 << 10
@@ -188,7 +192,7 @@ enum RequestParser {
         var close = false
         var keepAliveToken = false
         var contentLength: Int?
-        var transferEncoding = false
+        var transfer = TransferCodings()
         var expectsContinue = false
         var headerCount = 0
         while i < end - 2 {
@@ -240,7 +244,7 @@ enum RequestParser {
                 }
                 contentLength = n
             case .transferEncoding:
-                transferEncoding = true
+                transfer.add(bytes, valueStart, valueEnd)
             case .expect:
                 expectsContinue = true
             case .acceptEncoding: append(&request.acceptEncoding, bytes, valueStart, valueEnd, ", ")
@@ -258,9 +262,11 @@ enum RequestParser {
             case .userAgent: request.userAgent = string(bytes, valueStart, valueEnd)
             }
         }
-        if transferEncoding {
-            return .failure(
-                status: 400, reason: "Request bodies with Transfer-Encoding are not accepted.", method: method)
+        if transfer.present {
+            if let (status, reason) = transfer.refusal(http10: minor == 0, contentLength: contentLength != nil) {
+                return .failure(status: status, reason: reason, method: method)
+            }
+            request.chunked = true
         }
         if minor == 1, request.host == nil {
             return .failure(status: 400, reason: "A Host header is required.", method: method)
@@ -269,7 +275,9 @@ enum RequestParser {
         // A body is skipped so that the next request can be read, unless the client waits for
         // `100 Continue` (it may never send the body) or the body is large: then the connection
         // closes after the answer instead.
-        let skippable = bodyLength == 0 || (!expectsContinue && bodyLength <= maxSkippedBody)
+        // (A chunked body is skipped up to `maxSkippedBody` too: see EdgeHandler.)
+        let skippable =
+            request.chunked ? !expectsContinue : bodyLength == 0 || (!expectsContinue && bodyLength <= maxSkippedBody)
         request.bodyLength = bodyLength
         request.expectsContinue = expectsContinue
         request.persistent = !close && (minor == 1 || keepAliveToken)
@@ -357,7 +365,7 @@ enum RequestParser {
 
     /// RFC 9110 tchar: ALPHA / DIGIT / "!#$%&'*+-.^_`|~".
     @inline(__always)
-    private static func isToken(_ b: UInt8) -> Bool {
+    static func isToken(_ b: UInt8) -> Bool {
         switch b {
         case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
             UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."),

@@ -211,4 +211,25 @@ func withProxySite(
             #expect(answer.echoed["x-api-key"] == "some-api-key-string")
         }
     }
+
+    /// Custom headers are not applied to proxied content: "Custom headers apply only to files
+    /// Netlify serves from our own backing store. If you are proxying content to your site […]
+    /// custom headers won't be applied to that content" (docs.netlify.com/routing/headers,
+    /// Limitations). Amplify says nothing of proxies; Canopy does as Netlify for every rule source.
+    /// The same rule still reaches a rewrite served from the site's files.
+    @Test func customHeadersAreNotAppliedToProxiedResponses() async throws {
+        let upstream = try ProxyUpstream()
+        let toml = """
+            [[headers]]
+              for = "/*"
+              [headers.values]
+                X-Frame-Options = "DENY"
+            """
+        try await withProxySite(Self.rule(upstream), toml: toml) { f in
+            let proxied = try curlEdge(f.port, "/api/x")
+            #expect(proxied.headers["x-upstream"] == "python")
+            #expect(proxied.headers["x-frame-options"] == nil)
+            #expect(try curlEdge(f.port, "/static").headers["x-frame-options"] == "DENY")
+        }
+    }
 }

@@ -105,7 +105,7 @@ import Testing
         "GET / HTTP/1.1\r\nHost: a\r\nContent-Length: abc\r\n\r\n",
         "GET / HTTP/1.1\r\nHost: a\r\nContent-Length: -1\r\n\r\n",
         "GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
-        "GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\n",  // chunked is not the last coding
         "GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n",
         "GET / HTTP/1.1\nHost: a\n\n",  // bare LF line ends
     ])
