@@ -117,12 +117,8 @@ import Testing
     @Test(arguments: [false, true])
     func aChunkedBodyIsStreamedToTheUpstream(http2: Bool) async throws {
         let upstream = try ProxyUpstream()
-        let file = NSTemporaryDirectory() + "canopy-chunked-" + UUID().uuidString
-        var bytes = [UInt8](repeating: 0, count: 5 << 20)
-        for i in bytes.indices { bytes[i] = UInt8(truncatingIfNeeded: i &* 2_654_435_761 >> 11) }
-        try Data(bytes).write(to: URL(fileURLWithPath: file))
+        let (file, digest) = try EdgeProxyTests.bodyFile()
         defer { try? FileManager.default.removeItem(atPath: file) }
-        let digest = String(try sh(["sha256sum", file]).split(separator: " ")[0])
         try await withProxySite(EdgeProxyTests.rule(upstream)) { f in
             for expect in [[], ["-H", "Expect:"]] {
                 let answer = try curlEdge(
