@@ -63,7 +63,8 @@ struct CompiledRules: Sendable {
         var winners: [String: (specificity: Int, order: Int, field: HeaderField)] = [:]
         for rule in headerRules
         where rule.matches(path) || (rule.netlify == nil && file != nil && file != path && rule.matches(file!)) {
-            for field in rule.rule.headers {
+            // (Fields the server sets itself are not a rule's: customHttp.yml and the Sites file too.)
+            for field in rule.rule.headers where !HeaderField.isServerSet(field.name) {
                 let key = field.name.lowercased()
                 if let current = winners[key], (current.specificity, current.order) > (rule.specificity, rule.order) {
                     continue

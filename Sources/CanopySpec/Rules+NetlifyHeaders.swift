@@ -46,6 +46,10 @@ extension RulesSpec {
                 findings.warn(location, "header '\(name)' has an empty value; dropped")
                 continue
             }
+            guard !HeaderField.isServerSet(name) else {
+                findings.warn(location, serverSetWarning(name))
+                continue
+            }
             var headers = rules[rules.count - 1].headers
             if let same = headers.firstIndex(where: { $0.name.lowercased() == name.lowercased() }) {
                 headers[same].value += ", " + value
@@ -56,5 +60,11 @@ extension RulesSpec {
         }
         try findings.throwIfErrors()
         return ParsedRules(rules: rules, warnings: findings.warnings)
+    }
+
+    /// The warning for a custom header the server sets itself (see `HeaderField.serverSetNames`).
+    static func serverSetWarning(_ name: String) -> String {
+        let hint = name.lowercased() == "location" ? " (write a redirect rule instead)" : ""
+        return "header '\(name)' is set by the server itself, as on Netlify; this rule's value is ignored\(hint)"
     }
 }

@@ -214,6 +214,10 @@ extension RulesSpec {
                 findings.warn(at, "header '\(name)' has an empty value; dropped")
                 continue
             }
+            guard !HeaderField.isServerSet(name) else {
+                findings.warn(at, serverSetWarning(name))
+                continue
+            }
             fields.append(HeaderField(name: name, value: value))
         }
         return HeaderRule(pattern: path, headers: fields, location: place.start)

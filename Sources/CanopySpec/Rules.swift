@@ -92,6 +92,22 @@ public struct HeaderField: Sendable, Hashable {
     public var name: String
     public var value: String
 
+    /// Fields the server itself sets to frame and route a response; a custom header rule cannot set
+    /// them. Netlify's list ("Custom headers", Limitations: "Custom headers for these are typically
+    /// ignored because Netlify's web servers need to set these headers to work properly",
+    /// docs.netlify.com/routing/headers); Amplify documents none, so the same list applies to
+    /// customHttp.yml and the Sites file (Set-Cookie, which Netlify "may" override, is left to the
+    /// rules; a second Content-Length or a Transfer-Encoding would break
+    /// the response's framing, a second Location a redirect).
+    public static let serverSetNames: Set<String> = [
+        "accept-ranges", "age", "allow", "alt-svc", "connection", "content-encoding", "content-length",
+        "content-range", "date", "location", "server", "trailer", "transfer-encoding", "upgrade",
+        "keep-alive", "proxy-connection", "te",
+    ]
+
+    /// Whether `name` (any case) is one of `serverSetNames`.
+    public static func isServerSet(_ name: String) -> Bool { serverSetNames.contains(name.lowercased()) }
+
     public init(name: String, value: String) {
         self.name = name
         self.value = value

@@ -120,4 +120,46 @@ import Testing
             #expect(deep.header("x-netlify-shell") == nil)
         }
     }
+
+    /// Fields the server sets itself are not a rule's to set: Netlify ignores custom Content-Length,
+    /// Transfer-Encoding, Location, Connection and the rest of its list (docs.netlify.com/routing/
+    /// headers, Limitations), and so does Canopy for every source (Amplify documents no list; a
+    /// second Content-Length or a Transfer-Encoding would break the framing, a second Location the
+    /// redirect). The same file's other headers still apply, on files, redirects and 404s.
+    @Test func serverSetFieldsAreNotARulesToSet() async throws {
+        let files = [
+            "index.html": "home",
+            "_redirects": "/old /index.html 301\n",
+            "_headers": "/*\n  Content-Length: 1\n  Location: /elsewhere\n  Connection: close\n  X-Kept: yes\n",
+            "customHttp.yml": """
+            customHeaders:
+              - pattern: '**'
+                headers:
+                  - key: Transfer-Encoding
+                    value: chunked
+                  - key: X-Amplify
+                    value: yes
+            """,
+        ]
+        try await withRulesSite(files) { f in
+            let c = try f.client()
+            // Both answers on one connection: a wrong length or a stray `Connection: close` breaks the second.
+            let page = try c.request("GET", "/index.html")
+            #expect(page.text == "home")
+            #expect(page.all("content-length") == ["4"])
+            #expect(page.header("transfer-encoding") == nil)
+            #expect(page.header("connection") == nil)
+            #expect(page.header("x-kept") == "yes")
+            #expect(page.header("x-amplify") == "yes")
+            let moved = try c.request("GET", "/old")
+            #expect(moved.status == 301)
+            #expect(moved.all("location") == ["/index.html"])
+            #expect(moved.header("x-kept") == "yes")
+            let missing = try c.request("GET", "/nope")
+            #expect(missing.status == 404)
+            #expect(missing.all("content-length").count == 1)
+            #expect(missing.header("x-kept") == "yes")
+            #expect(try c.request("GET", "/index.html").text == "home")
+        }
+    }
 }

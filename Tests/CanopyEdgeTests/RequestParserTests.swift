@@ -105,12 +105,28 @@ import Testing
         "GET / HTTP/1.1\r\nHost: a\r\nContent-Length: abc\r\n\r\n",
         "GET / HTTP/1.1\r\nHost: a\r\nContent-Length: -1\r\n\r\n",
         "GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
-        "GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\n",  // chunked is not the last coding
         "GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n",
         "GET / HTTP/1.1\nHost: a\n\n",  // bare LF line ends
     ])
     func malformedHeadsAre400(head: String) {
         #expect(failure(head) == 400)
+    }
+
+    /// RFC 9112 §6.1/§6.3: `chunked` alone and last frames the body; anything else is refused.
+    @Test func transferCodings() throws {
+        let chunked = try request("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding:  Chunked \r\n\r\n")
+        #expect(chunked.0.chunked && chunked.0.keepAlive && chunked.2 == 0)
+        let waiting = try request(
+            "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nExpect: 100-continue\r\n\r\n")
+        #expect(waiting.0.chunked && !waiting.0.keepAlive && waiting.0.persistent)
+        #expect(failure("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n") == 501)
+        #expect(
+            failure("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n")
+                == 501)
+        #expect(failure("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, identity\r\n\r\n") == 400)
+        #expect(failure("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked;x=1\r\n\r\n") == 400)
+        #expect(failure("POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n") == 400)
     }
 
     @Test func bodies() throws {

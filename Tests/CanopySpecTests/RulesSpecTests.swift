@@ -175,6 +175,21 @@ struct RulesSpecTests {
         #expect(try RulesSpec.parseNetlifyHeaders("/*\nX-A: b\n", file: "_headers")[0].headers.map(\.name) == ["X-A"])
     }
 
+    /// Netlify ignores custom headers its servers set themselves (docs.netlify.com/routing/headers,
+    /// Limitations: Content-Length, Location, Transfer-Encoding …): a warning at the line, not a rule.
+    @Test("_headers and netlify.toml: server-set fields are warned about and dropped")
+    func serverSetFields() throws {
+        let parsed = try RulesSpec.readNetlifyHeaders(
+            "/*\n  Content-Length: 3\n  X-A: b\n  location: /x\n", file: "_headers")
+        #expect(parsed.rules.flatMap(\.headers).map(\.name) == ["X-A"])
+        #expect(parsed.warnings.map(\.location.line) == [2, 4])
+        #expect(parsed.warnings.last?.message.contains("redirect rule") == true)
+        let toml = try RulesSpec.parseNetlifyTOML(
+            "[[headers]]\n  for = \"/*\"\n  [headers.values]\n    Transfer-Encoding = \"chunked\"\n    X-B = \"c\"\n",
+            file: "netlify.toml")
+        #expect(toml.headers.flatMap(\.headers).map(\.name) == ["X-B"])
+    }
+
     @Test("_redirects: a # inside a URL is a fragment, not a comment")
     func fragment() throws {
         let rules = try RulesSpec.parseNetlifyRedirects(

@@ -2,7 +2,8 @@ import Foundation
 
 /// A real HTTP/1.1 upstream for proxy tests: Python's `http.server` (threading, keep-alive) in a
 /// child process on a loopback port. Every request is answered with a JSON echo of what arrived
-/// (method, path, headers, body length and SHA-256, the connection's number), except paths
+/// (method, path, headers, body length and SHA-256, whether it came chunked, the connection's
+/// number), except paths
 /// whose last segment is `hop`, which answers with hop-by-hop headers that must not reach the client, `/chunked` answers
 /// chunked without a Content-Length, `/silent` never answers, `/stats` says how many connections
 /// were accepted.
@@ -51,6 +52,16 @@ public final class ProxyUpstream: @unchecked Sendable {
                         break
                     digest.update(chunk)
                     left -= len(chunk)
+                chunked = (self.headers.get("Transfer-Encoding") or "").lower() == "chunked"
+                while chunked:
+                    size = int(self.rfile.readline().split(b";")[0].strip(), 16)
+                    if size == 0:
+                        while self.rfile.readline() not in (b"\r\n", b""):
+                            pass
+                        break
+                    digest.update(self.rfile.read(size))
+                    length += size
+                    self.rfile.read(2)
                 name = self.path.split("?")[0].rsplit("/", 1)[-1]
                 if name == "silent":
                     time.sleep(30)
@@ -71,7 +82,7 @@ public final class ProxyUpstream: @unchecked Sendable {
                     return
                 echo = {"method": self.command, "path": self.path, "connection": self.number,
                         "headers": {k.lower(): v for k, v in self.headers.items()},
-                        "bodyLength": length - left, "bodySHA256": digest.hexdigest()}
+                        "bodyLength": length - left, "bodySHA256": digest.hexdigest(), "chunked": chunked}
                 self.send(200, json.dumps(echo).encode(), [("X-Upstream", "python")])
 
             do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = handle_any

@@ -2,7 +2,8 @@ import NIOCore
 import NIOHTTP1
 
 /// A proxied request on an HTTP/1.1 connection: the client's body goes to the exchange as it is
-/// read, the upstream's response comes back as it arrives — with its Content-Length, or chunked
+/// read (a chunked one decoded as it comes and sent on chunked, so memory stays bounded by the
+/// reads in flight), the upstream's response comes back as it arrives — with its Content-Length, or chunked
 /// (close-delimited for an HTTP/1.0 client) when it has none. While it runs the connection
 /// answers nothing else; pipelined requests wait in the handler.
 final class H1Proxy: ProxySink {
@@ -12,6 +13,8 @@ final class H1Proxy: ProxySink {
     var exchange: ProxyExchange?
     /// Body bytes of the request still to come from the client.
     var bodyRemaining: Int
+    /// The request's chunked body, while it is still coming.
+    private var chunkedBody: ChunkedBody?
     /// The connection stays open after this exchange.
     var keepAlive: Bool
     private var chunked = false
@@ -24,12 +27,17 @@ final class H1Proxy: ProxySink {
         self.context = context
         self.request = request
         self.bodyRemaining = request.bodyLength
+        self.chunkedBody = request.chunked ? ChunkedBody() : nil
         self.keepAlive = request.persistent
         self.started = started
     }
 
+    /// Some of the request's body is still to come from the client.
+    var bodyComing: Bool { bodyRemaining > 0 || chunkedBody != nil }
+
     /// Takes the request's body bytes from the front of `input`.
     func take(_ input: inout ByteBuffer) {
+        if chunkedBody != nil { return takeChunked(&input) }
         guard bodyRemaining > 0, input.readableBytes > 0 else { return }
         let n = min(bodyRemaining, input.readableBytes)
         let part = input.readSlice(length: n)!
@@ -38,8 +46,31 @@ final class H1Proxy: ProxySink {
         if bodyRemaining == 0 { exchange?.endBody() }
     }
 
+    /// Decodes chunked body bytes from the front of `input` and sends their data on; a malformed
+    /// body ends the exchange with 400 (or a closed connection, once the upstream has answered).
+    private func takeChunked(_ input: inout ByteBuffer) {
+        guard var body = chunkedBody, input.readableBytes > 0 else { return }
+        do {
+            try body.consume(&input) { exchange?.sendBody($0) }
+        } catch {
+            chunkedBody = nil
+            return refuseBody(error.reason)
+        }
+        chunkedBody = body.isFinished ? nil : body
+        if body.isFinished { exchange?.endBody() }
+    }
+
+    /// The client's body cannot be read on: the upstream's exchange stops, the client gets 400 if
+    /// nothing of the answer went yet, and the connection closes either way.
+    private func refuseBody(_ reason: String) {
+        exchange?.cancel()
+        keepAlive = false
+        if status == 0 { return proxyFailed(status: 400, message: reason) }
+        done()
+    }
+
     /// More may be read from the client: its body is still coming and the upstream takes it.
-    var wantsInput: Bool { bodyRemaining > 0 && exchange?.isWritable == true }
+    var wantsInput: Bool { bodyComing && exchange?.isWritable == true }
 
     func proxyBodyWritable() {
         if wantsInput { handler.resumeReading(context: context) }
@@ -59,7 +90,7 @@ final class H1Proxy: ProxySink {
                 keepAlive = false
             }
         }
-        if bodyRemaining > 0 { keepAlive = false }  // the upstream answered before the whole body came
+        if bodyComing { keepAlive = false }  // the upstream answered before the whole body came
         if !keepAlive {
             text += "Connection: close\r\n"
         } else if request.minorVersion == 0 {
@@ -88,7 +119,7 @@ final class H1Proxy: ProxySink {
 
     func proxyFailed(status: Int, message: String) {
         self.status = status
-        keepAlive = keepAlive && bodyRemaining == 0
+        keepAlive = keepAlive && !bodyComing
         var text = "HTTP/1.1 \(status) \(HTTPResponseStatus(statusCode: status).reasonPhrase)\r\n"
         let body = message + "\n"
         text += "Server: canopy\r\nCache-Control: no-store\r\nContent-Type: text/plain; charset=utf-8\r\n"
@@ -139,15 +170,17 @@ extension EdgeHandler {
         let upstreamHead = ProxyHeaders.requestHead(
             method: request.methodName, target: target, fields: fields,
             clientAddress: context.remoteAddress?.ipAddress, secure: request.isSecure,
-            bodyLength: request.bodyLength > 0 || request.method == .other ? request.bodyLength : nil, chunked: false)
+            bodyLength: !request.chunked && (request.bodyLength > 0 || request.method == .other)
+                ? request.bodyLength : nil,
+            chunked: request.chunked)
         let exchange = ProxyExchange(
             target: target, head: upstreamHead, pool: pool, readTimeout: server.proxyReadTimeout, sink: proxy)
         proxy.exchange = exchange
-        if request.expectsContinue && request.bodyLength > 0 {
+        if request.expectsContinue && (request.bodyLength > 0 || request.chunked) {
             context.write(NIOAny(IOData.byteBuffer(ByteBuffer(string: "HTTP/1.1 100 Continue\r\n\r\n"))), promise: nil)
         }
         exchange.start()
-        if request.bodyLength == 0 {
+        if request.bodyLength == 0 && !request.chunked {
             exchange.endBody()
         } else {
             proxy.take(&input)
