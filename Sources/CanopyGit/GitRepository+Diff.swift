@@ -35,6 +35,12 @@ extension GitRepository {
     /// Paths the commit does not have are left alone: remove them first.
     public func checkout(commit oid: String, into directory: String, paths: [String]) throws {
         guard !paths.isEmpty else { return }
+        try writeTree(of: oid, into: directory, paths: paths)
+    }
+
+    /// Writes the tree of `oid` (only `paths` of it, when given) into `directory`, forcing, without
+    /// an index: the one checkout both a full and a partial one are.
+    func writeTree(of oid: String, into directory: String, paths: [String]?) throws {
         let tree = try tree(of: oid)
         defer { git_tree_free(tree) }
         var options = git_checkout_options()
@@ -44,15 +50,21 @@ extension GitRepository {
         options.checkout_strategy =
             GIT_CHECKOUT_FORCE.rawValue | GIT_CHECKOUT_DONT_UPDATE_INDEX.rawValue
             | GIT_CHECKOUT_DISABLE_PATHSPEC_MATCH.rawValue
-        let code = withStrArray(paths) { array in
-            options.paths = array
-            return directory.withCString { target in
+        let run = { (options: inout git_checkout_options) -> Int32 in
+            directory.withCString { target in
                 options.target_directory = target
-                return git_checkout_tree(handle, tree, &options)
+                return git_checkout_tree(self.handle, tree, &options)
             }
         }
-        try LibGit2.check(
-            code, "check out \(paths.count) paths of \(oid.prefix(7)) into \(directory)", repository: path)
+        let code =
+            paths.map { paths in
+                withStrArray(paths) { array in
+                    options.paths = array
+                    return run(&options)
+                }
+            } ?? run(&options)
+        let what = paths.map { "\($0.count) paths of \(oid.prefix(7))" } ?? String(oid.prefix(7))
+        try LibGit2.check(code, "check out \(what) into \(directory)", repository: path)
     }
 
     /// The tree of a commit; the caller frees it.

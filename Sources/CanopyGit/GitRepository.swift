@@ -149,26 +149,7 @@ public final class GitRepository {
     /// repository's index and HEAD are not touched, so builds of one repository can check out at once.
     public func checkout(commit oid: String, into directory: String) throws {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        var id = git_oid()
-        try LibGit2.check(git_oid_fromstr(&id, oid), "parse commit id \(oid)", repository: path)
-        var commit: OpaquePointer?
-        try LibGit2.check(git_commit_lookup(&commit, handle, &id), "find commit \(oid)", repository: path)
-        defer { git_commit_free(commit) }
-        var tree: OpaquePointer?
-        try LibGit2.check(git_commit_tree(&tree, commit), "read the tree of \(oid)", repository: path)
-        defer { git_tree_free(tree) }
-        var options = git_checkout_options()
-        try LibGit2.check(
-            git_checkout_options_init(&options, UInt32(GIT_CHECKOUT_OPTIONS_VERSION)), "checkout options",
-            repository: path)
-        options.checkout_strategy =
-            GIT_CHECKOUT_FORCE.rawValue | GIT_CHECKOUT_DONT_UPDATE_INDEX.rawValue
-            | GIT_CHECKOUT_DISABLE_PATHSPEC_MATCH.rawValue
-        let code = directory.withCString { target in
-            options.target_directory = target
-            return git_checkout_tree(handle, tree, &options)
-        }
-        try LibGit2.check(code, "check out \(oid.prefix(7)) into \(directory)", repository: path)
+        try writeTree(of: oid, into: directory, paths: nil)
     }
 
     static func hex(_ oid: UnsafePointer<git_oid>?) -> String {
