@@ -40,15 +40,7 @@ extension Orchestrator {
         let workspace =
             identity == nil
             ? buildDir : config.buildWorkRoot + "/" + job.id + "-" + UUID().uuidString.prefix(8).lowercased()
-        let opened: (writer: BuildLogWriter, lines: AsyncStream<String>)
-        do {
-            opened = try await BuildLogWriter.open(
-                path: data.buildLog(job.id), secrets: Self.secrets(site: site, envConfig: envConfig), blocking: blocking
-            )
-        } catch {
-            await finish(job, status: .failed, error: "cannot open the build log: \(error)", logger)
-            return
-        }
+        guard let opened = await openLog(job, site: site, envConfig: envConfig, logger) else { return }
         let log = opened.writer
         // One task forwards the log's lines to observers, in the order they were written.
         let forwarding = Task {
@@ -71,29 +63,53 @@ extension Orchestrator {
             if ended > 0 { await log.append("Stopped \(ended) processes the build left running") }
         }
         // A superseded build's task is cancelled, and GRDB refuses writes from a cancelled task:
-        // the outcome is recorded from a task of its own so that it is never lost. What a build that
-        // did not deploy left (checkout, artifacts, a partial ingest) goes first: on a full disk that
-        // is the room the record needs.
-        let failed: Bool
-        if case .succeeded = outcome { failed = false } else { failed = true }
-        // The checkout waits for the branch's next build (`WarmTrees`), unless the build was stopped.
-        let reusable: Bool
-        switch outcome {
-        case .succeeded, .failed: reusable = true
-        case .timedOut, .cancelled: reusable = false
-        }
-        await Task { [warmTrees] in
-            try? await self.blocking.run {
-                let unused = warmTrees.keep(build: job.id, key: job.key, source: workspace + "/src", reusable: reusable)
-                warmTrees.discard(unused)
-                if workspace != buildDir { try? FileManager.default.removeItem(atPath: workspace) }
-                if failed { try? FileManager.default.removeItem(atPath: buildDir + "/artifacts") }
-            }
+        // the outcome is recorded from a task of its own so that it is never lost.
+        await Task {
+            await self.cleanUp(after: outcome, job: job, workspace: workspace, buildDir: buildDir)
             await self.record(outcome, job: job, envConfig: envConfig, site: site, log: log, logger)
         }.value
         Task.detached { [blocking, warmTrees] in try? await blocking.run { warmTrees.emptyTrash() } }
         log.close()
         await forwarding.value
+    }
+
+    /// Opens the build's log, or records why the build ends here (nil).
+    private func openLog(
+        _ job: BuildJob, site: SiteConfig, envConfig: BranchEnvironmentConfig, _ logger: Logger
+    ) async -> (writer: BuildLogWriter, lines: AsyncStream<String>)? {
+        do {
+            return try await BuildLogWriter.open(
+                path: data.buildLog(job.id), secrets: Self.secrets(site: site, envConfig: envConfig), blocking: blocking
+            )
+        } catch {
+            // A build superseded before it began has nothing to say but that.
+            if error is CancellationError || Task.isCancelled {
+                await finish(job, status: queue.isSuperseded(job) ? .superseded : .cancelled, error: nil, logger)
+            } else {
+                await finish(job, status: .failed, error: "cannot open the build log: \(error)", logger)
+            }
+            return nil
+        }
+    }
+
+    /// What a build leaves: its checkout waits for the branch's next build (`WarmTrees`) unless the
+    /// build was stopped; a checkout outside the data folder, and the artifacts of a build that did
+    /// not deploy, go. This comes before the result is recorded: on a full disk it is the room the
+    /// record needs.
+    private func cleanUp(after outcome: BuildOutcome, job: BuildJob, workspace: String, buildDir: String) async {
+        let deployed: Bool
+        let reusable: Bool
+        switch outcome {
+        case .succeeded: (deployed, reusable) = (true, true)
+        case .failed: (deployed, reusable) = (false, true)
+        case .timedOut, .cancelled: (deployed, reusable) = (false, false)
+        }
+        try? await blocking.run { [warmTrees] in
+            let unused = warmTrees.keep(build: job.id, key: job.key, source: workspace + "/src", reusable: reusable)
+            warmTrees.discard(unused)
+            if workspace != buildDir { try? FileManager.default.removeItem(atPath: workspace) }
+            if !deployed { try? FileManager.default.removeItem(atPath: buildDir + "/artifacts") }
+        }
     }
 
     private func record(
@@ -190,8 +206,13 @@ extension Orchestrator {
     func finish(
         _ job: BuildJob, status: BuildStatus, deploymentID: String? = nil, error: String?, _ logger: Logger
     ) async {
-        do {
+        // From a task of its own: GRDB refuses writes from a cancelled task, and a superseded
+        // build's task is cancelled at any point, even before it has begun. Its result is never lost.
+        let write = Task { [state] in
             try await state.updateBuild(job.id, status: status, deploymentID: deploymentID, error: error)
+        }
+        do {
+            try await write.value
         } catch {
             logger.error("cannot record the build's result (\(status.rawValue)): \(error)")
         }
@@ -200,7 +221,9 @@ extension Orchestrator {
         case .superseded, .cancelled: logger.info("build \(status.rawValue)")
         default: logger.error("build \(status.rawValue): \(error ?? "")")
         }
-        if let record = try? await state.build(id: job.id) { emit(.buildFinished(record)) }
+        if let record = try? await Task(operation: { [state] in try await state.build(id: job.id) }).value {
+            emit(.buildFinished(record))
+        }
     }
 
     /// What a build's log must never show: passwords, tokens and repository credentials.
