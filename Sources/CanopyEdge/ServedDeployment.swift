@@ -52,11 +52,14 @@ public final class ServedDeployment: Sendable {
     /// Loads a deployment for serving: reads its rule files and precomputes every file's headers.
     /// No file body is read: the bytes come from `cache`, which every deployment shares (a blob
     /// two deployments have is one entry). Blocking (the rule files): run it off the event loops.
+    /// `capabilities`: what the edge evaluates of rules (`EdgeServer.ruleCapabilities`); a rule file
+    /// with a condition beyond them fails to load, with its line.
     public static func load(
-        manifest: DeploymentManifest, storeRoot: String, siteRules: SiteRules, cache: BodyCache
+        manifest: DeploymentManifest, storeRoot: String, siteRules: SiteRules, cache: BodyCache,
+        capabilities: RuleCapabilities = .basic
     ) throws -> ServedDeployment {
         let rules = try CompiledRules.load(
-            manifest: manifest, siteRules: siteRules,
+            manifest: manifest, siteRules: siteRules, capabilities: capabilities,
             read: { hex in
                 try String(contentsOfFile: DeploymentStore.blobPath(root: storeRoot, sha256: hex), encoding: .utf8)
             })

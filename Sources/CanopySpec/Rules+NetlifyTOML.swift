@@ -14,7 +14,10 @@ extension RulesSpec {
     /// both into one form: netlify/build, packages/redirect-parser/src/netlify_config_parser.js and
     /// packages/headers-parser). Errors and warnings carry the line of the table or of its key.
     /// Sections Canopy does not use (`[build]`, `[context.*]`, `[functions]`, …) get a warning.
-    public static func parseNetlifyTOML(_ text: String, file: String) throws -> NetlifyConfigRules {
+    /// `conditions = {Country = [...]}` is accepted only with `capabilities.geoIP`.
+    public static func parseNetlifyTOML(
+        _ text: String, file: String, capabilities: RuleCapabilities = .basic
+    ) throws -> NetlifyConfigRules {
         try TOMLLines.checkSafeForTOMLKit(text, file: file)
         let root: TOMLTable
         do {
@@ -32,7 +35,9 @@ extension RulesSpec {
             case "redirects":
                 for (index, table) in tables(root[key], "redirects", lines, &findings).enumerated() {
                     let place = lines.table("redirects", index)
-                    if let rule = netlifyTOMLRedirect(table, place, &findings) { config.redirects.append(rule) }
+                    if let rule = netlifyTOMLRedirect(table, place, capabilities, &findings) {
+                        config.redirects.append(rule)
+                    }
                 }
             case "headers":
                 for (index, table) in tables(root[key], "headers", lines, &findings).enumerated() {
@@ -84,15 +89,16 @@ extension RulesSpec {
 
     /// One `[[redirects]]` table: its keys read, its source, target and status checked, then the rule.
     static func netlifyTOMLRedirect(
-        _ table: TOMLTable, _ place: TOMLLines.Place, _ findings: inout DiagnosticCollector
+        _ table: TOMLTable, _ place: TOMLLines.Place, _ capabilities: RuleCapabilities,
+        _ findings: inout DiagnosticCollector
     ) -> RedirectRule? {
-        guard let fields = netlifyTOMLRedirectFields(table, place, &findings),
+        guard let fields = netlifyTOMLRedirectFields(table, place, capabilities, &findings),
             let (source, target, status) = netlifyTOMLRoute(fields, place, &findings)
         else { return nil }
         var rule = RedirectRule(
             source: source, target: target, status: status, syntax: .netlify, force: fields.force,
-            queryMatches: fields.query, languages: fields.conditions.languages, cookies: fields.conditions.cookies,
-            location: place.start)
+            countries: fields.conditions.countries, queryMatches: fields.query,
+            languages: fields.conditions.languages, cookies: fields.conditions.cookies, location: place.start)
         if !fields.proxyHeaders.isEmpty {
             if rule.isProxy {
                 rule.proxyHeaders = fields.proxyHeaders
@@ -109,7 +115,8 @@ extension RulesSpec {
     /// The keys of a `[[redirects]]` table; nil (with an error at the key) when one is unusable.
     /// Unknown keys are warnings.
     static func netlifyTOMLRedirectFields(
-        _ table: TOMLTable, _ place: TOMLLines.Place, _ findings: inout DiagnosticCollector
+        _ table: TOMLTable, _ place: TOMLLines.Place, _ capabilities: RuleCapabilities,
+        _ findings: inout DiagnosticCollector
     ) -> TOMLRedirectFields? {
         var fields = TOMLRedirectFields()
         for key in table.keys {
@@ -137,7 +144,9 @@ extension RulesSpec {
                 }
                 for name in pairs.keys { fields.query[name] = pairs[name]?.string ?? "" }
             case "conditions":
-                guard netlifyTOMLConditions(value, at, into: &fields.conditions, &findings) else { return nil }
+                guard netlifyTOMLConditions(value, at, into: &fields.conditions, capabilities, &findings) else {
+                    return nil
+                }
             case "signed", "signing", "sign":
                 findings.error(at, "Canopy cannot sign proxied requests (\(key)); remove it (or the rule)")
                 return nil
@@ -156,7 +165,7 @@ extension RulesSpec {
     /// `at`) for a value that is not a table or a condition Canopy cannot evaluate.
     static func netlifyTOMLConditions(
         _ value: TOMLValueConvertible?, _ at: SourceLocation, into conditions: inout NetlifyConditions,
-        _ findings: inout DiagnosticCollector
+        _ capabilities: RuleCapabilities, _ findings: inout DiagnosticCollector
     ) -> Bool {
         guard let table = value?.table else {
             findings.error(at, "conditions must be a table such as {Language = [\"en\"]}")
@@ -164,8 +173,14 @@ extension RulesSpec {
         }
         for name in table.keys.sorted() {
             let item = table[name]
-            let values = item?.array.map { $0.compactMap(\.string) } ?? item?.string.map { [$0] } ?? []
-            guard netlifyCondition(name, values, at: at, into: &conditions, &findings) else { return false }
+            // A string is a comma-separated list, as in `_redirects` (conditions.js, normalizeConditionList).
+            let values =
+                item?.array.map { $0.compactMap(\.string) } ?? item?.string.map {
+                    $0.split(separator: ",").map(String.init)
+                }
+                ?? []
+            guard netlifyCondition(name, values, at: at, into: &conditions, capabilities: capabilities, &findings)
+            else { return false }
         }
         return true
     }

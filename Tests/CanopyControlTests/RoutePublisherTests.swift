@@ -13,6 +13,7 @@ import Testing
 final class RecordingEdge: EdgeRouting {
     let tables = Mutex<[RoutingTable]>([])
     let bodyCache = BodyCache(budget: 1 << 20, lanes: 1)
+    let ruleCapabilities = RuleCapabilities.basic
     var last: RoutingTable? { tables.withLock { $0.last } }
 
     func update(_ table: RoutingTable) { tables.withLock { $0.append(table) } }

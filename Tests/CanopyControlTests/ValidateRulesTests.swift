@@ -98,4 +98,43 @@ import Testing
         #expect(whole.message.contains("\(dir)/redirects.json: valid redirects.json"))
         #expect(whole.message.components(separatedBy: "canopy-rules-test.yml:2:").count == 2, "\(whole.message)")
     }
+    /// A rule with a Country condition: without --geoip, `canopy validate` refuses it at its line as
+    /// a build on a server without a GeoIP database fails (Netlify's `Country=au,nz` example,
+    /// netlify/build's fixture `conditions_country_case.toml`, Amplify's `<US>` example, and a Sites
+    /// file's redirect); with --geoip (the capability), as a server started with one reads them, all
+    /// are valid. The build's own check (`RuleFiles.validate`) says the same.
+    @Test func countryConditionsNeedGeoIPAtTheirLine() throws {
+        let dir = try folder()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try "/a /b 302\n/  /anz     302  Country=au,nz\n".write(
+            toFile: dir + "/_redirects", atomically: true, encoding: .utf8)
+        try "[[redirects]]\n  from = \"/old-path\"\n  to = \"/new-path\"\n  conditions = {Country = [\"US\"]}\n".write(
+            toFile: dir + "/netlify.toml", atomically: true, encoding: .utf8)
+        try
+            "[\n  {\"source\": \"/documents\", \"status\": \"302\", \"target\": \"/documents/us/\", \"condition\": \"<US>\"}\n]\n"
+            .write(toFile: dir + "/redirects.json", atomically: true, encoding: .utf8)
+        let sites = dir + "/Sites"
+        try FileManager.default.createDirectory(atPath: sites, withIntermediateDirectories: true)
+        try
+            "repository: /srv/site.git\nredirects:\n  - source: /de\n    target: /de/\n    status: '302'\n    condition: <DE>\n"
+            .write(toFile: sites + "/site.yml", atomically: true, encoding: .utf8)
+        let expected = [
+            "_redirects":
+                "\(dir)/_redirects:2:18: error: Canopy cannot evaluate Country=au,nz without a GeoIP database: start the server with --geoip FILE",
+            "netlify.toml":
+                "\(dir)/netlify.toml:4:1: error: Canopy cannot evaluate Country=US without a GeoIP database",
+            "redirects.json": "\(dir)/redirects.json:2:", "Sites/site.yml": "\(sites)/site.yml:6:",
+        ]
+        for (name, line) in expected {
+            let refused = SpecValidation.validate(path: dir + "/" + name)
+            #expect(!refused.ok, "\(name)")
+            #expect(refused.message.contains(line), "\(refused.message)")
+            #expect(refused.message.contains("--geoip FILE"), "\(refused.message)")
+            let accepted = SpecValidation.validate(path: dir + "/" + name, capabilities: RuleCapabilities(geoIP: true))
+            #expect(accepted.ok, "\(accepted.message)")
+        }
+        let build = RuleFiles.validate(artifactDirectory: dir)
+        #expect(build.problem?.contains("_redirects:2:18: error:") == true, "\(build.problem ?? "")")
+        #expect(RuleFiles.validate(artifactDirectory: dir, capabilities: RuleCapabilities(geoIP: true)).problem == nil)
+    }
 }

@@ -26,7 +26,7 @@ struct RulesSpecTests {
             ])
         #expect(rules.map(\.location?.line) == [2, 3, 4, 5, 6, 7, 8])
         #expect(rules[0].syntax == .amplify)
-        #expect(rules[0].condition == nil)
+        #expect(rules[0].countries.isEmpty)
         let spa = rules[5]
         #expect(spa.syntax == .regex)
         #expect(spa.source == String(Self.spa.dropFirst(2).dropLast(2)))
@@ -34,6 +34,64 @@ struct RulesSpecTests {
         let regex = try Regex(spa.source)
         #expect("/about".contains(regex))
         #expect(!"/app.js".contains(regex))
+    }
+
+    /// Amplify's "Region-based redirects" example (docs.aws.amazon.com/amplify/latest/userguide/
+    /// redirect-rewrite-examples.html): `{"source": "/documents", "status": "302", "target":
+    /// "/documents/us/", "condition": "<US>"}`. Without a GeoIP database it is refused at the line of
+    /// its condition; with one its country is kept. A condition that is no country code is an error.
+    @Test("redirects.json: condition <US> needs --geoip; with it the country is kept")
+    func amplifyCountryCondition() throws {
+        let json = """
+            [
+              {"source": "/documents", "status": "302", "target": "/documents/us/",
+               "condition": "<US>"},
+              {"source": "/other", "status": "302", "target": "/b", "condition": ""}
+            ]
+            """
+        let refused = try #require(throws: SpecError.self) {
+            try RulesSpec.parseAmplifyRedirects(json: json, file: "redirects.json")
+        }
+        #expect(refused.diagnostics.map(\.location.line) == [3])
+        #expect(refused.description.contains("condition '<US>' without a GeoIP database"))
+        #expect(refused.description.contains("--geoip FILE"))
+        let geoIP = RuleCapabilities(geoIP: true)
+        let rules = try RulesSpec.parseAmplifyRedirects(json: json, file: "redirects.json", capabilities: geoIP)
+        #expect(rules.map(\.countries) == [["US"], []])
+        #expect(
+            try RulesSpec.parseAmplifyRedirects(
+                json: #"[{"source": "/a", "target": "/b", "status": "302", "condition": "de"}]"#,
+                file: "redirects.json",
+                capabilities: geoIP
+            ).map(\.countries) == [["DE"]])
+        let bad = try #require(throws: SpecError.self) {
+            try RulesSpec.parseAmplifyRedirects(
+                json: #"[{"source": "/a", "target": "/b", "status": "302", "condition": "<US,CA>"}]"#,
+                file: "redirects.json", capabilities: geoIP)
+        }
+        #expect(bad.description.contains("not a country code"))
+    }
+
+    /// A Sites file's `redirects:` are Amplify rules: the same `condition`, the same capability.
+    @Test("Sites file: a redirect's condition needs --geoip, at its line")
+    func sitesFileCountryCondition() throws {
+        let yaml = """
+            repository: /srv/site.git
+            redirects:
+              - source: /documents
+                target: /documents/de/
+                status: '302'
+                condition: <DE>
+            """
+        let refused = try #require(throws: SpecError.self) {
+            try SitesSpec.parse(yaml, file: "Sites/site.yml", siteName: "site", baseDirectory: "/")
+        }
+        #expect(refused.diagnostics.map(\.location.line) == [6])
+        #expect(refused.description.contains("--geoip FILE"))
+        let site = try SitesSpec.parse(
+            yaml, file: "Sites/site.yml", siteName: "site", baseDirectory: "/",
+            capabilities: RuleCapabilities(geoIP: true))
+        #expect(site.redirects.map(\.countries) == [["DE"]])
     }
 
     @Test("redirects.json: a bad status is an error at its rule's line")

@@ -28,7 +28,7 @@ struct RuleFilesEndToEndTests {
         try await waitUntil("the redirect to be served") { try canopy.get("site.test", "/old").status == 301 }
         #expect(try canopy.get("site.test", "/old").header("Location") == "/")
 
-        // Fixture conditions_country_case: Country needs GeoIP, which Canopy does not have.
+        // Fixture conditions_country_case: Country needs a GeoIP database, which this server (no --geoip) lacks.
         try repo.write(
             "netlify.toml",
             "[[redirects]]\n  from = \"/old-path\"\n  to = \"/new-path\"\n  conditions = {Country = [\"US\"]}\n")
@@ -36,7 +36,7 @@ struct RuleFilesEndToEndTests {
         try repo.push("main")
         let failed = try await waitForBuild(canopy, commit: country, status: "failed")
         let error = failed["error"] as? String ?? ""
-        #expect(error.contains("netlify.toml:4:1: error:") && error.contains("GeoIP"), "error was: \(error)")
+        #expect(error.contains("netlify.toml:4:1: error:") && error.contains("--geoip FILE"), "error was: \(error)")
         #expect(try canopy.get("site.test", "/old").status == 301)  // the last good deployment serves
     }
 }

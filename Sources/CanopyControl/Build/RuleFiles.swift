@@ -17,15 +17,15 @@ enum RuleFiles {
         var warnings: [String] = []
     }
 
-    /// Parses every rule file present.
-    static func validate(artifactDirectory: String) -> Findings {
+    /// Parses every rule file present, as an edge with `capabilities` reads them.
+    static func validate(artifactDirectory: String, capabilities: RuleCapabilities = .basic) -> Findings {
         var findings = Findings()
         for name in artifactFiles + repositoryFiles {
             let path = artifactDirectory + "/" + name
             if isSymbolicLink(path) { return Findings(problem: linkRefusal(name), warnings: findings.warnings) }
             guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { continue }
             do {
-                findings.warnings += try parse(name: name, text: text).map(\.logLine)
+                findings.warnings += try parse(name: name, text: text, capabilities: capabilities).map(\.logLine)
             } catch {
                 findings.problem = "\(name) is invalid:\n\(error)"
                 return findings
@@ -95,29 +95,29 @@ enum RuleFiles {
 
     /// Parses one rule file; returns its warnings.
     @discardableResult
-    static func parse(name: String, text: String) throws -> [SpecDiagnostic] {
-        try read(name: name, text: text).warnings
+    static func parse(name: String, text: String, capabilities: RuleCapabilities = .basic) throws -> [SpecDiagnostic] {
+        try read(name: name, text: text, capabilities: capabilities).warnings
     }
 
-    /// Parses one rule file (`name` says which kind; `file` is how its lines are cited): its
-    /// redirect rules (none for header files) and its warnings.
+    /// Parses one rule file (`name` says which kind; `file` is how its lines are cited) as an edge
+    /// with `capabilities` reads it: its redirect rules (none for header files) and its warnings.
     static func read(
-        name: String, text: String, file: String? = nil
+        name: String, text: String, file: String? = nil, capabilities: RuleCapabilities = .basic
     ) throws -> (redirects: [RedirectRule], warnings: [SpecDiagnostic]) {
         let file = file ?? name
         switch name {
         case "_redirects":
-            let parsed = try RulesSpec.readNetlifyRedirects(text, file: file)
+            let parsed = try RulesSpec.readNetlifyRedirects(text, file: file, capabilities: capabilities)
             return (parsed.rules, parsed.warnings)
         case "_headers": return ([], try RulesSpec.readNetlifyHeaders(text, file: file).warnings)
         case "customHttp.yml":
             _ = try RulesSpec.parseCustomHTTP(yaml: text, file: file)
             return ([], [])
         case "redirects.json":
-            let parsed = try RulesSpec.readAmplifyRedirects(json: text, file: file)
+            let parsed = try RulesSpec.readAmplifyRedirects(json: text, file: file, capabilities: capabilities)
             return (parsed.rules, parsed.warnings)
         case "netlify.toml":
-            let parsed = try RulesSpec.parseNetlifyTOML(text, file: file)
+            let parsed = try RulesSpec.parseNetlifyTOML(text, file: file, capabilities: capabilities)
             return (parsed.redirects, parsed.warnings)
         default: return ([], [])
         }

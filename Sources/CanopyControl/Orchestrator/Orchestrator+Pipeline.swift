@@ -134,7 +134,10 @@ extension Orchestrator {
         try await blocking.run {
             try RuleFiles.carry(from: source, appRoot: plan.appRoot, customHeaders: plan.customHeaders, into: artifacts)
         }
-        let ruleFindings = try await blocking.run { RuleFiles.validate(artifactDirectory: artifacts) }
+        let capabilities = edge.ruleCapabilities
+        let ruleFindings = try await blocking.run {
+            RuleFiles.validate(artifactDirectory: artifacts, capabilities: capabilities)
+        }
         for warning in ruleFindings.warnings { await log.append(warning) }
         return ruleFindings.problem
     }

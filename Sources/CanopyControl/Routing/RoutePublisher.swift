@@ -93,9 +93,11 @@ package actor RoutePublisher {
         }
         let rules = Self.rules(of: sites[manifest.site])
         let cache = edge.bodyCache
+        let capabilities = edge.ruleCapabilities
         let storeRoot = store.root
         let deployment = try await blocking.run {
-            try ServedDeployment.load(manifest: manifest, storeRoot: storeRoot, siteRules: rules, cache: cache)
+            try ServedDeployment.load(
+                manifest: manifest, storeRoot: storeRoot, siteRules: rules, cache: cache, capabilities: capabilities)
         }
         served[id] = LoadedDeployment(deployment: deployment, rules: rules)
         return deployment
