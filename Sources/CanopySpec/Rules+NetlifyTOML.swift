@@ -276,7 +276,7 @@ extension RulesSpec {
                 continue
             }
             guard !HeaderField.isServerSet(name) else {
-                findings.warn(at, serverSetWarning(name))
+                findings.warn(at, serverSetWarning(name, netlify: true))
                 continue
             }
             fields.append(HeaderField(name: name, value: value))

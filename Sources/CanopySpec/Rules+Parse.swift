@@ -123,18 +123,27 @@ extension RulesSpec {
     /// In that form `appRoot` picks the application's rules; without one, every application's rules
     /// are checked and returned (what `canopy validate` wants).
     public static func parseCustomHTTP(yaml: String, file: String, appRoot: String? = nil) throws -> [HeaderRule] {
+        try readCustomHTTP(yaml: yaml, file: file, appRoot: appRoot).rules
+    }
+
+    /// `parseCustomHTTP`, with its warnings: each header the server sets itself (and so ignores),
+    /// at its line.
+    public static func readCustomHTTP(
+        yaml: String, file: String, appRoot: String? = nil
+    ) throws -> ParsedRules<HeaderRule> {
         let root = try YAMLValue.parse(yaml, file: file)
+        var findings = DiagnosticCollector()
         var rules: [HeaderRule] = []
         for entry in try root.mapping("customHttp.yml") {
             switch entry.key {
-            case "customHeaders": rules = try headerRules(entry.value)
-            case "applications": rules = try applicationHeaderRules(entry.value, appRoot: appRoot)
+            case "customHeaders": rules = try headerRules(entry.value, &findings)
+            case "applications": rules = try applicationHeaderRules(entry.value, appRoot: appRoot, &findings)
             default:
                 throw SpecError(
                     at: entry.keyLocation, "customHttp.yml has customHeaders (or applications), not '\(entry.key)'")
             }
         }
-        return rules
+        return ParsedRules(rules: rules, warnings: findings.warnings)
     }
 
     /// Whether a customHttp.yml is in the monorepo form (`applications:` at the top).
@@ -142,7 +151,9 @@ extension RulesSpec {
         yaml.split(whereSeparator: \.isNewline).contains { $0.hasPrefix("applications:") }
     }
 
-    private static func applicationHeaderRules(_ list: YAMLValue, appRoot: String?) throws -> [HeaderRule] {
+    private static func applicationHeaderRules(
+        _ list: YAMLValue, appRoot: String?, _ findings: inout DiagnosticCollector
+    ) throws -> [HeaderRule] {
         var all: [HeaderRule] = []
         var roots: [String] = []
         for item in try list.items("applications") {
@@ -151,7 +162,7 @@ extension RulesSpec {
             for field in try item.mapping("an application") {
                 switch field.key {
                 case "appRoot": root = try field.value.string("appRoot")
-                case "customHeaders": rules = try headerRules(field.value)
+                case "customHeaders": rules = try headerRules(field.value, &findings)
                 default:
                     throw SpecError(
                         at: field.keyLocation, "an application has appRoot and customHeaders, not '\(field.key)'")
@@ -170,8 +181,10 @@ extension RulesSpec {
         return all
     }
 
-    /// A `customHeaders` list.
-    static func headerRules(_ list: YAMLValue) throws -> [HeaderRule] {
+    /// A `customHeaders` list (customHttp.yml, amplify.yml, a Sites file). A header the server sets
+    /// itself (`HeaderField.serverSetNames`: Content-Length, Transfer-Encoding, …) is dropped with a
+    /// warning at its line, as `_headers` does: the edge would never send it.
+    static func headerRules(_ list: YAMLValue, _ findings: inout DiagnosticCollector) throws -> [HeaderRule] {
         try list.items("customHeaders").map { item in
             var pattern: String?
             var headers: [HeaderField] = []
@@ -181,10 +194,13 @@ extension RulesSpec {
                 case "headers":
                     for header in try field.value.items("headers") {
                         var key: String?
+                        var keyAt = header.location
                         var value: String?
                         for kv in try header.mapping("a header") {
                             switch kv.key {
-                            case "key": key = try kv.value.string("key")
+                            case "key":
+                                key = try kv.value.string("key")
+                                keyAt = kv.value.location
                             case "value": value = try kv.value.string("value")
                             default: throw SpecError(at: kv.keyLocation, "a header has key and value, not '\(kv.key)'")
                             }
@@ -195,6 +211,10 @@ extension RulesSpec {
                         guard isToken(key) else { throw header.error("'\(key)' is not a valid header name") }
                         guard !value.contains("\n") && !value.contains("\r") else {
                             throw header.error("a header value cannot span lines")
+                        }
+                        guard !HeaderField.isServerSet(key) else {
+                            findings.warn(keyAt, serverSetWarning(key, netlify: false))
+                            continue
                         }
                         headers.append(HeaderField(name: key, value: value))
                     }

@@ -39,7 +39,7 @@ extension SitesSpec {
                     site.redirects = try RulesSpec.amplifyRedirects(
                         entry.value, warnings: &warnings, capabilities: capabilities)
                     findings.diagnostics += warnings
-                case "customHeaders": site.headers = try RulesSpec.headerRules(entry.value)
+                case "customHeaders": site.headers = try RulesSpec.headerRules(entry.value, &findings)
                 case "branches": site.branches = try branches(entry.value, claims: &claims, &findings)
                 case "previews": site.previews = try previews(entry.value, &findings)
                 case "pullRequests": site.pullRequests = try pullRequests(entry.value, &findings)

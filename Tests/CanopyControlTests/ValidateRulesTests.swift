@@ -137,4 +137,45 @@ import Testing
         #expect(build.problem?.contains("_redirects:2:18: error:") == true, "\(build.problem ?? "")")
         #expect(RuleFiles.validate(artifactDirectory: dir, capabilities: RuleCapabilities(geoIP: true)).problem == nil)
     }
+    /// A header the server sets itself, in customHttp.yml (copied into the artifacts, or the monorepo
+    /// form, rewritten for the application) or a Sites file: `canopy validate` and the build's rule
+    /// check print a warning at its file:line, as for `_headers`.
+    @Test func serverSetHeadersAreWarningsAtTheirLine() throws {
+        let dir = try folder()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let yaml = "customHeaders:\n  - pattern: '**'\n    headers:\n      - key: Content-Length\n        value: '1'\n"
+        try yaml.write(toFile: dir + "/customHttp.yml", atomically: true, encoding: .utf8)
+        let warning =
+            "customHttp.yml:4:14: warning: header 'Content-Length' is set by the server itself; this rule's value is ignored"
+        let validated = SpecValidation.validate(path: dir + "/customHttp.yml")
+        #expect(validated.ok, "\(validated.message)")
+        #expect(validated.message.contains("\(dir)/\(warning)"), "\(validated.message)")
+        let build = RuleFiles.validate(artifactDirectory: dir)
+        #expect(build.problem == nil)
+        #expect(
+            build.warnings == ["## Warning: " + warning.replacingOccurrences(of: " warning:", with: "")],
+            "\(build.warnings)")
+
+        let repository = dir + "/repo"
+        try FileManager.default.createDirectory(atPath: repository + "/out", withIntermediateDirectories: true)
+        try CustomHTTPMonorepoFixture.yaml.replacingOccurrences(of: "'X-Frame-Options'", with: "'Transfer-Encoding'")
+            .write(toFile: repository + "/customHttp.yml", atomically: true, encoding: .utf8)
+        let carried = try RuleFiles.carry(
+            from: repository, appRoot: "app1", customHeaders: [], into: repository + "/out")
+        #expect(
+            carried.map(\.description) == [
+                "customHttp.yml:6:18: warning: header 'Transfer-Encoding' is set by the server itself; this rule's value is ignored"
+            ])
+
+        let sites = dir + "/Sites"
+        try FileManager.default.createDirectory(atPath: sites, withIntermediateDirectories: true)
+        try
+            "repository: /srv/site.git\ncustomHeaders:\n  - pattern: '**'\n    headers:\n      - key: Date\n        value: x\n"
+            .write(toFile: sites + "/site.yml", atomically: true, encoding: .utf8)
+        let site = SpecValidation.validate(path: sites + "/site.yml")
+        #expect(site.ok, "\(site.message)")
+        #expect(
+            site.message.contains("\(sites)/site.yml:5:14: warning: header 'Date' is set by the server itself"),
+            "\(site.message)")
+    }
 }

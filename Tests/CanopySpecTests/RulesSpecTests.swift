@@ -248,6 +248,50 @@ struct RulesSpecTests {
         #expect(toml.headers.flatMap(\.headers).map(\.name) == ["X-B"])
     }
 
+    /// The same list for Amplify's files and the Sites file (Amplify documents none; a second
+    /// Content-Length or a Transfer-Encoding would break a response's framing): a server-set field in
+    /// customHttp.yml (both forms), amplify.yml's customHeaders or a Sites file's is dropped with a
+    /// warning at its line, so a build log and `canopy validate` say it is ignored.
+    @Test("customHttp.yml, amplify.yml, Sites file: server-set fields are warned about at their line and dropped")
+    func serverSetFieldsInAmplifyFiles() throws {
+        let customHTTP = """
+            customHeaders:
+              - pattern: '**'
+                headers:
+                  - key: X-Kept
+                    value: 'yes'
+                  - key: Content-Length
+                    value: '3'
+                  - key: transfer-encoding
+                    value: chunked
+            """
+        let parsed = try RulesSpec.readCustomHTTP(yaml: customHTTP, file: "customHttp.yml")
+        #expect(parsed.rules.flatMap(\.headers).map(\.name) == ["X-Kept"])
+        #expect(
+            parsed.warnings.map(\.description) == [
+                "customHttp.yml:6:14: warning: header 'Content-Length' is set by the server itself; this rule's value is ignored",
+                "customHttp.yml:8:14: warning: header 'transfer-encoding' is set by the server itself; this rule's value is ignored",
+            ])
+        let monorepo =
+            "applications:\n  - appRoot: app\n    customHeaders:\n      - pattern: '**'\n        headers:\n          - key: Date\n            value: x\n"
+        #expect(
+            try RulesSpec.readCustomHTTP(yaml: monorepo, file: "customHttp.yml", appRoot: "app").warnings.map(
+                \.location.line) == [6])
+        let plan = try AmplifySpec.parse(
+            "version: 1\nfrontend:\n  phases:\n    build:\n      commands: [make]\n  artifacts:\n    baseDirectory: out\n    files: ['**/*']\ncustomHeaders:\n  - pattern: '**'\n    headers:\n      - key: Connection\n        value: close\n",
+            file: "amplify.yml", appRoot: nil)
+        #expect(plan.customHeaders.flatMap(\.headers).isEmpty)
+        #expect(plan.warnings.map(\.location.line) == [12])
+        let site = try SitesSpec.parse(
+            "repository: /srv/site.git\ncustomHeaders:\n  - pattern: '**'\n    headers:\n      - key: Content-Range\n        value: bytes 0-1/2\n      - key: X-Site\n        value: 'yes'\n",
+            file: "Sites/site.yml", siteName: "site", baseDirectory: "/")
+        #expect(site.headers.flatMap(\.headers).map(\.name) == ["X-Site"])
+        #expect(
+            site.warnings.map(\.description) == [
+                "Sites/site.yml:5:14: warning: header 'Content-Range' is set by the server itself; this rule's value is ignored"
+            ])
+    }
+
     @Test("_redirects: a # inside a URL is a fragment, not a comment")
     func fragment() throws {
         let rules = try RulesSpec.parseNetlifyRedirects(

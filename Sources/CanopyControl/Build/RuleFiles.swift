@@ -36,10 +36,14 @@ enum RuleFiles {
 
     /// Copies `customHttp.yml` and `redirects.json` from the application root (or the repository root)
     /// into the artifacts when the build did not put its own there; amplify.yml's `customHeaders` become
-    /// a `customHttp.yml` when there is none.
-    static func carry(from source: String, appRoot: String, customHeaders: [HeaderRule], into artifacts: String) throws
-    {
+    /// a `customHttp.yml` when there is none. Returns the warnings of a monorepo customHttp.yml (it
+    /// is rewritten, so `validate` no longer sees its lines).
+    @discardableResult
+    static func carry(
+        from source: String, appRoot: String, customHeaders: [HeaderRule], into artifacts: String
+    ) throws -> [SpecDiagnostic] {
         let fm = FileManager.default
+        var warnings: [SpecDiagnostic] = []
         for name in repositoryFiles where !fm.fileExists(atPath: artifacts + "/" + name) {
             guard let origin = origin(of: name, source: source, appRoot: appRoot) else { continue }
             if isSymbolicLink(origin) { throw CanopyError(linkRefusal(name)) }
@@ -48,8 +52,9 @@ enum RuleFiles {
             {
                 // The monorepo form: this application's section becomes the deployment's customHttp.yml
                 // (errors name the repository's file and its lines).
-                let rules = try RulesSpec.parseCustomHTTP(yaml: text, file: name, appRoot: appRoot)
-                try customHTTPYAML(rules, from: "customHttp.yml's application '\(appRoot)'").write(
+                let parsed = try RulesSpec.readCustomHTTP(yaml: text, file: name, appRoot: appRoot)
+                warnings += parsed.warnings
+                try customHTTPYAML(parsed.rules, from: "customHttp.yml's application '\(appRoot)'").write(
                     toFile: artifacts + "/" + name, atomically: true, encoding: .utf8)
                 continue
             }
@@ -59,6 +64,7 @@ enum RuleFiles {
             try customHTTPYAML(customHeaders).write(
                 toFile: artifacts + "/customHttp.yml", atomically: true, encoding: .utf8)
         }
+        return warnings
     }
 
     /// Where a build finds a repository file (`customHttp.yml`, `redirects.json`, `netlify.toml`,
@@ -110,9 +116,7 @@ enum RuleFiles {
             let parsed = try RulesSpec.readNetlifyRedirects(text, file: file, capabilities: capabilities)
             return (parsed.rules, parsed.warnings)
         case "_headers": return ([], try RulesSpec.readNetlifyHeaders(text, file: file).warnings)
-        case "customHttp.yml":
-            _ = try RulesSpec.parseCustomHTTP(yaml: text, file: file)
-            return ([], [])
+        case "customHttp.yml": return ([], try RulesSpec.readCustomHTTP(yaml: text, file: file).warnings)
         case "redirects.json":
             let parsed = try RulesSpec.readAmplifyRedirects(json: text, file: file, capabilities: capabilities)
             return (parsed.rules, parsed.warnings)

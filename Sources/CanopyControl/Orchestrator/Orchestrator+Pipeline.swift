@@ -131,9 +131,10 @@ extension Orchestrator {
     private func carryRuleFiles(
         source: String, plan: BuildPlan, artifacts: String, log: BuildLogWriter
     ) async throws -> String? {
-        try await blocking.run {
+        let carried = try await blocking.run {
             try RuleFiles.carry(from: source, appRoot: plan.appRoot, customHeaders: plan.customHeaders, into: artifacts)
         }
+        for warning in carried { await log.append(warning.logLine) }
         let capabilities = edge.ruleCapabilities
         let ruleFindings = try await blocking.run {
             RuleFiles.validate(artifactDirectory: artifacts, capabilities: capabilities)

@@ -70,8 +70,9 @@ extension SpecValidation {
                 var parsed: (redirects: [RedirectRule], warnings: [SpecDiagnostic]) = ([], [])
                 if name == "customHttp.yml" {
                     // Headers only; a monorepo file is read for this application, as a build carries it.
-                    _ = try RulesSpec.parseCustomHTTP(
-                        yaml: text, file: path, appRoot: RulesSpec.isMonorepoCustomHTTP(text) ? appRoot : nil)
+                    parsed.warnings = try RulesSpec.readCustomHTTP(
+                        yaml: text, file: path, appRoot: RulesSpec.isMonorepoCustomHTTP(text) ? appRoot : nil
+                    ).warnings
                 } else {
                     parsed = try RuleFiles.read(name: name, text: text, file: path, capabilities: capabilities)
                 }
