@@ -74,6 +74,21 @@ func withGeoIPSite(
         }
     }
 
+    /// Over HTTP/2 (h2c, curl from a bound source address) the country is the connection's peer's too.
+    @Test func countryConditionOverH2c() async throws {
+        var files = Self.pages
+        files["_redirects"] = "/  /anz     302  Country=au,nz\n"
+        try await withGeoIPSite(files) { f in
+            let h2 = EdgeHTTP2Tests()
+            let australia = try h2.curl(f.port, "/", ["--interface", GeoIPTestDatabase.australia])
+            #expect(australia.0 == "2")
+            #expect(australia.1[":status"] == "302")
+            #expect(australia.1["location"] == "/anz")
+            let germany = try h2.curl(f.port, "/", ["--interface", GeoIPTestDatabase.germany])
+            #expect(germany.1[":status"] == "404")
+        }
+    }
+
     /// A rule whose country does not match is passed over: the next rule, then the file, answers.
     @Test func aCountryThatDoesNotMatchFallsThroughToTheNextRuleAndTheFile() async throws {
         var files = Self.pages
