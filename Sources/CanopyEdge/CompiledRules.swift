@@ -13,6 +13,9 @@ struct CompiledRules: Sendable {
 
     var isEmpty: Bool { redirects.isEmpty }
 
+    /// Some rule applies only to visitors of given countries (it needs the edge's GeoIP database).
+    var hasCountryRules: Bool { redirects.contains { !$0.rule.countries.isEmpty } }
+
     /// `capabilities`: what the edge evaluates; a rule file with a condition it cannot evaluate (a
     /// Country condition without a GeoIP database) fails to load, with its line.
     static func load(

@@ -19,6 +19,8 @@ public final class ServedDeployment: Sendable {
     /// The deployment's own `404.html`, if it has one.
     let notFoundPage: ServedFile?
     let rules: CompiledRules
+    /// Some rule applies only to visitors of given countries (it needs `--geoip`).
+    public var hasCountryRules: Bool { rules.hasCountryRules }
     /// Canopy's own 404 for this deployment (when it has no 404.html), plain and for previews.
     let notFound: CannedAnswer
     let notFoundNoindex: CannedAnswer

@@ -150,6 +150,31 @@ func withGeoIPSite(
         #expect(refused.description.contains("start the server with --geoip FILE"))
     }
 
+    /// A deployment built on a server with --geoip, served by one restarted without it (the route
+    /// publisher loads it as built): it keeps serving, and its Country rule applies to no visitor
+    /// while its other rules still do.
+    @Test func withoutADatabaseACountryRuleAppliesToNoVisitor() async throws {
+        let fixture = try EdgeFixture()
+        let deployment = try fixture.deploy(
+            "d1", ["index.html": "home", "_redirects": "/a /b 302\n/  /anz  302  Country=au,nz\n"],
+            capabilities: RuleCapabilities(geoIP: true))
+        #expect(deployment.hasCountryRules)
+        try await fixture.start([
+            HostRoute(
+                hostname: "site.test", site: "site", environment: "main",
+                targets: [RouteTarget(label: "main", weight: 1, deployment: deployment)])
+        ])
+        for source in [GeoIPTestDatabase.newZealand, GeoIPTestDatabase.unitedStates] {
+            let home = try fixture.client(from: source).request("GET", "/")
+            #expect(home.status == 200)
+            #expect(home.text == "home")
+        }
+        let other = try fixture.client().request("GET", "/a")
+        #expect(other.status == 302)
+        #expect(other.header("location") == "/b")
+        try await fixture.server.shutdown()
+    }
+
     /// `--geoip` with a missing file or one that is not a MaxMind DB: a clear error naming the file,
     /// what is wrong and what the option takes (the server does not start; see CommandLineTests).
     @Test func aMissingOrCorruptDatabaseIsAClearError() throws {

@@ -32,7 +32,10 @@ final class EdgeFixture {
     deinit { try? FileManager.default.removeItem(atPath: root) }
 
     /// Writes `files` to a folder, ingests it as `id` and loads it for serving.
-    func deploy(_ id: String, _ files: [String: String], rules: SiteRules = SiteRules()) throws -> ServedDeployment {
+    /// `capabilities`: what the deployment is read with (the edge's own by default).
+    func deploy(
+        _ id: String, _ files: [String: String], rules: SiteRules = SiteRules(), capabilities: RuleCapabilities? = nil
+    ) throws -> ServedDeployment {
         let dir = root + "/src-" + id
         for (path, content) in files {
             let full = dir + "/" + path
@@ -45,7 +48,7 @@ final class EdgeFixture {
             commitTime: Date(timeIntervalSince1970: 1_700_000_000))
         return try ServedDeployment.load(
             manifest: manifest, storeRoot: root + "/store", siteRules: rules, cache: server.bodyCache,
-            capabilities: server.ruleCapabilities)
+            capabilities: capabilities ?? server.ruleCapabilities)
     }
 
     func start(_ routes: [HostRoute]) async throws {
