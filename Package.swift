@@ -36,6 +36,11 @@ let package = Package(
             pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"])]
         ),
+        .systemLibrary(
+            name: "CMaxMindDB",
+            pkgConfig: "libmaxminddb",
+            providers: [.apt(["libmaxminddb-dev"])]
+        ),
 
         // MARK: Library modules (see ../shared/DESIGN.md for what each may import)
         .target(
@@ -77,7 +82,7 @@ let package = Package(
         .target(
             name: "CanopyEdge",
             dependencies: [
-                "CanopySpec", "CanopyStore", "CanopyTLS",
+                "CanopySpec", "CanopyStore", "CanopyTLS", "CMaxMindDB",
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOTLS", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),

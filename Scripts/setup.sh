@@ -3,7 +3,7 @@
 # Sourced by demo.sh, test.sh and bench.sh; safe to run again.
 set -euo pipefail
 
-canopy_packages=(libgit2-dev pkg-config libsqlite3-dev zlib1g-dev git curl ca-certificates "$@")
+canopy_packages=(libgit2-dev libmaxminddb-dev pkg-config libsqlite3-dev zlib1g-dev git curl ca-certificates "$@")
 
 missing=()
 for pkg in "${canopy_packages[@]}"; do

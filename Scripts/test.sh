@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 node_packages=()
 command -v npm >/dev/null || node_packages+=(npm)
 bash Scripts/setup.sh chromium chromium-driver python3 python3-pip "${node_packages[@]}" nghttp2-client curl openssl \
-  pebble bind9
+  pebble bind9 libmaxmind-db-writer-perl
 
 echo "==> swift format lint"
 swift format lint --strict --recursive Package.swift Sources Tests

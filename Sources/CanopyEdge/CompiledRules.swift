@@ -13,8 +13,14 @@ struct CompiledRules: Sendable {
 
     var isEmpty: Bool { redirects.isEmpty }
 
+    /// Some rule applies only to visitors of given countries (it needs the edge's GeoIP database).
+    var hasCountryRules: Bool { redirects.contains { !$0.rule.countries.isEmpty } }
+
+    /// `capabilities`: what the edge evaluates; a rule file with a condition it cannot evaluate (a
+    /// Country condition without a GeoIP database) fails to load, with its line.
     static func load(
-        manifest: DeploymentManifest, siteRules: SiteRules, read: (String) throws -> String
+        manifest: DeploymentManifest, siteRules: SiteRules, capabilities: RuleCapabilities = .basic,
+        read: (String) throws -> String
     ) throws -> CompiledRules {
         var redirects = siteRules.redirects
         var headers = siteRules.headers
@@ -23,10 +29,11 @@ struct CompiledRules: Sendable {
             return try read(entry.sha256)
         }
         if let json = try text("redirects.json") {
-            redirects += try RulesSpec.parseAmplifyRedirects(json: json, file: "redirects.json")
+            redirects += try RulesSpec.parseAmplifyRedirects(
+                json: json, file: "redirects.json", capabilities: capabilities)
         }
         if let netlify = try text("_redirects") {
-            redirects += try RulesSpec.parseNetlifyRedirects(netlify, file: "_redirects")
+            redirects += try RulesSpec.parseNetlifyRedirects(netlify, file: "_redirects", capabilities: capabilities)
         }
         if let yaml = try text("customHttp.yml") {
             headers += try RulesSpec.parseCustomHTTP(yaml: yaml, file: "customHttp.yml")
@@ -37,7 +44,7 @@ struct CompiledRules: Sendable {
         }
         // netlify.toml after _redirects, as Netlify orders them.
         if let toml = try text("netlify.toml") {
-            let config = try RulesSpec.parseNetlifyTOML(toml, file: "netlify.toml")
+            let config = try RulesSpec.parseNetlifyTOML(toml, file: "netlify.toml", capabilities: capabilities)
             redirects += config.redirects
             netlifyHeaders += config.headers
         }
@@ -93,10 +100,12 @@ struct CompiledRules: Sendable {
     /// The first rule (top-down) that applies to this request. `fileExists` tells whether the path
     /// resolves to a file (404, 404-200 and unforced Netlify rules apply only when it does not).
     /// `vary` collects the request fields that conditions of rules matching the path read
-    /// (Accept-Language, Cookie): the answer depends on them, and says so with `Vary`.
+    /// (Accept-Language, Cookie): the answer depends on them, and says so with `Vary`. `country`
+    /// gives the visitor's country (asked only of a rule with a Country condition that matches the
+    /// path); no request field carries it, so it adds nothing to `Vary`, as on Netlify.
     func evaluate(
-        path: String, query: String, host: String, acceptLanguage: String?, cookie: String?, vary: inout RuleVary,
-        fileExists: () -> Bool
+        path: String, query: String, host: String, acceptLanguage: String?, cookie: String?,
+        country: () -> String? = { nil }, vary: inout RuleVary, fileExists: () -> Bool
     ) -> Outcome? {
         var exists: Bool?
         for rule in redirects {
@@ -108,6 +117,9 @@ struct CompiledRules: Sendable {
             if !rule.rule.cookies.isEmpty {
                 vary.insert(.cookie)
                 if !CookieCondition.matches(rule.rule.cookies, cookie: cookie) { continue }
+            }
+            if !rule.rule.countries.isEmpty {
+                guard let visitor = country(), rule.rule.countries.contains(visitor) else { continue }
             }
             if !rule.applies(whenFileExists: {
                 exists

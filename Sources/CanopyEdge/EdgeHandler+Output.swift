@@ -10,7 +10,8 @@ extension EdgeHandler {
         request.isSecure = secure
         let start = DispatchTimeNanos.now()
         let snapshot = server.snapshot.load(ordering: .acquiring)
-        let response = Responder.respond(request, snapshot: snapshot, date: dates.current(), out: &out)
+        let response = Responder.respond(
+            request, snapshot: snapshot, date: dates.current(), visitor: visitor, out: &out)
         if let target = response.proxy { return target }
         if !response.body.isEmpty {
             // The head goes first, then each part as its own write. Around a sendfile the socket is

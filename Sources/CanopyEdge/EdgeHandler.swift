@@ -62,6 +62,8 @@ final class EdgeHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// For the send timeout: the unsent output at the last check, and when it last shrank.
     var unsent = 0
     var unsentSince = 0
+    /// The visitor's country for Country conditions; nil when the edge has no GeoIP database.
+    var visitor: VisitorCountry?
 
     init(server: EdgeServer, lane: Int, secure: Bool = false) {
         self.server = server
@@ -79,6 +81,7 @@ final class EdgeHandler: ChannelDuplexHandler, RemovableChannelHandler {
             handler.reap(context: context)
         }
         self.context = context
+        visitor = server.geoIP.map { VisitorCountry(database: $0, address: context.channel.remoteAddress) }
         server.idleConnections(lane: lane)?.add(self)
     }
 

@@ -1,4 +1,5 @@
 import Atomics
+import CanopySpec
 import CanopyTLS
 import Logging
 import NIOConcurrencyHelpers
@@ -43,9 +44,13 @@ public final class EdgeServer: Sendable {
     let tlsChannel = NIOLockedValueBox<(any Channel)?>(nil)
     /// The bytes of every deployment this edge serves, and their open blob files (see `BodyCache`).
     public let bodyCache: BodyCache
+    /// The GeoIP database rules with a Country condition are evaluated with (`--geoip`); nil for none.
+    public let geoIP: GeoIPDatabase?
 
-    public init(configuration: EdgeConfiguration, logger: Logger) {
+    /// `geoIP`: the database opened at start, when the server has one (`canopy serve --geoip FILE`).
+    public init(configuration: EdgeConfiguration, geoIP: GeoIPDatabase? = nil, logger: Logger) {
         self.configuration = configuration
+        self.geoIP = geoIP
         do {
             accessLog = try configuration.accessLog.map(AccessLog.init(path:))
         } catch {
@@ -85,6 +90,11 @@ public final class EdgeServer: Sendable {
         let (seconds, attoseconds) = duration.components
         return Int(seconds) * 1_000_000_000 + Int(attoseconds / 1_000_000_000)
     }
+
+    /// What this edge evaluates of rules: deployments and Sites files are read (and builds checked)
+    /// with it, so that a rule it cannot evaluate is refused at its line rather than served without
+    /// its condition.
+    public var ruleCapabilities: RuleCapabilities { RuleCapabilities(geoIP: geoIP != nil) }
 
     /// How many event loops serve requests: load deployments with this many lanes.
     public var lanes: Int { laneOfLoop.count }

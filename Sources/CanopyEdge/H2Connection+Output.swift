@@ -15,7 +15,8 @@ extension H2Connection {
         head.clear()
         block.clear()
         let snapshot = server.snapshot.load(ordering: .acquiring)
-        let response = Responder.respond(request, snapshot: snapshot, date: dates.current(), out: &head)
+        let response = Responder.respond(
+            request, snapshot: snapshot, date: dates.current(), visitor: visitor, out: &head)
         if let target = response.proxy {
             return startProxy(
                 request, target: target, headers: fields ?? [:], stream: stream, endStream: true, context: context)

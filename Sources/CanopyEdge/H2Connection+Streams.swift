@@ -107,7 +107,7 @@ extension H2Connection {
         var request = request
         request.isSecure = secure
         var scratch = ByteBuffer()
-        return Responder.respond(request, snapshot: snapshot, date: [], out: &scratch).proxy
+        return Responder.respond(request, snapshot: snapshot, date: [], visitor: visitor, out: &scratch).proxy
     }
 
     private func finishRequest(_ stream: UInt32, context: ChannelHandlerContext) {

@@ -67,6 +67,8 @@ final class H2Connection: ChannelInboundHandler {
     var closed = false
     var dates = DateHeaderCache()
     var timer: RepeatedTask?
+    /// The visitor's country for Country conditions; nil when the edge has no GeoIP database.
+    var visitor: VisitorCountry?
 
     init(server: EdgeServer, lane: Int, secure: Bool) {
         self.server = server
@@ -80,6 +82,7 @@ final class H2Connection: ChannelInboundHandler {
         out = context.channel.allocator.buffer(capacity: 16 << 10)
         head = context.channel.allocator.buffer(capacity: 1024)
         block = context.channel.allocator.buffer(capacity: 512)
+        visitor = server.geoIP.map { VisitorCountry(database: $0, address: context.channel.remoteAddress) }
         H2.writeSettings(
             &out,
             [

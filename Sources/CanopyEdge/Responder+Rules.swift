@@ -10,9 +10,11 @@ extension Responder {
     ) -> EdgeResponse {
         if !deployment.rules.isEmpty {
             var vary = RuleVary()
+            let visitor = context.visitor
             let outcome = deployment.rules.evaluate(
                 path: requestPath(target), query: target.query, host: context.host,
-                acceptLanguage: request.acceptLanguage, cookie: request.cookie, vary: &vary
+                acceptLanguage: request.acceptLanguage, cookie: request.cookie, country: { visitor?.country },
+                vary: &vary
             ) {
                 if case .missing = lookup(deployment, path: target.path, trailingSlash: target.trailingSlash) {
                     return false

@@ -46,15 +46,18 @@ struct Responder {
 
     // MARK: Entry
 
-    /// Answers `request`; `out` receives the head (and small bodies).
+    /// Answers `request`; `out` receives the head (and small bodies). `visitor`: the connection's
+    /// country, for rules with a Country condition (nil when the edge has no GeoIP database).
     static func respond(
-        _ request: EdgeRequest, snapshot: EdgeSnapshot, date: [UInt8], out: inout ByteBuffer
+        _ request: EdgeRequest, snapshot: EdgeSnapshot, date: [UInt8], visitor: VisitorCountry? = nil,
+        out: inout ByteBuffer
     )
         -> EdgeResponse
     {
         var context = ResponseContext(
             date: date, isHead: request.method == .head, route: nil, newVisitor: nil, host: "",
             connection: connectionLine(request))
+        context.visitor = visitor
         let isHead = context.isHead
         // Other methods are answered here, unless a proxy rule may take them (see `serve`).
         guard request.method == .get || isHead || snapshot.mayProxy else {
@@ -146,6 +149,8 @@ struct Responder {
         var custom: CustomHeaders? = nil
         /// Request fields a matching rule's condition read: the answer names them in `Vary`.
         var vary = RuleVary()
+        /// The connection's country, read only by rules with a Country condition.
+        var visitor: VisitorCountry? = nil
     }
 
     // MARK: Small answers

@@ -19,6 +19,8 @@ public final class ServedDeployment: Sendable {
     /// The deployment's own `404.html`, if it has one.
     let notFoundPage: ServedFile?
     let rules: CompiledRules
+    /// Some rule applies only to visitors of given countries (it needs `--geoip`).
+    public var hasCountryRules: Bool { rules.hasCountryRules }
     /// Canopy's own 404 for this deployment (when it has no 404.html), plain and for previews.
     let notFound: CannedAnswer
     let notFoundNoindex: CannedAnswer
@@ -52,11 +54,14 @@ public final class ServedDeployment: Sendable {
     /// Loads a deployment for serving: reads its rule files and precomputes every file's headers.
     /// No file body is read: the bytes come from `cache`, which every deployment shares (a blob
     /// two deployments have is one entry). Blocking (the rule files): run it off the event loops.
+    /// `capabilities`: what the edge evaluates of rules (`EdgeServer.ruleCapabilities`); a rule file
+    /// with a condition beyond them fails to load, with its line.
     public static func load(
-        manifest: DeploymentManifest, storeRoot: String, siteRules: SiteRules, cache: BodyCache
+        manifest: DeploymentManifest, storeRoot: String, siteRules: SiteRules, cache: BodyCache,
+        capabilities: RuleCapabilities = .basic
     ) throws -> ServedDeployment {
         let rules = try CompiledRules.load(
-            manifest: manifest, siteRules: siteRules,
+            manifest: manifest, siteRules: siteRules, capabilities: capabilities,
             read: { hex in
                 try String(contentsOfFile: DeploymentStore.blobPath(root: storeRoot, sha256: hex), encoding: .utf8)
             })

@@ -99,7 +99,7 @@ extension AmplifySpec {
             }
         }
         if let (_, headers) = app["customHeaders"] {
-            findings.attempt { findings in plan.customHeaders += try RulesSpec.headerRules(headers) }
+            findings.attempt { findings in plan.customHeaders += try RulesSpec.headerRules(headers, &findings) }
         }
         if let location = app["frontend"]?.0 ?? app["backend"]?.0, !sawArtifacts {
             checkMissingArtifacts(
@@ -249,7 +249,7 @@ extension AmplifySpec {
                     }
                 }
             case "customHeaders":
-                section.customHeaders = try RulesSpec.headerRules(entry.value)
+                section.customHeaders = try RulesSpec.headerRules(entry.value, &findings)
             case "buildPath":
                 var path = try entry.value.string("\(what).buildPath")
                 while path.hasPrefix("/") { path.removeFirst() }

@@ -47,7 +47,7 @@ extension RulesSpec {
                 continue
             }
             guard !HeaderField.isServerSet(name) else {
-                findings.warn(location, serverSetWarning(name))
+                findings.warn(location, serverSetWarning(name, netlify: true))
                 continue
             }
             var headers = rules[rules.count - 1].headers
@@ -62,9 +62,11 @@ extension RulesSpec {
         return ParsedRules(rules: rules, warnings: findings.warnings)
     }
 
-    /// The warning for a custom header the server sets itself (see `HeaderField.serverSetNames`).
-    static func serverSetWarning(_ name: String) -> String {
+    /// The warning for a custom header the server sets itself (see `HeaderField.serverSetNames`);
+    /// `netlify`: from `_headers` or netlify.toml, where Netlify ignores it too.
+    static func serverSetWarning(_ name: String, netlify: Bool) -> String {
         let hint = name.lowercased() == "location" ? " (write a redirect rule instead)" : ""
-        return "header '\(name)' is set by the server itself, as on Netlify; this rule's value is ignored\(hint)"
+        let host = netlify ? ", as on Netlify" : ""
+        return "header '\(name)' is set by the server itself\(host); this rule's value is ignored\(hint)"
     }
 }

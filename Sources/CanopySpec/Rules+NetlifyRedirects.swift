@@ -18,21 +18,28 @@ extension RulesSpec {
     ///   itself (`to` becomes `/admin/:splat`);
     /// - a line without a target is dropped with a warning, as Netlify drops it;
     /// - a target that is neither a path nor an http(s) URL is an error at its line;
-    /// - conditions: `Language=` is evaluated against `Accept-Language`; any other (`Country=`, `Role=`,
-    ///   `Signed=`, …) is an error, because a rule applied without its condition would send everyone
-    ///   where only some visitors should go.
-    public static func parseNetlifyRedirects(_ text: String, file: String) throws -> [RedirectRule] {
-        try readNetlifyRedirects(text, file: file).rules
+    /// - conditions: `Language=` is evaluated against `Accept-Language`, `Cookie=` against the cookies
+    ///   sent, `Country=` against the server's GeoIP database (only when `capabilities` says it has
+    ///   one); any other (`Role=`, `Signed=`, …), or `Country=` without a database, is an error,
+    ///   because a rule applied without its condition would send everyone where only some visitors
+    ///   should go.
+    public static func parseNetlifyRedirects(
+        _ text: String, file: String, capabilities: RuleCapabilities = .basic
+    ) throws -> [RedirectRule] {
+        try readNetlifyRedirects(text, file: file, capabilities: capabilities).rules
     }
 
     /// `parseNetlifyRedirects`, with the warnings about lines that were dropped.
-    public static func readNetlifyRedirects(_ text: String, file: String) throws -> ParsedRules<RedirectRule> {
+    public static func readNetlifyRedirects(
+        _ text: String, file: String, capabilities: RuleCapabilities = .basic
+    ) throws -> ParsedRules<RedirectRule> {
         var findings = DiagnosticCollector()
         var rules: [RedirectRule] = []
         for (index, raw) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
             let tokens = NetlifyLine.tokens(strippingComment(String(raw)))
             guard !tokens.isEmpty else { continue }
-            if let rule = NetlifyLine(tokens: tokens, file: file, line: index + 1).rule(&findings) {
+            let line = NetlifyLine(tokens: tokens, file: file, line: index + 1, capabilities: capabilities)
+            if let rule = line.rule(&findings) {
                 rules.append(rule)
             }
         }
@@ -76,12 +83,13 @@ extension RulesSpec {
     static let netlifyStatusHelp =
         "200, 301, 302, 303, 307, 308, 404 or another 4xx/5xx status such as 410 (add ! to force)"
 
-    /// One Netlify condition added to `conditions`: `Language` (lowercased) or `Cookie` (names); false,
-    /// with an error at `location`, for a condition Canopy cannot evaluate. Keys are case-insensitive,
-    /// as Netlify's parser normalises them (packages/redirect-parser/src/conditions.js).
+    /// One Netlify condition added to `conditions`: `Language` (lowercased), `Cookie` (names) or
+    /// `Country` (uppercased; only with `capabilities.geoIP`); false, with an error at `location`, for
+    /// a condition Canopy cannot evaluate. Keys are case-insensitive, as Netlify's parser normalises
+    /// them (packages/redirect-parser/src/conditions.js).
     static func netlifyCondition(
         _ key: String, _ values: [String], at location: SourceLocation, into conditions: inout NetlifyConditions,
-        _ findings: inout DiagnosticCollector
+        capabilities: RuleCapabilities, _ findings: inout DiagnosticCollector
     ) -> Bool {
         let values = values.map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         let written = "\(key)=\(values.joined(separator: ","))"
@@ -93,10 +101,12 @@ extension RulesSpec {
             conditions.cookies += values
             return true
         case "country":
-            findings.error(
-                location,
-                "Canopy cannot evaluate \(written): matching on the visitor's country needs a GeoIP database, which Canopy does not have; remove the condition (or the rule)"
-            )
+            guard capabilities.geoIP else {
+                findings.error(location, countryNeedsGeoIP(written))
+                return false
+            }
+            conditions.countries += countryCodes(values, at: location, &findings)
+            return true
         case "role":
             findings.error(
                 location,
@@ -105,7 +115,7 @@ extension RulesSpec {
         default:
             findings.error(
                 location,
-                "Canopy cannot evaluate the condition '\(written)' (it evaluates Language and Cookie); remove it (or the rule)"
+                "Canopy cannot evaluate the condition '\(written)' (it evaluates Language, Cookie and Country); remove it (or the rule)"
             )
         }
         return false
@@ -143,6 +153,7 @@ extension RulesSpec {
 struct NetlifyConditions {
     var languages: [String] = []
     var cookies: [String] = []
+    var countries: [String] = []
 }
 
 /// One `_redirects` line, split into its whitespace-separated fields.
@@ -150,6 +161,7 @@ struct NetlifyLine {
     let tokens: [(text: String, column: Int)]
     let file: String
     let line: Int
+    let capabilities: RuleCapabilities
 
     static func tokens(_ line: String) -> [(text: String, column: Int)] {
         var result: [(String, Int)] = []
@@ -232,8 +244,9 @@ struct NetlifyLine {
             return nil
         }
         return RedirectRule(
-            source: source, target: target, status: status, syntax: .netlify, force: force, queryMatches: query,
-            languages: conditions.languages, cookies: conditions.cookies, location: at(1))
+            source: source, target: target, status: status, syntax: .netlify, force: force,
+            countries: conditions.countries, queryMatches: query, languages: conditions.languages,
+            cookies: conditions.cookies, location: at(1))
     }
 
     /// `key=:placeholder` or `key=value` fields between the source and the target.
@@ -254,8 +267,8 @@ struct NetlifyLine {
         return query
     }
 
-    /// `Key=value,value` conditions after the status: the languages of `Language=`; nil (with an
-    /// error) for a condition Canopy cannot evaluate.
+    /// `Key=value,value` conditions after the status (`Language=`, `Cookie=`, `Country=`); nil (with
+    /// an error) for a condition Canopy cannot evaluate.
     private func conditions(
         _ parts: ArraySlice<(text: String, column: Int)>, _ findings: inout DiagnosticCollector
     ) -> NetlifyConditions? {
@@ -267,7 +280,10 @@ struct NetlifyLine {
                 return nil
             }
             let values = kv[1].split(separator: ",").map { String($0) }
-            guard RulesSpec.netlifyCondition(String(kv[0]), values, at: at(part.column), into: &conditions, &findings)
+            guard
+                RulesSpec.netlifyCondition(
+                    String(kv[0]), values, at: at(part.column), into: &conditions, capabilities: capabilities,
+                    &findings)
             else { return nil }
         }
         return conditions

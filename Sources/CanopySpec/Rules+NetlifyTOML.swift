@@ -14,7 +14,10 @@ extension RulesSpec {
     /// both into one form: netlify/build, packages/redirect-parser/src/netlify_config_parser.js and
     /// packages/headers-parser). Errors and warnings carry the line of the table or of its key.
     /// Sections Canopy does not use (`[build]`, `[context.*]`, `[functions]`, …) get a warning.
-    public static func parseNetlifyTOML(_ text: String, file: String) throws -> NetlifyConfigRules {
+    /// `conditions = {Country = [...]}` is accepted only with `capabilities.geoIP`.
+    public static func parseNetlifyTOML(
+        _ text: String, file: String, capabilities: RuleCapabilities = .basic
+    ) throws -> NetlifyConfigRules {
         try TOMLLines.checkSafeForTOMLKit(text, file: file)
         let root: TOMLTable
         do {
@@ -32,7 +35,9 @@ extension RulesSpec {
             case "redirects":
                 for (index, table) in tables(root[key], "redirects", lines, &findings).enumerated() {
                     let place = lines.table("redirects", index)
-                    if let rule = netlifyTOMLRedirect(table, place, &findings) { config.redirects.append(rule) }
+                    if let rule = netlifyTOMLRedirect(table, place, capabilities, &findings) {
+                        config.redirects.append(rule)
+                    }
                 }
             case "headers":
                 for (index, table) in tables(root[key], "headers", lines, &findings).enumerated() {
@@ -69,76 +74,145 @@ extension RulesSpec {
         return result
     }
 
-    /// One `[[redirects]]` table.
-    static func netlifyTOMLRedirect(
-        _ table: TOMLTable, _ place: TOMLLines.Place, _ findings: inout DiagnosticCollector
-    ) -> RedirectRule? {
+    /// What one `[[redirects]]` table says, key by key, before it is checked as a whole.
+    struct TOMLRedirectFields {
         var from: String?
         var to: String?
         var code = 301
         var force = false
         var query: [String: String] = [:]
         var proxyHeaders: [HeaderField] = []
+        /// Where `headers = {…}` is written, for the warning when the rule is not a proxy.
         var headersAt: SourceLocation?
         var conditions = NetlifyConditions()
+    }
+
+    /// One `[[redirects]]` table: its keys read, its source, target and status checked, then the rule.
+    static func netlifyTOMLRedirect(
+        _ table: TOMLTable, _ place: TOMLLines.Place, _ capabilities: RuleCapabilities,
+        _ findings: inout DiagnosticCollector
+    ) -> RedirectRule? {
+        guard let fields = netlifyTOMLRedirectFields(table, place, capabilities, &findings),
+            let (source, target, status) = netlifyTOMLRoute(fields, place, &findings)
+        else { return nil }
+        var rule = RedirectRule(
+            source: source, target: target, status: status, syntax: .netlify, force: fields.force,
+            countries: fields.conditions.countries, queryMatches: fields.query,
+            languages: fields.conditions.languages, cookies: fields.conditions.cookies, location: place.start)
+        if !fields.proxyHeaders.isEmpty {
+            if rule.isProxy {
+                rule.proxyHeaders = fields.proxyHeaders
+            } else if let headersAt = fields.headersAt {
+                findings.warn(
+                    headersAt,
+                    "headers of a redirect are sent only to a proxy's upstream; this rule is not a proxy, so they are ignored"
+                )
+            }
+        }
+        return rule
+    }
+
+    /// The keys of a `[[redirects]]` table; nil (with an error at the key) when one is unusable.
+    /// Unknown keys are warnings.
+    static func netlifyTOMLRedirectFields(
+        _ table: TOMLTable, _ place: TOMLLines.Place, _ capabilities: RuleCapabilities,
+        _ findings: inout DiagnosticCollector
+    ) -> TOMLRedirectFields? {
+        var fields = TOMLRedirectFields()
         for key in table.keys {
             let value = table[key]
             let at = place.key(key)
             switch key {
-            case "from", "origin": from = value?.string
-            case "to", "destination": to = value?.string
+            case "from", "origin": fields.from = value?.string
+            case "to", "destination": fields.to = value?.string
             case "status":
                 guard let parsed = value?.int ?? value?.string.flatMap({ netlifyStatus($0)?.code }) else {
                     findings.error(at, "status must be a number such as 301, not \(value.map(describe) ?? "nothing")")
                     return nil
                 }
-                code = parsed
+                fields.code = parsed
             case "force":
                 guard let flag = value?.bool else {
                     findings.error(at, "force must be true or false")
                     return nil
                 }
-                force = flag
+                fields.force = flag
             case "query", "params", "parameters":
                 guard let pairs = value?.table else {
                     findings.error(at, "query must be a table such as {id = \":id\"}")
                     return nil
                 }
-                for name in pairs.keys { query[name] = pairs[name]?.string ?? "" }
+                for name in pairs.keys { fields.query[name] = pairs[name]?.string ?? "" }
             case "conditions":
-                guard let table = value?.table else {
-                    findings.error(at, "conditions must be a table such as {Language = [\"en\"]}")
+                guard netlifyTOMLConditions(value, at, into: &fields.conditions, capabilities, &findings) else {
                     return nil
-                }
-                for name in table.keys.sorted() {
-                    let item = table[name]
-                    let values = item?.array.map { $0.compactMap(\.string) } ?? item?.string.map { [$0] } ?? []
-                    guard netlifyCondition(name, values, at: at, into: &conditions, &findings) else { return nil }
                 }
             case "signed", "signing", "sign":
                 findings.error(at, "Canopy cannot sign proxied requests (\(key)); remove it (or the rule)")
                 return nil
             case "headers":
-                // Sent to the upstream of a proxy rule (docs.netlify.com/routing/redirects/rewrites-proxies,
-                // "Custom headers in proxy redirects").
-                guard let pairs = value?.table else {
-                    findings.error(at, "headers must be a table such as {X-From = \"Netlify\"}")
-                    return nil
-                }
-                headersAt = at
-                for name in pairs.keys.sorted() {
-                    guard isToken(name), let text = pairs[name]?.string, !text.contains(where: \.isNewline) else {
-                        findings.error(
-                            at, "header '\(name)' of a redirect needs a valid name and a one-line string value")
-                        return nil
-                    }
-                    proxyHeaders.append(HeaderField(name: name, value: text))
-                }
+                guard let headers = netlifyTOMLProxyHeaders(value, at, &findings) else { return nil }
+                fields.proxyHeaders = headers
+                fields.headersAt = at
             default:
                 findings.warn(at, "unknown key '\(key)' in [[redirects]] is ignored")
             }
         }
-        guard let from, !from.isEmpty else {
+        return fields
+    }
+
+    /// `conditions = {Language = ["en"], …}`: each added to `conditions`; false (with an error at
+    /// `at`) for a value that is not a table or a condition Canopy cannot evaluate.
+    static func netlifyTOMLConditions(
+        _ value: TOMLValueConvertible?, _ at: SourceLocation, into conditions: inout NetlifyConditions,
+        _ capabilities: RuleCapabilities, _ findings: inout DiagnosticCollector
+    ) -> Bool {
+        guard let table = value?.table else {
+            findings.error(at, "conditions must be a table such as {Language = [\"en\"]}")
+            return false
+        }
+        for name in table.keys.sorted() {
+            let item = table[name]
+            // A string is a comma-separated list, as in `_redirects` (conditions.js, normalizeConditionList).
+            let values =
+                item?.array.map { $0.compactMap(\.string) } ?? item?.string.map {
+                    $0.split(separator: ",").map(String.init)
+                }
+                ?? []
+            guard netlifyCondition(name, values, at: at, into: &conditions, capabilities: capabilities, &findings)
+            else { return false }
+        }
+        return true
+    }
+
+    /// `headers = {X-From = "Netlify"}` of a rule: sent to the upstream of a proxy rule
+    /// (docs.netlify.com/routing/redirects/rewrites-proxies, "Custom headers in proxy redirects").
+    /// Nil (with an error at `at`) when it is not a table of one-line strings with valid names.
+    static func netlifyTOMLProxyHeaders(
+        _ value: TOMLValueConvertible?, _ at: SourceLocation, _ findings: inout DiagnosticCollector
+    ) -> [HeaderField]? {
+        guard let pairs = value?.table else {
+            findings.error(at, "headers must be a table such as {X-From = \"Netlify\"}")
+            return nil
+        }
+        var headers: [HeaderField] = []
+        for name in pairs.keys.sorted() {
+            guard isToken(name), let text = pairs[name]?.string, !text.contains(where: \.isNewline) else {
+                findings.error(at, "header '\(name)' of a redirect needs a valid name and a one-line string value")
+                return nil
+            }
+            headers.append(HeaderField(name: name, value: text))
+        }
+        return headers
+    }
+
+    /// The rule's source (without a trailing slash), target and status, as `_redirects` reads them:
+    /// a forward rule (`from = "/path/*"`, a 2xx, no `to`) gets `/path/:splat`; a rule without a
+    /// target otherwise is dropped with a warning. Nil (with an error or that warning) when unusable.
+    static func netlifyTOMLRoute(
+        _ fields: TOMLRedirectFields, _ place: TOMLLines.Place, _ findings: inout DiagnosticCollector
+    ) -> (source: String, target: String, status: RedirectRule.Status)? {
+        guard let from = fields.from, !from.isEmpty else {
             findings.error(place.start, "a [[redirects]] entry needs from = \"/path\"")
             return nil
         }
@@ -146,13 +220,13 @@ extension RulesSpec {
             findings.error(place.key("from"), "from is a path starting with / or an http(s) URL, not '\(from)'")
             return nil
         }
-        guard let status = netlifyStatusKind(code) else {
-            findings.error(place.key("status"), "status \(code) is not one of \(netlifyStatusHelp)")
+        guard let status = netlifyStatusKind(fields.code) else {
+            findings.error(place.key("status"), "status \(fields.code) is not one of \(netlifyStatusHelp)")
             return nil
         }
-        var target = to ?? ""
-        if to == nil {
-            guard from.hasSuffix("/*"), code / 100 == 2 else {
+        var target = fields.to ?? ""
+        if fields.to == nil {
+            guard from.hasSuffix("/*"), fields.code / 100 == 2 else {
                 findings.warn(place.start, "'\(from)' has no target (to), so Netlify (and Canopy) drop this rule")
                 return nil
             }
@@ -169,20 +243,7 @@ extension RulesSpec {
             findings.error(place.key("to"), error)
             return nil
         }
-        var rule = RedirectRule(
-            source: source, target: target, status: status, syntax: .netlify, force: force, queryMatches: query,
-            languages: conditions.languages, cookies: conditions.cookies, location: place.start)
-        if !proxyHeaders.isEmpty {
-            if rule.isProxy {
-                rule.proxyHeaders = proxyHeaders
-            } else if let headersAt {
-                findings.warn(
-                    headersAt,
-                    "headers of a redirect are sent only to a proxy's upstream; this rule is not a proxy, so they are ignored"
-                )
-            }
-        }
-        return rule
+        return (source, target, status)
     }
 
     /// One `[[headers]]` table: `for` and `[headers.values]`. A multi-line or comma-separated value is
@@ -215,7 +276,7 @@ extension RulesSpec {
                 continue
             }
             guard !HeaderField.isServerSet(name) else {
-                findings.warn(at, serverSetWarning(name))
+                findings.warn(at, serverSetWarning(name, netlify: true))
                 continue
             }
             fields.append(HeaderField(name: name, value: value))

@@ -32,9 +32,11 @@ public struct RedirectRule: Sendable, Hashable {
     /// Netlify's `!`: apply even when a file exists at the source path. Amplify rewrites and
     /// redirects are always forced; 404 and 404-200 rules apply only when no file exists.
     public var force: Bool
-    /// Amplify's `condition` (a country code such as `<US>`). The parsers refuse a rule that has
-    /// one (Canopy has no GeoIP database to evaluate it), so a rule here never carries one.
-    public var condition: String?
+    /// Netlify's `Country=us,de` condition and Amplify's `condition` (`<US>`), as uppercase ISO 3166
+    /// codes: the rule applies only to a visitor whose address the server's GeoIP database places in
+    /// one of these countries. Empty: no condition. The parsers accept one only when the server has
+    /// a GeoIP database (`RuleCapabilities.geoIP`).
+    public var countries: [String]
     /// Netlify query matches (`id=:id`), in order.
     public var queryMatches: [String: String]
     /// Netlify's `Language=en,fr` condition, lowercased: the rule applies only when the request's
@@ -57,7 +59,7 @@ public struct RedirectRule: Sendable, Hashable {
 
     public init(
         source: String, target: String, status: Status, syntax: Syntax, force: Bool,
-        condition: String? = nil, queryMatches: [String: String] = [:], languages: [String] = [],
+        countries: [String] = [], queryMatches: [String: String] = [:], languages: [String] = [],
         cookies: [String] = [], location: SourceLocation? = nil
     ) {
         self.source = source
@@ -65,7 +67,7 @@ public struct RedirectRule: Sendable, Hashable {
         self.status = status
         self.syntax = syntax
         self.force = force
-        self.condition = condition
+        self.countries = countries
         self.queryMatches = queryMatches
         self.languages = languages
         self.cookies = cookies

@@ -2,9 +2,12 @@ import Foundation
 
 extension SitesSpec {
     /// Parses a Sites file. `baseDirectory` (the file's folder) resolves a relative `repository:` path.
-    /// Errors carry file:line:column; unknown keys are warnings in `SiteConfig.warnings`.
-    public static func parse(_ yaml: String, file: String, siteName: String, baseDirectory: String) throws -> SiteConfig
-    {
+    /// Errors carry file:line:column; unknown keys are warnings in `SiteConfig.warnings`. A redirect
+    /// with a `condition` (a country code) is accepted only with `capabilities.geoIP`.
+    public static func parse(
+        _ yaml: String, file: String, siteName: String, baseDirectory: String,
+        capabilities: RuleCapabilities = .basic
+    ) throws -> SiteConfig {
         let root = try YAMLValue.parse(yaml, file: file)
         var findings = DiagnosticCollector()
         var site = SiteConfig(name: siteName, file: file, repository: "", repositoryLocation: "")
@@ -33,9 +36,10 @@ extension SitesSpec {
                         entry.value, "commitDomain", required: "{commit}", allowed: ["commit", "site"])
                 case "redirects":
                     var warnings: [SpecDiagnostic] = []
-                    site.redirects = try RulesSpec.amplifyRedirects(entry.value, warnings: &warnings)
+                    site.redirects = try RulesSpec.amplifyRedirects(
+                        entry.value, warnings: &warnings, capabilities: capabilities)
                     findings.diagnostics += warnings
-                case "customHeaders": site.headers = try RulesSpec.headerRules(entry.value)
+                case "customHeaders": site.headers = try RulesSpec.headerRules(entry.value, &findings)
                 case "branches": site.branches = try branches(entry.value, claims: &claims, &findings)
                 case "previews": site.previews = try previews(entry.value, &findings)
                 case "pullRequests": site.pullRequests = try pullRequests(entry.value, &findings)

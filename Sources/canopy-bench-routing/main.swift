@@ -20,6 +20,7 @@ import Synchronization
 final class KeepingEdge: EdgeRouting {
     let last = Mutex<RoutingTable?>(nil)
     let bodyCache = BodyCache(budget: 64 << 20, lanes: 1)
+    let ruleCapabilities = RuleCapabilities.basic
     func update(_ table: RoutingTable) { last.withLock { $0 = table } }
     func stats(deployment: String) -> DeploymentTrafficStats { DeploymentTrafficStats() }
     func update(certificates: CertificateSet) {}

@@ -24,8 +24,25 @@ struct Rules: AsyncParsableCommand {
         @Option(help: "The Host of tests that name none.")
         var host = "localhost"
 
+        @Option(
+            help: ArgumentHelp(
+                "Load the rules as a server started with --geoip FILE does (Country conditions accepted).",
+                discussion:
+                    "No test's request comes from a country, so a rule with a Country condition applies to none."))
+        var geoip: String?
+
         func run() async throws {
-            if !RulesTestRun.local(directory: directory, file: file, host: host) { throw ExitCode(1) }
+            var capabilities = RuleCapabilities.basic
+            if let geoip {
+                do {
+                    _ = try GeoIPDatabase(path: geoip)
+                } catch {
+                    throw ValidationError("--geoip: \(error)")
+                }
+                capabilities.geoIP = true
+            }
+            let passed = RulesTestRun.local(directory: directory, file: file, host: host, capabilities: capabilities)
+            if !passed { throw ExitCode(1) }
         }
     }
 }

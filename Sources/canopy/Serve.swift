@@ -127,6 +127,16 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Connections the edge opens to one proxy upstream at most (default 64).")
     var proxyMaxConnections: Int?
 
+    @Option(
+        help: ArgumentHelp(
+            "A GeoIP database (MaxMind DB format, .mmdb) for rules with a Country condition.",
+            discussion:
+                "Netlify's Country= and Amplify's condition (<US>) match the visitor's address against it: DB-IP's free "
+                + "dbip-country-lite.mmdb or MaxMind's GeoLite2-Country.mmdb. Without it such a rule fails the build at "
+                + "its line. Opened once at start (memory-mapped); restart to load a newer file."
+        ))
+    var geoip: String?
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error.")
     var logLevel: Logger.Level = .info
 
@@ -141,6 +151,7 @@ struct Serve: AsyncParsableCommand {
             (config.tlsListenHost, config.tlsListenPort) = try parseAddress(listenTls, option: "--listen-tls")
         }
         config.accessLog = accessLog
+        config.geoIPDatabase = geoip
         config.acme = try acmeSettings()
         config.buildUser = buildUser
         if let buildFolder { config.buildWorkRoot = buildFolder }

@@ -14,10 +14,26 @@ struct Validate: AsyncParsableCommand {
     @Option(help: "For amplify.yml with several applications: the appRoot to check.")
     var appRoot: String?
 
+    @Option(
+        help: ArgumentHelp(
+            "Check as a server started with --geoip FILE would: Country conditions are accepted.",
+            discussion: "Without it, a rule with a Country condition is an error at its line, as the build on a "
+                + "server without a GeoIP database fails. The file is opened, as the server opens it."))
+    var geoip: String?
+
     func run() async throws {
+        var capabilities = RuleCapabilities.basic
+        if let geoip {
+            do {
+                _ = try GeoIPDatabase(path: geoip)
+            } catch {
+                throw ValidationError("--geoip: \(error)")
+            }
+            capabilities.geoIP = true
+        }
         var failed = false
         for file in files {
-            let result = SpecValidation.validate(path: file, appRoot: appRoot)
+            let result = SpecValidation.validate(path: file, appRoot: appRoot, capabilities: capabilities)
             print(result.message)
             if !result.ok { failed = true }
         }

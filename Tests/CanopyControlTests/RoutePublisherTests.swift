@@ -13,6 +13,7 @@ import Testing
 final class RecordingEdge: EdgeRouting {
     let tables = Mutex<[RoutingTable]>([])
     let bodyCache = BodyCache(budget: 1 << 20, lanes: 1)
+    let ruleCapabilities = RuleCapabilities.basic
     var last: RoutingTable? { tables.withLock { $0.last } }
 
     func update(_ table: RoutingTable) { tables.withLock { $0.append(table) } }
@@ -93,6 +94,31 @@ struct IncrementalPublishTests {
           - branches: "w*"
             domain: "{branch}.shared.test"
         """
+
+    /// A deployment with a Country rule, built on a server with --geoip, is still served by one
+    /// restarted without it (the rule then applies to no visitor): a restart never takes a site down.
+    @Test func aDeploymentWithACountryRuleIsServedWithoutAGeoIPDatabase() async throws {
+        let root = NSTemporaryDirectory() + "canopy-publish-store-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let store = try DeploymentStore(root: root)
+        let folder = root + "/src"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        try "<p>home</p>".write(toFile: folder + "/index.html", atomically: true, encoding: .utf8)
+        try "/  /anz  302  Country=au,nz\n".write(toFile: folder + "/_redirects", atomically: true, encoding: .utf8)
+        _ = try store.ingest(directory: folder, id: "d1", site: "s", branch: "main", commit: "c-d1", commitTime: Date())
+        let f = try StateFixture()
+        try await f.deploy("d1", branch: "main", index: 0)
+        let blocking = BlockingExecutor(threads: 1)
+        let edge = RecordingEdge()
+        #expect(!edge.ruleCapabilities.geoIP)
+        let publisher = RoutePublisher(
+            state: f.state, store: store, edge: edge, blocking: blocking, logger: Logger(label: "test"))
+        try await publisher.publish(sites: f.sites)
+        let target = try #require(edge.last?.routes["a.test"]?.targets.first)
+        #expect(target.deployment.id == "d1")
+        #expect(target.deployment.hasCountryRules)
+        try await blocking.shutdown()
+    }
 
     @Test func onlyTheChangedSitesStateIsReadAgain() async throws {
         let root = NSTemporaryDirectory() + "canopy-publish-store-" + UUID().uuidString

@@ -98,4 +98,84 @@ import Testing
         #expect(whole.message.contains("\(dir)/redirects.json: valid redirects.json"))
         #expect(whole.message.components(separatedBy: "canopy-rules-test.yml:2:").count == 2, "\(whole.message)")
     }
+    /// A rule with a Country condition: without --geoip, `canopy validate` refuses it at its line as
+    /// a build on a server without a GeoIP database fails (Netlify's `Country=au,nz` example,
+    /// netlify/build's fixture `conditions_country_case.toml`, Amplify's `<US>` example, and a Sites
+    /// file's redirect); with --geoip (the capability), as a server started with one reads them, all
+    /// are valid. The build's own check (`RuleFiles.validate`) says the same.
+    @Test func countryConditionsNeedGeoIPAtTheirLine() throws {
+        let dir = try folder()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try "/a /b 302\n/  /anz     302  Country=au,nz\n".write(
+            toFile: dir + "/_redirects", atomically: true, encoding: .utf8)
+        try "[[redirects]]\n  from = \"/old-path\"\n  to = \"/new-path\"\n  conditions = {Country = [\"US\"]}\n".write(
+            toFile: dir + "/netlify.toml", atomically: true, encoding: .utf8)
+        try
+            "[\n  {\"source\": \"/documents\", \"status\": \"302\", \"target\": \"/documents/us/\", \"condition\": \"<US>\"}\n]\n"
+            .write(toFile: dir + "/redirects.json", atomically: true, encoding: .utf8)
+        let sites = dir + "/Sites"
+        try FileManager.default.createDirectory(atPath: sites, withIntermediateDirectories: true)
+        try
+            "repository: /srv/site.git\nredirects:\n  - source: /de\n    target: /de/\n    status: '302'\n    condition: <DE>\n"
+            .write(toFile: sites + "/site.yml", atomically: true, encoding: .utf8)
+        let expected = [
+            "_redirects":
+                "\(dir)/_redirects:2:18: error: Canopy cannot evaluate Country=au,nz without a GeoIP database: start the server with --geoip FILE",
+            "netlify.toml":
+                "\(dir)/netlify.toml:4:1: error: Canopy cannot evaluate Country=US without a GeoIP database",
+            "redirects.json": "\(dir)/redirects.json:2:", "Sites/site.yml": "\(sites)/site.yml:6:",
+        ]
+        for (name, line) in expected {
+            let refused = SpecValidation.validate(path: dir + "/" + name)
+            #expect(!refused.ok, "\(name)")
+            #expect(refused.message.contains(line), "\(refused.message)")
+            #expect(refused.message.contains("--geoip FILE"), "\(refused.message)")
+            let accepted = SpecValidation.validate(path: dir + "/" + name, capabilities: RuleCapabilities(geoIP: true))
+            #expect(accepted.ok, "\(accepted.message)")
+        }
+        let build = RuleFiles.validate(artifactDirectory: dir)
+        #expect(build.problem?.contains("_redirects:2:18: error:") == true, "\(build.problem ?? "")")
+        #expect(RuleFiles.validate(artifactDirectory: dir, capabilities: RuleCapabilities(geoIP: true)).problem == nil)
+    }
+    /// A header the server sets itself, in customHttp.yml (copied into the artifacts, or the monorepo
+    /// form, rewritten for the application) or a Sites file: `canopy validate` and the build's rule
+    /// check print a warning at its file:line, as for `_headers`.
+    @Test func serverSetHeadersAreWarningsAtTheirLine() throws {
+        let dir = try folder()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let yaml = "customHeaders:\n  - pattern: '**'\n    headers:\n      - key: Content-Length\n        value: '1'\n"
+        try yaml.write(toFile: dir + "/customHttp.yml", atomically: true, encoding: .utf8)
+        let warning =
+            "customHttp.yml:4:14: warning: header 'Content-Length' is set by the server itself; this rule's value is ignored"
+        let validated = SpecValidation.validate(path: dir + "/customHttp.yml")
+        #expect(validated.ok, "\(validated.message)")
+        #expect(validated.message.contains("\(dir)/\(warning)"), "\(validated.message)")
+        let build = RuleFiles.validate(artifactDirectory: dir)
+        #expect(build.problem == nil)
+        #expect(
+            build.warnings == ["## Warning: " + warning.replacingOccurrences(of: " warning:", with: "")],
+            "\(build.warnings)")
+
+        let repository = dir + "/repo"
+        try FileManager.default.createDirectory(atPath: repository + "/out", withIntermediateDirectories: true)
+        try CustomHTTPMonorepoFixture.yaml.replacingOccurrences(of: "'X-Frame-Options'", with: "'Transfer-Encoding'")
+            .write(toFile: repository + "/customHttp.yml", atomically: true, encoding: .utf8)
+        let carried = try RuleFiles.carry(
+            from: repository, appRoot: "app1", customHeaders: [], into: repository + "/out")
+        #expect(
+            carried.map(\.description) == [
+                "customHttp.yml:6:18: warning: header 'Transfer-Encoding' is set by the server itself; this rule's value is ignored"
+            ])
+
+        let sites = dir + "/Sites"
+        try FileManager.default.createDirectory(atPath: sites, withIntermediateDirectories: true)
+        try
+            "repository: /srv/site.git\ncustomHeaders:\n  - pattern: '**'\n    headers:\n      - key: Date\n        value: x\n"
+            .write(toFile: sites + "/site.yml", atomically: true, encoding: .utf8)
+        let site = SpecValidation.validate(path: sites + "/site.yml")
+        #expect(site.ok, "\(site.message)")
+        #expect(
+            site.message.contains("\(sites)/site.yml:5:14: warning: header 'Date' is set by the server itself"),
+            "\(site.message)")
+    }
 }

@@ -12,8 +12,10 @@ final class EdgeFixture {
     let server: EdgeServer
     var port = 0
 
+    /// `geoIP`: the edge's GeoIP database (`--geoip`); deployments are then loaded as such an edge
+    /// loads them, Country conditions accepted.
     init(
-        idleTimeout: Duration = .seconds(75), headTimeout: Duration = .seconds(30),
+        idleTimeout: Duration = .seconds(75), headTimeout: Duration = .seconds(30), geoIP: GeoIPDatabase? = nil,
         configure: (inout EdgeConfiguration) -> Void = { _ in }
     ) throws {
         root = NSTemporaryDirectory() + "canopy-edge-" + UUID().uuidString
@@ -24,13 +26,16 @@ final class EdgeFixture {
         configuration.idleTimeout = idleTimeout
         configuration.headTimeout = headTimeout
         configure(&configuration)
-        server = EdgeServer(configuration: configuration, logger: Logger(label: "edge-test"))
+        server = EdgeServer(configuration: configuration, geoIP: geoIP, logger: Logger(label: "edge-test"))
     }
 
     deinit { try? FileManager.default.removeItem(atPath: root) }
 
     /// Writes `files` to a folder, ingests it as `id` and loads it for serving.
-    func deploy(_ id: String, _ files: [String: String], rules: SiteRules = SiteRules()) throws -> ServedDeployment {
+    /// `capabilities`: what the deployment is read with (the edge's own by default).
+    func deploy(
+        _ id: String, _ files: [String: String], rules: SiteRules = SiteRules(), capabilities: RuleCapabilities? = nil
+    ) throws -> ServedDeployment {
         let dir = root + "/src-" + id
         for (path, content) in files {
             let full = dir + "/" + path
@@ -42,7 +47,8 @@ final class EdgeFixture {
             directory: dir, id: id, site: "site", branch: "main", commit: String(repeating: "a", count: 40),
             commitTime: Date(timeIntervalSince1970: 1_700_000_000))
         return try ServedDeployment.load(
-            manifest: manifest, storeRoot: root + "/store", siteRules: rules, cache: server.bodyCache)
+            manifest: manifest, storeRoot: root + "/store", siteRules: rules, cache: server.bodyCache,
+            capabilities: capabilities ?? server.ruleCapabilities)
     }
 
     func start(_ routes: [HostRoute]) async throws {
@@ -50,7 +56,8 @@ final class EdgeFixture {
         server.update(RoutingTable(routes: routes))
     }
 
-    func client() throws -> RawHTTPClient { try RawHTTPClient(port: port) }
+    /// `source`: the loopback address to connect from (127.0.0.2, …), which the edge sees as the peer.
+    func client(from source: String? = nil) throws -> RawHTTPClient { try RawHTTPClient(port: port, source: source) }
 }
 
 let bigText = String(repeating: "0123456789abcdef", count: 64)  // 1024 bytes, compressible

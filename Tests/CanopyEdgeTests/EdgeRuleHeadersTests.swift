@@ -162,4 +162,20 @@ import Testing
             #expect(try c.request("GET", "/index.html").text == "home")
         }
     }
+    /// A Sites file's `customHeaders` with a field the server sets: a warning at its line when the
+    /// file is read, and the answer keeps the server's own framing; the file's other headers apply.
+    @Test func aSitesFilesServerSetFieldIsWarnedAboutAndNotServed() async throws {
+        let site = try SitesSpec.parse(
+            "repository: /srv/site.git\ncustomHeaders:\n  - pattern: '**'\n    headers:\n      - key: Content-Length\n        value: '1'\n      - key: X-Site\n        value: 'yes'\n",
+            file: "Sites/site.yml", siteName: "site", baseDirectory: "/")
+        #expect(site.warnings.map(\.location.description) == ["Sites/site.yml:5:14"])
+        try await withRulesSite(["index.html": "home"], rules: SiteRules(headers: site.headers)) { f in
+            let c = try f.client()
+            let page = try c.request("GET", "/index.html")
+            #expect(page.text == "home")
+            #expect(page.all("content-length") == ["4"])
+            #expect(page.header("x-site") == "yes")
+            #expect(try c.request("GET", "/").text == "home")  // the same connection still frames
+        }
+    }
 }

@@ -28,8 +28,25 @@ enum RawHTTPError: Error {
 }
 
 /// A blocking TCP socket connected to 127.0.0.1:`port`, with receive (and send) timeouts in seconds.
-func connectToLoopback(port: Int, receiveTimeout: Int, sendTimeout: Int? = nil) throws -> Int32 {
+/// `source`: the local address to connect from (another loopback address such as 127.0.0.2: Linux
+/// routes all of 127.0.0.0/8 to lo), so that the edge sees that peer.
+func connectToLoopback(port: Int, receiveTimeout: Int, sendTimeout: Int? = nil, source: String? = nil) throws -> Int32 {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    if let source {
+        var local = sockaddr_in()
+        local.sin_family = sa_family_t(AF_INET)
+        local.sin_addr.s_addr = inet_addr(source)
+        let bound = withUnsafePointer(to: &local) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        if bound != 0 {
+            let code = errno
+            close(fd)
+            throw RawHTTPError.connect(code)
+        }
+    }
     var address = sockaddr_in()
     address.sin_family = sa_family_t(AF_INET)
     address.sin_port = in_port_t(UInt16(port).bigEndian)
@@ -58,8 +75,9 @@ final class RawHTTPClient {
     private let fd: Int32
     private var buffer: [UInt8] = []
 
-    init(port: Int) throws {
-        fd = try connectToLoopback(port: port, receiveTimeout: 60)
+    /// `source`: the local address to connect from (see `connectToLoopback`).
+    init(port: Int, source: String? = nil) throws {
+        fd = try connectToLoopback(port: port, receiveTimeout: 60, source: source)
     }
 
     deinit { close(fd) }

@@ -65,9 +65,11 @@ struct NetlifyRedirectsTests {
     }
 
     /// Fixtures `conditions_country_language`, `conditions_role`, `conditions_query`: Canopy evaluates
-    /// Language; Country and Role it cannot, so the rule is refused at its line rather than applied to
-    /// everyone.
-    @Test("fixtures conditions_*: Language and Cookie are kept; Country, Role and Signed fail at their line")
+    /// Language; Country only with a GeoIP database, Role never, so without one the rule is refused
+    /// at its line rather than applied to everyone.
+    @Test(
+        "fixtures conditions_*: Language and Cookie are kept; Country (without --geoip), Role and Signed fail at their line"
+    )
     func conditions() throws {
         let language = try RulesSpec.parseNetlifyRedirects(
             "/old-path /new-path 200 language=en\n/ /fr 302 Language=fr,de\n", file: "_redirects")
@@ -81,9 +83,33 @@ struct NetlifyRedirectsTests {
                 file: "_redirects")
         }
         #expect(failure.diagnostics.map(\.location.line) == [1, 2, 3, 4])
-        #expect(failure.diagnostics[0].message.contains("GeoIP"))
+        #expect(failure.diagnostics[0].message.contains("start the server with --geoip FILE"))
         #expect(failure.diagnostics[0].location.column == 15)
         #expect(failure.diagnostics[1].message.contains("Role=admin"))
+    }
+
+    /// With a GeoIP database, Country is read as Netlify's parser reads it (fixtures `conditions_country`
+    /// `/  /china 302 Country=ch,tw`, `conditions_country_case` `Country=US`, `conditions_country_language`),
+    /// uppercased: ISO 3166 codes compare case-insensitively. A value that is no two-letter code is a
+    /// warning (Netlify takes it and matches nobody).
+    @Test("fixtures conditions_country*: with --geoip, Country is kept, uppercased, beside Language")
+    func countryWithGeoIP() throws {
+        let geoIP = RuleCapabilities(geoIP: true)
+        let parsed = try RulesSpec.readNetlifyRedirects(
+            "/  /china 302 Country=ch,tw\n/old-path /new-path 200 Country=US\n/  /china 302 Country=il Language=en\n",
+            file: "_redirects", capabilities: geoIP)
+        #expect(parsed.rules.map(\.countries) == [["CH", "TW"], ["US"], ["IL"]])
+        #expect(parsed.rules[2].languages == ["en"])
+        #expect(parsed.warnings.isEmpty)
+        let odd = try RulesSpec.readNetlifyRedirects("/ /x 302 country=usa\n", file: "_redirects", capabilities: geoIP)
+        #expect(odd.rules.map(\.countries) == [["USA"]])
+        #expect(odd.warnings.map(\.location.line) == [1])
+        #expect(odd.warnings.first?.message.contains("two-letter ISO 3166") == true)
+        // Role is never evaluated, with or without a database.
+        #expect(throws: SpecError.self) {
+            try RulesSpec.parseNetlifyRedirects(
+                "/admin/* /admin/:splat 200 Role=admin\n", file: "_redirects", capabilities: geoIP)
+        }
     }
 
     /// docs.netlify.com redirect options: "/ecommerce /store-closed 404" and other statuses.

@@ -99,6 +99,30 @@ struct NetlifyTOMLTests {
         #expect(failure.diagnostics[0].message.contains("Country=US"))
     }
 
+    /// Fixture `conditions_country_case.toml` (`conditions = {Country = ["US"]}`): refused at its line
+    /// without a GeoIP database, with what to do; kept (uppercased) with one. A string is a
+    /// comma-separated list, as netlify/build's conditions.js splits it.
+    @Test("fixture conditions_country_case.toml: Country needs --geoip; with it the countries are kept")
+    func country() throws {
+        let fixture =
+            "[[redirects]]\n  from = \"/old-path\"\n  to = \"/new-path\"\n  conditions = {Country = [\"US\"]}\n"
+        let refused = try #require(throws: SpecError.self) {
+            try RulesSpec.parseNetlifyTOML(fixture, file: "netlify.toml")
+        }
+        #expect(refused.diagnostics.map(\.location.line) == [4])
+        #expect(refused.diagnostics[0].message.contains("Country=US without a GeoIP database"))
+        #expect(refused.diagnostics[0].message.contains("--geoip FILE"))
+        let geoIP = RuleCapabilities(geoIP: true)
+        let kept = try RulesSpec.parseNetlifyTOML(fixture, file: "netlify.toml", capabilities: geoIP)
+        #expect(kept.redirects.map(\.countries) == [["US"]])
+        #expect(kept.redirects.map(\.status) == [.redirect(301)])
+        let listed = try RulesSpec.parseNetlifyTOML(
+            "[[redirects]]\n  from = \"/\"\n  to = \"/anz\"\n  conditions = {country = \"au, nz\"}\n",
+            file: "netlify.toml",
+            capabilities: geoIP)
+        #expect(listed.redirects.map(\.countries) == [["AU", "NZ"]])
+    }
+
     /// Fixtures `invalid_status_string` and a target without a slash; a TOML syntax error.
     @Test("fixture invalid_status_string, a bad target, broken TOML: errors with their line")
     func errors() throws {

@@ -26,7 +26,7 @@ struct RulesSpecTests {
             ])
         #expect(rules.map(\.location?.line) == [2, 3, 4, 5, 6, 7, 8])
         #expect(rules[0].syntax == .amplify)
-        #expect(rules[0].condition == nil)
+        #expect(rules[0].countries.isEmpty)
         let spa = rules[5]
         #expect(spa.syntax == .regex)
         #expect(spa.source == String(Self.spa.dropFirst(2).dropLast(2)))
@@ -34,6 +34,64 @@ struct RulesSpecTests {
         let regex = try Regex(spa.source)
         #expect("/about".contains(regex))
         #expect(!"/app.js".contains(regex))
+    }
+
+    /// Amplify's "Region-based redirects" example (docs.aws.amazon.com/amplify/latest/userguide/
+    /// redirect-rewrite-examples.html): `{"source": "/documents", "status": "302", "target":
+    /// "/documents/us/", "condition": "<US>"}`. Without a GeoIP database it is refused at the line of
+    /// its condition; with one its country is kept. A condition that is no country code is an error.
+    @Test("redirects.json: condition <US> needs --geoip; with it the country is kept")
+    func amplifyCountryCondition() throws {
+        let json = """
+            [
+              {"source": "/documents", "status": "302", "target": "/documents/us/",
+               "condition": "<US>"},
+              {"source": "/other", "status": "302", "target": "/b", "condition": ""}
+            ]
+            """
+        let refused = try #require(throws: SpecError.self) {
+            try RulesSpec.parseAmplifyRedirects(json: json, file: "redirects.json")
+        }
+        #expect(refused.diagnostics.map(\.location.line) == [3])
+        #expect(refused.description.contains("condition '<US>' without a GeoIP database"))
+        #expect(refused.description.contains("--geoip FILE"))
+        let geoIP = RuleCapabilities(geoIP: true)
+        let rules = try RulesSpec.parseAmplifyRedirects(json: json, file: "redirects.json", capabilities: geoIP)
+        #expect(rules.map(\.countries) == [["US"], []])
+        #expect(
+            try RulesSpec.parseAmplifyRedirects(
+                json: #"[{"source": "/a", "target": "/b", "status": "302", "condition": "de"}]"#,
+                file: "redirects.json",
+                capabilities: geoIP
+            ).map(\.countries) == [["DE"]])
+        let bad = try #require(throws: SpecError.self) {
+            try RulesSpec.parseAmplifyRedirects(
+                json: #"[{"source": "/a", "target": "/b", "status": "302", "condition": "<US,CA>"}]"#,
+                file: "redirects.json", capabilities: geoIP)
+        }
+        #expect(bad.description.contains("not a country code"))
+    }
+
+    /// A Sites file's `redirects:` are Amplify rules: the same `condition`, the same capability.
+    @Test("Sites file: a redirect's condition needs --geoip, at its line")
+    func sitesFileCountryCondition() throws {
+        let yaml = """
+            repository: /srv/site.git
+            redirects:
+              - source: /documents
+                target: /documents/de/
+                status: '302'
+                condition: <DE>
+            """
+        let refused = try #require(throws: SpecError.self) {
+            try SitesSpec.parse(yaml, file: "Sites/site.yml", siteName: "site", baseDirectory: "/")
+        }
+        #expect(refused.diagnostics.map(\.location.line) == [6])
+        #expect(refused.description.contains("--geoip FILE"))
+        let site = try SitesSpec.parse(
+            yaml, file: "Sites/site.yml", siteName: "site", baseDirectory: "/",
+            capabilities: RuleCapabilities(geoIP: true))
+        #expect(site.redirects.map(\.countries) == [["DE"]])
     }
 
     @Test("redirects.json: a bad status is an error at its rule's line")
@@ -188,6 +246,50 @@ struct RulesSpecTests {
             "[[headers]]\n  for = \"/*\"\n  [headers.values]\n    Transfer-Encoding = \"chunked\"\n    X-B = \"c\"\n",
             file: "netlify.toml")
         #expect(toml.headers.flatMap(\.headers).map(\.name) == ["X-B"])
+    }
+
+    /// The same list for Amplify's files and the Sites file (Amplify documents none; a second
+    /// Content-Length or a Transfer-Encoding would break a response's framing): a server-set field in
+    /// customHttp.yml (both forms), amplify.yml's customHeaders or a Sites file's is dropped with a
+    /// warning at its line, so a build log and `canopy validate` say it is ignored.
+    @Test("customHttp.yml, amplify.yml, Sites file: server-set fields are warned about at their line and dropped")
+    func serverSetFieldsInAmplifyFiles() throws {
+        let customHTTP = """
+            customHeaders:
+              - pattern: '**'
+                headers:
+                  - key: X-Kept
+                    value: 'yes'
+                  - key: Content-Length
+                    value: '3'
+                  - key: transfer-encoding
+                    value: chunked
+            """
+        let parsed = try RulesSpec.readCustomHTTP(yaml: customHTTP, file: "customHttp.yml")
+        #expect(parsed.rules.flatMap(\.headers).map(\.name) == ["X-Kept"])
+        #expect(
+            parsed.warnings.map(\.description) == [
+                "customHttp.yml:6:14: warning: header 'Content-Length' is set by the server itself; this rule's value is ignored",
+                "customHttp.yml:8:14: warning: header 'transfer-encoding' is set by the server itself; this rule's value is ignored",
+            ])
+        let monorepo =
+            "applications:\n  - appRoot: app\n    customHeaders:\n      - pattern: '**'\n        headers:\n          - key: Date\n            value: x\n"
+        #expect(
+            try RulesSpec.readCustomHTTP(yaml: monorepo, file: "customHttp.yml", appRoot: "app").warnings.map(
+                \.location.line) == [6])
+        let plan = try AmplifySpec.parse(
+            "version: 1\nfrontend:\n  phases:\n    build:\n      commands: [make]\n  artifacts:\n    baseDirectory: out\n    files: ['**/*']\ncustomHeaders:\n  - pattern: '**'\n    headers:\n      - key: Connection\n        value: close\n",
+            file: "amplify.yml", appRoot: nil)
+        #expect(plan.customHeaders.flatMap(\.headers).isEmpty)
+        #expect(plan.warnings.map(\.location.line) == [12])
+        let site = try SitesSpec.parse(
+            "repository: /srv/site.git\ncustomHeaders:\n  - pattern: '**'\n    headers:\n      - key: Content-Range\n        value: bytes 0-1/2\n      - key: X-Site\n        value: 'yes'\n",
+            file: "Sites/site.yml", siteName: "site", baseDirectory: "/")
+        #expect(site.headers.flatMap(\.headers).map(\.name) == ["X-Site"])
+        #expect(
+            site.warnings.map(\.description) == [
+                "Sites/site.yml:5:14: warning: header 'Content-Range' is set by the server itself; this rule's value is ignored"
+            ])
     }
 
     @Test("_redirects: a # inside a URL is a fragment, not a comment")

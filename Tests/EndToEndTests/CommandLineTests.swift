@@ -1,3 +1,4 @@
+import CanopyTestSupport
 import Foundation
 import Testing
 
@@ -19,6 +20,42 @@ struct CommandLineTests {
         #expect(output.contains("error"))
         // The exit code says it failed.
         #expect(throws: (any Error).self) { try sh([canopyBinary, "validate", broken]) }
+    }
+
+    /// `--geoip FILE` (#14): a file that is missing or not a MaxMind DB stops `canopy serve` at once,
+    /// before it makes its data folder or binds a port, with the file and what is wrong; `canopy
+    /// validate` refuses a Country condition at its line without `--geoip` (as the build on such a
+    /// server fails) and accepts it with a database.
+    @Test func geoipIsCheckedAtStartAndValidateTakesIt() throws {
+        let dir = try makeTemporaryDirectory("geoip-cli")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try "not a database".write(toFile: dir + "/bad.mmdb", atomically: true, encoding: .utf8)
+        for (file, says) in [
+            ("bad.mmdb", "bad.mmdb is not a MaxMind DB file"),
+            ("missing.mmdb", "missing.mmdb: No such file or directory"),
+        ] {
+            // `timeout`: a server that did start would otherwise run until killed.
+            let (status, output) = try runProcess([
+                "timeout", "60", canopyBinary, "serve", "--geoip", dir + "/" + file, "--sites", dir + "/Sites",
+                "--data", dir + "/data", "--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0",
+            ])
+            let text = String(decoding: output, as: UTF8.self)
+            #expect(status == 1, "\(text)")
+            #expect(text.contains(says), "\(text)")
+            #expect(!FileManager.default.fileExists(atPath: dir + "/data"), "the server went on starting")
+        }
+
+        // Netlify's example: docs.netlify.com/routing/redirects/redirect-options, "Redirect by country or language".
+        try "/  /anz     302  Country=au,nz\n".write(toFile: dir + "/_redirects", atomically: true, encoding: .utf8)
+        let refused = try sh([canopyBinary, "validate", dir + "/_redirects"], allowFailure: true)
+        #expect(refused.contains("_redirects:1:18: error:") && refused.contains("--geoip FILE"), "\(refused)")
+        #expect(throws: (any Error).self) { try sh([canopyBinary, "validate", dir + "/_redirects"]) }
+        let database = try GeoIPTestDatabase.write(into: dir)
+        let accepted = try sh([canopyBinary, "validate", "--geoip", database, dir + "/_redirects"])
+        #expect(accepted.contains("valid _redirects"), "\(accepted)")
+        let bad = try sh(
+            [canopyBinary, "validate", "--geoip", dir + "/bad.mmdb", dir + "/_redirects"], allowFailure: true)
+        #expect(bad.contains("bad.mmdb is not a MaxMind DB file"), "\(bad)")
     }
 
     @Test func buildRunsTheSampleLocallyIntoAnOutputFolder() throws {

@@ -17,15 +17,15 @@ enum RuleFiles {
         var warnings: [String] = []
     }
 
-    /// Parses every rule file present.
-    static func validate(artifactDirectory: String) -> Findings {
+    /// Parses every rule file present, as an edge with `capabilities` reads them.
+    static func validate(artifactDirectory: String, capabilities: RuleCapabilities = .basic) -> Findings {
         var findings = Findings()
         for name in artifactFiles + repositoryFiles {
             let path = artifactDirectory + "/" + name
             if isSymbolicLink(path) { return Findings(problem: linkRefusal(name), warnings: findings.warnings) }
             guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { continue }
             do {
-                findings.warnings += try parse(name: name, text: text).map(\.logLine)
+                findings.warnings += try parse(name: name, text: text, capabilities: capabilities).map(\.logLine)
             } catch {
                 findings.problem = "\(name) is invalid:\n\(error)"
                 return findings
@@ -36,10 +36,14 @@ enum RuleFiles {
 
     /// Copies `customHttp.yml` and `redirects.json` from the application root (or the repository root)
     /// into the artifacts when the build did not put its own there; amplify.yml's `customHeaders` become
-    /// a `customHttp.yml` when there is none.
-    static func carry(from source: String, appRoot: String, customHeaders: [HeaderRule], into artifacts: String) throws
-    {
+    /// a `customHttp.yml` when there is none. Returns the warnings of a monorepo customHttp.yml (it
+    /// is rewritten, so `validate` no longer sees its lines).
+    @discardableResult
+    static func carry(
+        from source: String, appRoot: String, customHeaders: [HeaderRule], into artifacts: String
+    ) throws -> [SpecDiagnostic] {
         let fm = FileManager.default
+        var warnings: [SpecDiagnostic] = []
         for name in repositoryFiles where !fm.fileExists(atPath: artifacts + "/" + name) {
             guard let origin = origin(of: name, source: source, appRoot: appRoot) else { continue }
             if isSymbolicLink(origin) { throw CanopyError(linkRefusal(name)) }
@@ -48,8 +52,9 @@ enum RuleFiles {
             {
                 // The monorepo form: this application's section becomes the deployment's customHttp.yml
                 // (errors name the repository's file and its lines).
-                let rules = try RulesSpec.parseCustomHTTP(yaml: text, file: name, appRoot: appRoot)
-                try customHTTPYAML(rules, from: "customHttp.yml's application '\(appRoot)'").write(
+                let parsed = try RulesSpec.readCustomHTTP(yaml: text, file: name, appRoot: appRoot)
+                warnings += parsed.warnings
+                try customHTTPYAML(parsed.rules, from: "customHttp.yml's application '\(appRoot)'").write(
                     toFile: artifacts + "/" + name, atomically: true, encoding: .utf8)
                 continue
             }
@@ -59,6 +64,7 @@ enum RuleFiles {
             try customHTTPYAML(customHeaders).write(
                 toFile: artifacts + "/customHttp.yml", atomically: true, encoding: .utf8)
         }
+        return warnings
     }
 
     /// Where a build finds a repository file (`customHttp.yml`, `redirects.json`, `netlify.toml`,
@@ -95,29 +101,27 @@ enum RuleFiles {
 
     /// Parses one rule file; returns its warnings.
     @discardableResult
-    static func parse(name: String, text: String) throws -> [SpecDiagnostic] {
-        try read(name: name, text: text).warnings
+    static func parse(name: String, text: String, capabilities: RuleCapabilities = .basic) throws -> [SpecDiagnostic] {
+        try read(name: name, text: text, capabilities: capabilities).warnings
     }
 
-    /// Parses one rule file (`name` says which kind; `file` is how its lines are cited): its
-    /// redirect rules (none for header files) and its warnings.
+    /// Parses one rule file (`name` says which kind; `file` is how its lines are cited) as an edge
+    /// with `capabilities` reads it: its redirect rules (none for header files) and its warnings.
     static func read(
-        name: String, text: String, file: String? = nil
+        name: String, text: String, file: String? = nil, capabilities: RuleCapabilities = .basic
     ) throws -> (redirects: [RedirectRule], warnings: [SpecDiagnostic]) {
         let file = file ?? name
         switch name {
         case "_redirects":
-            let parsed = try RulesSpec.readNetlifyRedirects(text, file: file)
+            let parsed = try RulesSpec.readNetlifyRedirects(text, file: file, capabilities: capabilities)
             return (parsed.rules, parsed.warnings)
         case "_headers": return ([], try RulesSpec.readNetlifyHeaders(text, file: file).warnings)
-        case "customHttp.yml":
-            _ = try RulesSpec.parseCustomHTTP(yaml: text, file: file)
-            return ([], [])
+        case "customHttp.yml": return ([], try RulesSpec.readCustomHTTP(yaml: text, file: file).warnings)
         case "redirects.json":
-            let parsed = try RulesSpec.readAmplifyRedirects(json: text, file: file)
+            let parsed = try RulesSpec.readAmplifyRedirects(json: text, file: file, capabilities: capabilities)
             return (parsed.rules, parsed.warnings)
         case "netlify.toml":
-            let parsed = try RulesSpec.parseNetlifyTOML(text, file: file)
+            let parsed = try RulesSpec.parseNetlifyTOML(text, file: file, capabilities: capabilities)
             return (parsed.redirects, parsed.warnings)
         default: return ([], [])
         }

@@ -7,8 +7,11 @@ extension RulesTestRun {
     /// `canopy rules test DIR`: ingests DIR (the deployed artifacts, with their rule files) into a
     /// temporary store, loads it as the edge would, runs the tests and prints one line per case.
     /// `file` defaults to DIR's `canopy-rules-test.yml`, else the current folder's. Returns whether
-    /// every case held.
-    public static func local(directory: String, file: String?, host: String) -> Bool {
+    /// every case held. `capabilities`: what the edge evaluates (`--geoip`); no case's request
+    /// comes from a country, so a rule with a Country condition does not apply to any.
+    public static func local(
+        directory: String, file: String?, host: String, capabilities: RuleCapabilities = .basic
+    ) -> Bool {
         let fm = FileManager.default
         let name = RulesSpec.rulesTestFileName
         let path =
@@ -27,7 +30,7 @@ extension RulesTestRun {
             }
             let tests = try RulesSpec.readRulesTest(yaml: text, file: path)
             for warning in tests.warnings { print("\(warning)") }
-            let findings = RuleFiles.validate(artifactDirectory: directory)
+            let findings = RuleFiles.validate(artifactDirectory: directory, capabilities: capabilities)
             for warning in findings.warnings { print("warning: \(warning)") }
             if let problem = findings.problem {
                 print(problem)
@@ -39,7 +42,8 @@ extension RulesTestRun {
                 commit: String(repeating: "0", count: 40), commitTime: Date())
             let cache = BodyCache(budget: 64 << 20, maxOpenBlobs: 64, lanes: 1)
             let deployment = try ServedDeployment.load(
-                manifest: manifest, storeRoot: scratch + "/store", siteRules: SiteRules(), cache: cache)
+                manifest: manifest, storeRoot: scratch + "/store", siteRules: SiteRules(), cache: cache,
+                capabilities: capabilities)
             let results = try run(tests.rules, against: deployment, host: host)
             for result in results { print(result.line) }
             let failed = results.filter { $0.outcome == .failed }.count

@@ -131,10 +131,14 @@ extension Orchestrator {
     private func carryRuleFiles(
         source: String, plan: BuildPlan, artifacts: String, log: BuildLogWriter
     ) async throws -> String? {
-        try await blocking.run {
+        let carried = try await blocking.run {
             try RuleFiles.carry(from: source, appRoot: plan.appRoot, customHeaders: plan.customHeaders, into: artifacts)
         }
-        let ruleFindings = try await blocking.run { RuleFiles.validate(artifactDirectory: artifacts) }
+        for warning in carried { await log.append(warning.logLine) }
+        let capabilities = edge.ruleCapabilities
+        let ruleFindings = try await blocking.run {
+            RuleFiles.validate(artifactDirectory: artifacts, capabilities: capabilities)
+        }
         for warning in ruleFindings.warnings { await log.append(warning) }
         return ruleFindings.problem
     }

@@ -135,7 +135,7 @@ public actor Orchestrator {
         }
         let recorded = data.sitesInForce
         let incumbents = (try? await blocking.run { SiteCatalog.readInForce(recorded) }) ?? []
-        catalog = SiteCatalog(incumbents: incumbents)
+        catalog = SiteCatalog(incumbents: incumbents, capabilities: edge.ruleCapabilities)
         _ = await reloadCatalog()
         await closeSiteRepositories()
         await recordSitesInForce()

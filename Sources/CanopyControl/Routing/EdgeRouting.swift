@@ -1,4 +1,5 @@
 import CanopyEdge
+import CanopySpec
 import CanopyTLS
 
 /// What the control plane needs of the edge: publish a routing table and read a deployment's
@@ -8,6 +9,9 @@ import CanopyTLS
 package protocol EdgeRouting: Sendable {
     /// The body cache every served deployment's files come from.
     var bodyCache: BodyCache { get }
+    /// What the edge evaluates of rules (a Country condition needs its GeoIP database): builds,
+    /// Sites files and deployments are read with it.
+    var ruleCapabilities: RuleCapabilities { get }
     /// Replaces the table the edge routes by, in one atomic swap.
     func update(_ table: RoutingTable)
     /// Requests and error answers of one deployment since the edge started.

@@ -94,8 +94,18 @@ package actor RoutePublisher {
         let rules = Self.rules(of: sites[manifest.site])
         let cache = edge.bodyCache
         let storeRoot = store.root
+        // A deployment's rules were checked by its build, on a server with its capabilities. One
+        // served by a server without them (restarted without --geoip) keeps serving: a rule whose
+        // condition cannot be evaluated applies to no visitor, and the log says so.
         let deployment = try await blocking.run {
-            try ServedDeployment.load(manifest: manifest, storeRoot: storeRoot, siteRules: rules, cache: cache)
+            try ServedDeployment.load(
+                manifest: manifest, storeRoot: storeRoot, siteRules: rules, cache: cache,
+                capabilities: RuleCapabilities(geoIP: true))
+        }
+        if deployment.hasCountryRules && !edge.ruleCapabilities.geoIP {
+            logger.warning(
+                "deployment \(id) of \(manifest.site) has rules with a Country condition, and this server has no GeoIP database (canopy serve --geoip FILE): they apply to no visitor"
+            )
         }
         served[id] = LoadedDeployment(deployment: deployment, rules: rules)
         return deployment

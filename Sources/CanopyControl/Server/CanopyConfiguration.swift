@@ -29,6 +29,10 @@ public struct CanopyConfiguration: Sendable {
     public var adminToken: String?
     /// Access log file (`-` for standard output); nil for none.
     public var accessLog: String?
+    /// A GeoIP database in the MaxMind DB format (`--geoip FILE`), for rules with a Country
+    /// condition; nil for none (such rules are then refused at their line). Opened at start: a
+    /// missing or unreadable file stops the server from starting.
+    public var geoIPDatabase: String?
     /// Connections the edge holds at once (more are closed when accepted); nil for the edge's default.
     public var maxConnections: Int?
     /// Bytes of file bodies the edge keeps in memory, all deployments together; nil for the default.

@@ -16,6 +16,9 @@ public enum CanopyServer {
         _ config: CanopyConfiguration, logger: Logger, bootstrapMetrics: Bool = true,
         ready: (@Sendable (_ edgePort: Int, _ adminPort: Int) -> Void)? = nil
     ) async throws {
+        // First: a bad --geoip file is a startup error, before anything is opened or bound.
+        let geoIP = try config.geoIPDatabase.map(GeoIPDatabase.init(path:))
+        if let geoIP { logger.info("GeoIP database for Country conditions: \(geoIP.summary)") }
         let data = DataFolder(config.dataDirectory)
         try data.create()
         let buildIdentities = try BuildIsolation.prepare(config, data: data, logger: logger)
@@ -27,7 +30,7 @@ public enum CanopyServer {
         let blocking = BlockingExecutor(threads: max(2, config.buildConcurrency))
 
         let edgeConfiguration = Self.edgeConfiguration(config, data: data)
-        let edge = EdgeServer(configuration: edgeConfiguration, logger: logger)
+        let edge = EdgeServer(configuration: edgeConfiguration, geoIP: geoIP, logger: logger)
         logger.info(
             "body cache: \(ByteCount.format(edgeConfiguration.cacheSize)) for file bodies (--cache-size), \(edgeConfiguration.maxOpenBlobs) open blob files at most (--max-open-blobs)"
         )

@@ -9,3 +9,5 @@ public typealias BuildIdentities = CanopyBuild.BuildIdentities
 public typealias DescriptorLimit = CanopyEdge.DescriptorLimit
 public typealias ByteCount = CanopySpec.ByteCount
 public typealias BodyCache = CanopyEdge.BodyCache
+public typealias GeoIPDatabase = CanopyEdge.GeoIPDatabase
+public typealias RuleCapabilities = CanopySpec.RuleCapabilities

@@ -21,9 +21,13 @@ public struct SiteCatalog: Sendable {
 
     /// Sites in force when the server last ran: read first at the first reload.
     private var incumbents: Set<String>
+    /// What the edge evaluates of rules: a Sites file's redirect with a `condition` is refused (at
+    /// its line) by a server without a GeoIP database.
+    public let capabilities: RuleCapabilities
 
-    public init(incumbents: Set<String> = []) {
+    public init(incumbents: Set<String> = [], capabilities: RuleCapabilities = .basic) {
         self.incumbents = incumbents
+        self.capabilities = capabilities
     }
 
     /// Sites files in `directory`: `*.yml` and `*.yaml`, sorted. Throws when the folder cannot be
@@ -38,8 +42,8 @@ public struct SiteCatalog: Sendable {
         return (base as NSString).deletingPathExtension
     }
 
-    /// Parses one Sites file.
-    public static func parse(file path: String) throws -> SiteConfig {
+    /// Parses one Sites file, as a server with `capabilities` reads it.
+    public static func parse(file path: String, capabilities: RuleCapabilities = .basic) throws -> SiteConfig {
         let text: String
         do {
             text = try String(contentsOfFile: path, encoding: .utf8)
@@ -48,7 +52,7 @@ public struct SiteCatalog: Sendable {
         }
         return try SitesSpec.parse(
             text, file: path, siteName: siteName(ofFile: path),
-            baseDirectory: (path as NSString).deletingLastPathComponent)
+            baseDirectory: (path as NSString).deletingLastPathComponent, capabilities: capabilities)
     }
 
     /// Re-reads the folder when anything in it changed. Returns true when the configuration in force changed.
@@ -94,7 +98,7 @@ public struct SiteCatalog: Sendable {
         for file in ordered {
             let name = Self.siteName(ofFile: file)
             do {
-                let config = try Self.parse(file: file)
+                let config = try Self.parse(file: file, capabilities: capabilities)
                 for warning in config.warnings {
                     logger.warning("\(warning)", metadata: ["site": "\(name)"])
                 }

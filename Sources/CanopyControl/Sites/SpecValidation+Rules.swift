@@ -11,14 +11,16 @@ extension SpecValidation {
         ["amplify.yml"] + RuleFiles.artifactFiles + RuleFiles.repositoryFiles + [RulesSpec.rulesTestFileName]
 
     /// `canopy validate DIR`: each file of `folderFiles` that DIR holds, validated.
-    static func validateFolder(_ folder: String, appRoot: String?) -> Result {
+    static func validateFolder(_ folder: String, appRoot: String?, capabilities: RuleCapabilities) -> Result {
         let present = folderFiles.filter { FileManager.default.fileExists(atPath: folder + "/" + $0) }
         guard !present.isEmpty else {
             return Result(
                 ok: false,
                 message: "\(folder): no amplify.yml, rule file or \(RulesSpec.rulesTestFileName) in this folder")
         }
-        let results = present.map { validate(path: folder + "/" + $0, appRoot: appRoot, companions: false) }
+        let results = present.map {
+            validate(path: folder + "/" + $0, appRoot: appRoot, companions: false, capabilities: capabilities)
+        }
         return Result(ok: results.allSatisfy(\.ok), message: results.map(\.message).joined(separator: "\n"))
     }
 
@@ -53,7 +55,9 @@ extension SpecValidation {
     /// netlify.toml) and `canopy-rules-test.yml`, found and read as a build finds and reads them
     /// (`RuleFiles.origin`, `RulesTestRun.load`: the app root's, else the repository root's).
     /// Lines for the interpretation; `ok` false when one is invalid.
-    static func companions(ofSpec specPath: String, appRoot: String) -> (ok: Bool, lines: String) {
+    static func companions(
+        ofSpec specPath: String, appRoot: String, capabilities: RuleCapabilities
+    ) -> (ok: Bool, lines: String) {
         let folder = (specPath as NSString).deletingLastPathComponent
         let repository = folder.isEmpty ? "." : folder
         var lines = ""
@@ -66,10 +70,11 @@ extension SpecValidation {
                 var parsed: (redirects: [RedirectRule], warnings: [SpecDiagnostic]) = ([], [])
                 if name == "customHttp.yml" {
                     // Headers only; a monorepo file is read for this application, as a build carries it.
-                    _ = try RulesSpec.parseCustomHTTP(
-                        yaml: text, file: path, appRoot: RulesSpec.isMonorepoCustomHTTP(text) ? appRoot : nil)
+                    parsed.warnings = try RulesSpec.readCustomHTTP(
+                        yaml: text, file: path, appRoot: RulesSpec.isMonorepoCustomHTTP(text) ? appRoot : nil
+                    ).warnings
                 } else {
-                    parsed = try RuleFiles.read(name: name, text: text, file: path)
+                    parsed = try RuleFiles.read(name: name, text: text, file: path, capabilities: capabilities)
                 }
                 lines += "\n  rule file: \(path)" + proxyLines(parsed.redirects)
                 lines += parsed.warnings.map { "\n\($0)" }.joined()

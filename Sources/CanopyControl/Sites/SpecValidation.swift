@@ -8,15 +8,22 @@ public enum SpecValidation {
         public var message: String
     }
 
-    public static func validate(path: String, appRoot: String? = nil) -> Result {
-        validate(path: path, appRoot: appRoot, companions: true)
+    /// `capabilities`: what the server the files are for evaluates (`canopy validate --geoip FILE`
+    /// checks as a server started with `--geoip FILE` reads them); by default, a server without a
+    /// GeoIP database, which refuses Country conditions at their line as its builds do.
+    public static func validate(
+        path: String, appRoot: String? = nil, capabilities: RuleCapabilities = .basic
+    )
+        -> Result
+    {
+        validate(path: path, appRoot: appRoot, companions: true, capabilities: capabilities)
     }
 
     /// `companions`: with an amplify.yml, also the rule files and rules test beside it.
-    static func validate(path: String, appRoot: String?, companions: Bool) -> Result {
+    static func validate(path: String, appRoot: String?, companions: Bool, capabilities: RuleCapabilities) -> Result {
         var isFolder: ObjCBool = false
         if FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), isFolder.boolValue {
-            return validateFolder(path, appRoot: appRoot)
+            return validateFolder(path, appRoot: appRoot, capabilities: capabilities)
         }
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
             return Result(ok: false, message: "\(path): cannot read the file")
@@ -25,15 +32,15 @@ public enum SpecValidation {
         do {
             switch name {
             case "_redirects", "_headers", "customHttp.yml", "redirects.json", "netlify.toml":
-                let parsed = try RuleFiles.read(name: name, text: text, file: path)
+                let parsed = try RuleFiles.read(name: name, text: text, file: path, capabilities: capabilities)
                 let warnings = parsed.warnings.map { "\n\($0)" }.joined()
                 return Result(ok: true, message: "\(path): valid \(name)" + proxyLines(parsed.redirects) + warnings)
             case RulesSpec.rulesTestFileName:
                 return Result(ok: true, message: try rulesTestSummary(path: path, text: text))
             default:
                 if isSitesFile(path: path, text: text) {
-                    let site = try SiteCatalog.parse(file: path)
-                    try checkAgainstNeighbours(site, path: path)
+                    let site = try SiteCatalog.parse(file: path, capabilities: capabilities)
+                    try checkAgainstNeighbours(site, path: path, capabilities: capabilities)
                     let warnings = site.warnings.map { "\n\($0)" }.joined()
                     return Result(
                         ok: true,
@@ -44,7 +51,10 @@ public enum SpecValidation {
                 }
                 let plan = try AmplifySpec.parse(text, file: path, appRoot: appRoot)
                 let warnings = plan.warnings.map { "\n\($0)" }.joined()
-                let beside = companions ? Self.companions(ofSpec: path, appRoot: plan.appRoot) : (ok: true, lines: "")
+                let beside =
+                    companions
+                    ? Self.companions(ofSpec: path, appRoot: plan.appRoot, capabilities: capabilities)
+                    : (ok: true, lines: "")
                 return Result(
                     ok: beside.ok,
                     message: "\(path): valid amplify.yml\n\(interpretation(of: plan))\(beside.lines)\(warnings)")
@@ -104,13 +114,13 @@ public enum SpecValidation {
 
     /// A Sites file is checked against the other Sites files of its folder, as the server would load
     /// them: a hostname another file already claims is an error at this file's line.
-    static func checkAgainstNeighbours(_ site: SiteConfig, path: String) throws {
+    static func checkAgainstNeighbours(_ site: SiteConfig, path: String, capabilities: RuleCapabilities) throws {
         let folder = (path as NSString).deletingLastPathComponent
         let files = (try? FileManager.default.contentsOfDirectory(atPath: folder.isEmpty ? "." : folder)) ?? []
         let others = files.filter { $0.hasSuffix(".yml") || $0.hasSuffix(".yaml") }
             .map { folder.isEmpty ? $0 : folder + "/" + $0 }
             .filter { ($0 as NSString).standardizingPath != (path as NSString).standardizingPath }
-            .compactMap { try? SiteCatalog.parse(file: $0) }
+            .compactMap { try? SiteCatalog.parse(file: $0, capabilities: capabilities) }
             .filter { $0.name != site.name }
             .sorted { $0.name < $1.name }
         try SitesSpec.checkConflicts(others + [site])
