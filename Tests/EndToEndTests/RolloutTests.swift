@@ -4,12 +4,14 @@ import Testing
 /// Progressive rollouts with health gates and automatic rollback on the new deployment's error rate.
 @Suite(.serialized)
 struct RolloutTests {
+    /// The canary step is long enough (8 s) that a test polling through the CLI on a loaded machine
+    /// (each call a process) sees it at 50% before it moves on.
     static let sitesFile = """
         repository: ../repos/site.git
         branches:
           main:
             domains: [site.test]
-            rollout: canary 50% 3s
+            rollout: canary 50% 8s
             health: [/healthz.html]
             maxErrorRate: 10%
         """
