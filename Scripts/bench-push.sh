@@ -1,14 +1,19 @@
 #!/usr/bin/env bash
 # Push-to-live latency: from `git push` returning to the new content being served by the edge, for
 # a build whose commands are trivial. Prints each run and the median / p90 / max.
-# Usage: Scripts/bench-push.sh [RUNS]
+# Usage: Scripts/bench-push.sh [RUNS]   (CANOPY_PUSH_BIN=path: another canopy build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash Scripts/setup.sh python3
 RUNS=${1:-20}
 
-swift build -c release --scratch-path .build-release --product canopy 2>&1 | tail -1
-canopy=$(swift build -c release --scratch-path .build-release --show-bin-path)/canopy
+# CANOPY_PUSH_BIN=path runs that canopy instead (another build, for a before/after).
+if [ -n "${CANOPY_PUSH_BIN:-}" ]; then
+  canopy="$CANOPY_PUSH_BIN"
+else
+  swift build -c release --scratch-path .build-release --product canopy 2>&1 | tail -1
+  canopy=$(swift build -c release --scratch-path .build-release --show-bin-path)/canopy
+fi
 
 work=$(mktemp -d /tmp/canopy-bench-push.XXXXXX)
 trap 'kill $server 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
