@@ -54,11 +54,16 @@ enum StageProcess {
         defer { close(readFd) }
         var supervision = Supervision(pid: pid, killGrace: killGrace)
         var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+        // Once the output is closed, the exit is looked for after 1 ms, then 2, 4 … up to 50 ms: bash
+        // closes its output a moment before it can be reaped, and a fixed 50 ms wait there cost every
+        // stage of a trivial build 50 ms (a third of a one-page push-to-live).
+        var idle: UInt32 = 1_000
         while true {
             if !supervision.eof {
                 supervision.drain(readFd, into: &buffer, log: log)
             } else {
-                usleep(50_000)
+                usleep(idle)
+                idle = min(idle * 2, 50_000)
             }
             if !supervision.exited { supervision.reap() }
             if !supervision.exited { supervision.enforce(stop, deadline: deadline) }
