@@ -48,9 +48,6 @@ public struct BuildRequest: Sendable {
     public var skipBackend = false
     /// The branch's URL (`CANOPY_URL`); nil means `http://` and the first hostname.
     public var url: String?
-    /// A git repository holding `commit` (the site's repository or its mirror): the checkout then
-    /// gets a `.git` with the branch checked out. nil leaves the checkout without one.
-    public var gitRepository: String?
 
     public init(
         buildID: String, site: String, branch: String, commit: String, sourceDirectory: String,

@@ -2,7 +2,7 @@ import CanopySpec
 import Foundation
 
 /// `BuildRunner.execute` in named steps: refuse an AWS backend deploy, make the folders, prepare
-/// (git, cache restore, hand-over), run the stages, take the checkout back, collect the test
+/// (cache restore, hand-over), run the stages, take the checkout back, collect the test
 /// artifacts and the artifacts, save the cache.
 extension BuildRunner {
     /// Where a build's commands run.

@@ -105,7 +105,10 @@ extension Orchestrator {
         case .timedOut, .cancelled: (deployed, reusable) = (false, false)
         }
         try? await blocking.run { [warmTrees] in
-            let unused = warmTrees.keep(build: job.id, key: job.key, source: workspace + "/src", reusable: reusable)
+            let unused = warmTrees.keep(
+                build: job.id, key: job.key, source: workspace + "/src",
+                store: Self.gitStore(source: workspace + "/src"),
+                reusable: reusable)
             warmTrees.discard(unused)
             if workspace != buildDir { try? FileManager.default.removeItem(atPath: workspace) }
             if !deployed { try? FileManager.default.removeItem(atPath: buildDir + "/artifacts") }

@@ -80,17 +80,36 @@ extension Orchestrator {
         var timings = BuildTimings()
         let checkoutStart = ContinuousClock.now
         let warm = warmTrees.take(job.key)
-        let checkout = try await blocking.run { [warmTrees] in
+        let (checkout, git) = try await blocking.run { [warmTrees] in
             let repo = try GitRepository.open(repository)
+            let store = Self.gitStore(source: source)
+            // The kept store moves in first: the workspace's clean-up covers it from here on.
+            let keptAdded = warm?.store.flatMap { rename($0.path, store) == 0 ? $0.added : nil }
+            if let kept = warm?.store, keptAdded == nil { warmTrees.discard([kept.path]) }
             let outcome = try WorkTreeCheckout(
                 repository: repo, commit: job.commit, directory: source, trash: warmTrees.trash
             ).run(reusing: warm)
-            warmTrees.checkedOut(build: job.id, commit: job.commit, files: outcome.files)
-            return outcome
+            let git = Result {
+                try BuildGitDirectory(repository: repo, store: store, checkout: source).make(
+                    commit: job.commit, branch: job.key.branch, remoteURL: site.repositoryLocation,
+                    storeAdded: keptAdded)
+            }
+            warmTrees.checkedOut(
+                build: job.id, commit: job.commit, files: outcome.files, storeAdded: try? git.get().storeAdded)
+            return (outcome, git.map(\.summary).mapError { CanopyError("\($0)") })
         }
         timings.add("checkout", ContinuousClock.now - checkoutStart)
         await log.append(checkout.summary)
+        switch git {
+        case .success(let summary): await log.append(summary)
+        case .failure(let problem): await log.append("Warning: the checkout has no .git: \(problem)")
+        }
         return timings
+    }
+
+    /// Where a build's git object store lives: beside its checkout, in the build's workspace.
+    static func gitStore(source: String) -> String {
+        (source as NSString).deletingLastPathComponent + "/git"
     }
 
     private func loadPlan(source: String, appRoot: String?) async throws -> Result<BuildPlan, Error> {
@@ -121,7 +140,6 @@ extension Orchestrator {
         request.cgroups = buildIdentities?.cgroups
         request.hostnames = envConfig.domains
         request.skipBackend = site.skipBackend
-        request.gitRepository = repositoryPath(for: site)
         return request
     }
 
