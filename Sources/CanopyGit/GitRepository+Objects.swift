@@ -6,6 +6,12 @@ import Foundation
 #endif
 
 extension GitRepository {
+    /// The repository's git folder, absolute (a bare repository's own folder).
+    public var gitDirectory: String {
+        let path = String(cString: git_repository_path(handle))
+        return path.count > 1 && path.hasSuffix("/") ? String(path.dropLast()) : path
+    }
+
     // MARK: Copying objects
 
     /// Copies into `store` every object of commit `oid` (the commit, its tree and all below it) that

@@ -40,7 +40,9 @@ import Testing
         return (work, try git(work, "rev-parse", "HEAD"))
     }
 
-    @Test func theCheckoutsGitIsAShallowCloneOfTheCommitWithItsBranchCheckedOut() throws {
+    /// Both ways to a fresh store: `git fetch`, or libgit2 copying object by object without git.
+    @Test(arguments: [true, false])
+    func theCheckoutsGitIsAShallowCloneOfTheCommitWithItsBranchCheckedOut(fetched: Bool) throws {
         let tmp = try TempFolder("buildgit")
         let (work, first) = try Self.repository(tmp)
         try sh(["git", "-C", work, "commit", "-q", "--allow-empty", "-m", "Later"])
@@ -48,12 +50,14 @@ import Testing
         let source = tmp.path + "/workspace/src"
         try repository.checkout(commit: first, into: source)
 
-        let outcome = try BuildGitDirectory(
-            repository: repository, store: tmp.path + "/workspace/git", checkout: source
-        )
-        .make(commit: first, branch: "dev", remoteURL: "https://git.example.com/site.git", storeAdded: nil)
+        var maker = BuildGitDirectory(repository: repository, store: tmp.path + "/workspace/git", checkout: source)
+        if !fetched { maker.git = nil }
+        let outcome = try maker.make(
+            commit: first, branch: "dev", remoteURL: "https://git.example.com/site.git", storeAdded: nil)
         #expect(outcome.fresh)
-        #expect(outcome.copied == 30 + 2 + 3 + 1 + 1, "30 pages, the script and the link, 3 folders, root, commit")
+        #expect(outcome.fetchProblem == (fetched ? nil : "git is not installed"))
+        // Copied: 30 pages, the script and the link, 3 folders, the root and the commit.
+        #expect(outcome.copied == (fetched ? 0 : 30 + 2 + 3 + 1 + 1))
 
         #expect(try Self.git(source, "rev-parse", "HEAD") == first)
         #expect(try Self.git(source, "rev-parse", "--abbrev-ref", "HEAD") == "dev")
