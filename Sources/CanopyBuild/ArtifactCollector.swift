@@ -13,12 +13,21 @@ struct ArtifactCollector {
     /// Hard-link the files instead of copying them, when no other account can write them (the build
     /// ran as root's own user): a new file costs ext4 an inode search that dominated a 2,000-file push.
     var linkFiles = false
+    /// The destination holds an earlier collection's links into this same checkout (the branch's
+    /// last build, whose work tree this is): a link that is still the file selected stays as it
+    /// is, everything else there is replaced or removed, so the folder ends as a new collection's.
+    /// A kept link leaves its file's change time alone, which lets the store trust what it learned
+    /// of the file at the last ingest (`IngestCache`).
+    var refresh = false
 
     struct Outcome {
         var fileCount = 0
         var byteCount: Int64 = 0
         /// Files left out, and why (a name that is not UTF-8 cannot be a URL path).
         var warnings: [String] = []
+        /// When refreshing: the destination paths collected, and how many links were kept.
+        var collected: Set<String> = []
+        var kept = 0
     }
 
     func collect(into destination: String) throws(BuildFailure) -> Outcome {
@@ -54,6 +63,13 @@ struct ArtifactCollector {
         try walk(
             folder: base, relative: "", baseReal: baseReal, shownBase: baseRelative, globs: globs,
             destination: destination, visited: &visited, outcome: &outcome)
+        if refresh {
+            do {
+                try Self.prune(destination, "", keeping: outcome.collected)
+            } catch {
+                throw BuildFailure(message: "cannot clear the artifact folder \(destination): \(error)")
+            }
+        }
         return outcome
     }
 
@@ -107,18 +123,24 @@ struct ArtifactCollector {
             } else if kind == S_IFREG {
                 guard globs.contains(where: { $0.matches(relativePath) }) else { continue }
                 let to = destination + "/" + relativePath
+                outcome.fileCount += 1
+                outcome.byteCount += Int64(info.st_size)
                 do {
                     if !folderMade {
-                        try FileManager.default.createDirectory(
-                            atPath: (to as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+                        try Self.makeFolders(destination, relative)
                         folderMade = true
+                    }
+                    if refresh {
+                        outcome.collected.insert(relativePath)
+                        if try Self.keepOrClear(to, for: info) {
+                            outcome.kept += 1
+                            continue
+                        }
                     }
                     if !linkFiles || link(target, to) != 0 { try Self.copy(target, to: to) }
                 } catch {
                     throw BuildFailure(message: "cannot copy artifact `\(shownPath)`: \(error)")
                 }
-                outcome.fileCount += 1
-                outcome.byteCount += Int64(info.st_size)
             }
         }
     }
@@ -133,6 +155,64 @@ struct ArtifactCollector {
         guard output >= 0 else { throw SafeIOError("create", destination) }
         defer { close(output) }
         _ = try SafeDirectory.copyContent(from: input, to: output, path: source)
+    }
+
+    // MARK: - Refreshing
+
+    /// Makes `destination/relative` and the folders on the way; in a refreshed destination, an
+    /// entry in the way that is not a folder is removed first (links are never followed).
+    static func makeFolders(_ destination: String, _ relative: String) throws {
+        var path = destination
+        for part in relative.split(separator: "/") {
+            path += "/" + part
+            var info = stat()
+            if lstat(path, &info) == 0 {
+                if info.st_mode & S_IFMT == S_IFDIR { continue }
+                guard unlink(path) == 0 else { throw SafeIOError("unlink", path) }
+            }
+            guard mkdir(path, 0o755) == 0 || errno == EEXIST else { throw SafeIOError("mkdir", path) }
+        }
+    }
+
+    /// True when `path` already is the file `source` names (the same inode); otherwise clears the
+    /// way for it: whatever is there (file, link, folder) goes.
+    static func keepOrClear(_ path: String, for source: stat) throws -> Bool {
+        var info = stat()
+        guard lstat(path, &info) == 0 else { return false }
+        if info.st_mode & S_IFMT == S_IFREG && info.st_ino == source.st_ino && info.st_dev == source.st_dev {
+            return true
+        }
+        if info.st_mode & S_IFMT == S_IFDIR {
+            try FileManager.default.removeItem(atPath: path)
+        } else if unlink(path) != 0 {
+            throw SafeIOError("unlink", path)
+        }
+        return false
+    }
+
+    /// Removes below `destination/relative` every entry that is neither a collected file nor a
+    /// folder holding one. Returns whether anything collected is below.
+    @discardableResult
+    static func prune(_ destination: String, _ relative: String, keeping collected: Set<String>) throws -> Bool {
+        let folder = relative.isEmpty ? destination : destination + "/" + relative
+        var holds = false
+        for name in try FileManager.default.contentsOfDirectory(atPath: folder) {
+            let path = relative.isEmpty ? name : relative + "/" + name
+            if collected.contains(path) {
+                holds = true
+                continue
+            }
+            var info = stat()
+            guard lstat(folder + "/" + name, &info) == 0 else { continue }
+            if info.st_mode & S_IFMT == S_IFDIR, try prune(destination, path, keeping: collected) {
+                holds = true
+            } else if info.st_mode & S_IFMT == S_IFDIR {
+                try FileManager.default.removeItem(atPath: folder + "/" + name)
+            } else if unlink(folder + "/" + name) != 0 {
+                throw SafeIOError("unlink", folder + "/" + name)
+            }
+        }
+        return holds
     }
 
     static func realPath(_ path: String) -> String? {
