@@ -74,7 +74,11 @@ import Testing
 
         let key = EnvironmentKey(site: "site", branch: "main")
         trees.checkedOut(build: "b1", commit: first, files: one.files, storeAdded: nil)
-        #expect(trees.keep(build: "b1", key: key, source: previous, store: tmp.path + "/store", reusable: true).isEmpty)
+        #expect(
+            trees.keep(
+                build: "b1", key: key, source: previous, store: tmp.path + "/store", artifacts: nil, reusable: true
+            )
+            .isEmpty)
         let warm = try #require(trees.take(key))
 
         let next = tmp.path + "/build2"
