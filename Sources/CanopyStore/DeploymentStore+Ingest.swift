@@ -126,15 +126,7 @@ extension DeploymentStore {
     /// Writes the manifest to `tmp/`, fsyncs it, links it into `manifests/<id>.json` (failing if it
     /// exists) and fsyncs the folder.
     package func writeManifest(_ manifest: DeploymentManifest) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        let data: Data
-        do {
-            data = try encoder.encode(manifest)
-        } catch {
-            throw DeploymentStoreError.manifestCorrupt(
-                id: manifest.id, path: manifestPath(manifest.id), reason: "\(error)")
-        }
+        let data = manifest.jsonBytes()
         let tmp = "\(tmpDirectory)/manifest-\(manifest.id)"
         try POSIX.unlinkIfPresent(tmp)
         let fd = try POSIX.createExclusive(tmp)
