@@ -81,18 +81,20 @@ struct ArtifactCollector {
     ) throws(BuildFailure) {
         let (names, unreadable) = Self.entries(folder)
         var folderMade = false
+        // A refreshed destination folder, open: its entries are looked up from it, not by path.
+        var destinationFolder: Int32 = -1
+        defer { if destinationFolder >= 0 { close(destinationFolder) } }
         for name in unreadable {
             let shown = (relative.isEmpty ? shownBase : (shownBase.isEmpty ? relative : shownBase + "/" + relative))
             outcome.warnings.append(
                 "`\(shown.isEmpty ? "" : shown + "/")\(name)` is not deployed: its name is not UTF-8, so no URL can name it; rename it"
             )
         }
-        for name in names where name != ".git" {
+        for (name, listed) in names where name != ".git" {
             let path = folder + "/" + name
             let relativePath = relative.isEmpty ? name : relative + "/" + name
             let shownPath = shownBase.isEmpty ? relativePath : shownBase + "/" + relativePath
-            var info = stat()
-            guard lstat(path, &info) == 0 else { continue }
+            guard var info = listed else { continue }
             var target = path
             var kind = info.st_mode & S_IFMT
             if kind == S_IFLNK {
@@ -129,10 +131,15 @@ struct ArtifactCollector {
                     if !folderMade {
                         try Self.makeFolders(destination, relative)
                         folderMade = true
+                        if refresh {
+                            destinationFolder = open(
+                                (to as NSString).deletingLastPathComponent, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+                            guard destinationFolder >= 0 else { throw SafeIOError("open", to) }
+                        }
                     }
                     if refresh {
                         outcome.collected.insert(relativePath)
-                        if try Self.keepOrClear(to, for: info) {
+                        if try Self.keepOrClear(name, in: destinationFolder, path: to, for: info) {
                             outcome.kept += 1
                             continue
                         }
@@ -174,17 +181,18 @@ struct ArtifactCollector {
         }
     }
 
-    /// True when `path` already is the file `source` names (the same inode); otherwise clears the
-    /// way for it: whatever is there (file, link, folder) goes.
-    static func keepOrClear(_ path: String, for source: stat) throws -> Bool {
+    /// True when entry `name` of the open folder `folder` (at `path`) already is the file `source`
+    /// names (the same inode); otherwise clears the way for it: whatever is there (file, link,
+    /// folder) goes.
+    static func keepOrClear(_ name: String, in folder: Int32, path: String, for source: stat) throws -> Bool {
         var info = stat()
-        guard lstat(path, &info) == 0 else { return false }
+        guard fstatat(folder, name, &info, AT_SYMLINK_NOFOLLOW) == 0 else { return false }
         if info.st_mode & S_IFMT == S_IFREG && info.st_ino == source.st_ino && info.st_dev == source.st_dev {
             return true
         }
         if info.st_mode & S_IFMT == S_IFDIR {
             try FileManager.default.removeItem(atPath: path)
-        } else if unlink(path) != 0 {
+        } else if unlinkat(folder, name, 0) != 0 {
             throw SafeIOError("unlink", path)
         }
         return false
@@ -227,24 +235,26 @@ struct ArtifactCollector {
 }
 
 extension ArtifactCollector {
-    /// A folder's entries as stored on disk, sorted: the names that are UTF-8, and the others shown
-    /// with their bytes escaped (`\xff`). Foundation's listing drops or mangles such names silently.
-    static func entries(_ folder: String) -> (names: [String], notUTF8: [String]) {
+    /// A folder's entries as stored on disk, sorted: the names that are UTF-8 with their `lstat`
+    /// (looked up from the open folder; nil if the entry is gone), and the others shown with their
+    /// bytes escaped (`\xff`). Foundation's listing drops or mangles such names silently.
+    static func entries(_ folder: String) -> (names: [(String, stat?)], notUTF8: [String]) {
         guard let dir = opendir(folder) else { return ([], []) }
         defer { closedir(dir) }
-        var names: [String] = []
+        var names: [(String, stat?)] = []
         var notUTF8: [String] = []
         while let entry = readdir(dir) {
             let bytes = withUnsafeBytes(of: entry.pointee.d_name) { raw in Array(raw.prefix { $0 != 0 }) }
             if bytes == [0x2E] || bytes == [0x2E, 0x2E] { continue }
             if let name = String(validating: bytes, as: UTF8.self) {
-                names.append(name)
+                var info = stat()
+                names.append((name, fstatat(dirfd(dir), name, &info, AT_SYMLINK_NOFOLLOW) == 0 ? info : nil))
             } else {
                 notUTF8.append(
                     bytes.map { $0 < 0x80 && $0 >= 0x20 ? String(UnicodeScalar($0)) : String(format: "\\x%02x", $0) }
                         .joined())
             }
         }
-        return (names.sorted(), notUTF8.sorted())
+        return (names.sorted { $0.0 < $1.0 }, notUTF8.sorted())
     }
 }

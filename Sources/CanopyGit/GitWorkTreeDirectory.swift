@@ -12,9 +12,11 @@ import Foundation
 /// checkout of that commit. Nothing is hashed: `git status` finds the files clean by their stat data.
 public enum GitWorkTreeDirectory {
     /// Writes `workTree/.git` (replacing one that is there). `objects` is the object folder that has
-    /// every object of `commit`. Throws, leaving no `.git`, when a step fails.
+    /// every object of `commit`; `stats` the `lstat` of the work tree's files as the checkout left
+    /// them, by path (a file not there is looked up). Throws, leaving no `.git`, when a step fails.
     public static func make(
-        in workTree: String, commit: String, branch: String, objects: String, remoteURL: String?
+        in workTree: String, commit: String, branch: String, objects: String, remoteURL: String?,
+        stats: [String: stat] = [:]
     ) throws {
         _ = LibGit2.initialised
         let gitDir = workTree + "/.git"
@@ -26,7 +28,8 @@ public enum GitWorkTreeDirectory {
                 git_repository_open_ext(&handle, gitDir, UInt32(GIT_REPOSITORY_OPEN_NO_SEARCH.rawValue), nil),
                 "open", repository: gitDir)
             let repository = GitRepository(handle: handle!, path: gitDir)
-            try repository.setUp(commit: commit, branch: branch, remoteURL: remoteURL, workTree: workTree)
+            try repository.setUp(
+                commit: commit, branch: branch, remoteURL: remoteURL, workTree: workTree, stats: stats)
         } catch {
             try? FileManager.default.removeItem(atPath: gitDir)
             throw error
@@ -55,7 +58,9 @@ public enum GitWorkTreeDirectory {
 
 extension GitRepository {
     /// The branch's ref, the remote, and the index of the freshly written `.git`.
-    fileprivate func setUp(commit: String, branch: String, remoteURL: String?, workTree: String) throws {
+    fileprivate func setUp(
+        commit: String, branch: String, remoteURL: String?, workTree: String, stats: [String: stat]
+    ) throws {
         var id = git_oid()
         try LibGit2.check(git_oid_fromstr(&id, commit), "parse commit id \(commit)", repository: path)
         var reference: OpaquePointer?
@@ -68,12 +73,12 @@ extension GitRepository {
             try LibGit2.check(git_remote_create(&remote, handle, "origin", remoteURL), "add remote", repository: path)
             git_remote_free(remote)
         }
-        try writeIndex(commit: commit, workTree: workTree)
+        try writeIndex(commit: commit, workTree: workTree, stats: stats)
     }
 
     /// The index of `commit`'s tree, each file's entry with the stat data of its file in `workTree`
     /// (taken as the commit's content: the caller has just checked it out there).
-    fileprivate func writeIndex(commit: String, workTree: String) throws {
+    fileprivate func writeIndex(commit: String, workTree: String, stats: [String: stat]) throws {
         let tree = try tree(of: commit)
         defer { git_tree_free(tree) }
         var index: OpaquePointer?
@@ -82,8 +87,9 @@ extension GitRepository {
         try LibGit2.check(git_index_read_tree(index, tree), "read \(commit.prefix(7)) into the index", repository: path)
         for position in 0..<git_index_entrycount(index) {
             guard var entry = git_index_get_byindex(index, position)?.pointee else { continue }
-            var info = stat()
-            guard lstat(workTree + "/" + String(cString: entry.path), &info) == 0 else { continue }
+            let path = String(cString: entry.path)
+            var info = stats[path] ?? stat()
+            guard stats[path] != nil || lstat(workTree + "/" + path, &info) == 0 else { continue }
             let kind = info.st_mode & S_IFMT
             guard entry.mode == 0o120000 ? kind == S_IFLNK : kind == S_IFREG else { continue }
             entry.ctime = git_index_time(

@@ -106,10 +106,9 @@ extension DeploymentStore {
     /// refusing links and special files.
     static func collectFiles(base: String, relative: String, into paths: inout [String: stat]) throws {
         let folder = relative.isEmpty ? base : base + "/" + relative
-        for name in try POSIX.directoryEntries(folder) {
+        for (name, st) in try POSIX.directoryListing(folder) {
             let rel = relative.isEmpty ? name : relative + "/" + name
             let full = base + "/" + rel
-            guard let st = try POSIX.lstat(full) else { continue }
             if POSIX.isSymlink(st) { throw DeploymentStoreError.symlinkRefused(path: full) }
             if POSIX.isDirectory(st) {
                 try collectFiles(base: base, relative: rel, into: &paths)

@@ -89,7 +89,7 @@ import Testing
         )
         .run(reusing: nil)
         let made = try BuildGitDirectory(repository: repository, store: one + "/git", checkout: one + "/src")
-            .make(commit: first, branch: "main", remoteURL: "", storeAdded: nil)
+            .make(commit: first, branch: "main", remoteURL: "", storeAdded: nil, stats: checkout.stats)
         // What a build may do to its .git and tree: a commit of its own, a tag, an untracked file.
         try tmp.write("build1/src/dist/index.html", "<p>built</p>")
         try Self.git(
@@ -110,10 +110,12 @@ import Testing
         let two = tmp.path + "/build2"
         try FileManager.default.createDirectory(atPath: two, withIntermediateDirectories: true)
         #expect(rename(kept.path, two + "/git") == 0)
-        _ = try WorkTreeCheckout(repository: repository, commit: second, directory: two + "/src", trash: trees.trash)
-            .run(reusing: warm)
+        let reused = try WorkTreeCheckout(
+            repository: repository, commit: second, directory: two + "/src", trash: trees.trash
+        )
+        .run(reusing: warm)
         let again = try BuildGitDirectory(repository: repository, store: two + "/git", checkout: two + "/src")
-            .make(commit: second, branch: "main", remoteURL: "", storeAdded: kept.added)
+            .make(commit: second, branch: "main", remoteURL: "", storeAdded: kept.added, stats: reused.stats)
         #expect(!again.fresh)
         #expect(again.copied == 4, "the page, its folder, the root tree and the commit")
         #expect(again.storeAdded == 4)

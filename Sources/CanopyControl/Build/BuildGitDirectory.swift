@@ -47,8 +47,11 @@ struct BuildGitDirectory {
     }
 
     /// Makes the store (or brings the kept one, which has had `storeAdded` objects added, up to
-    /// `commit`), then `checkout/.git`. Throws when the checkout cannot have a `.git`.
-    func make(commit: String, branch: String, remoteURL: String, storeAdded: Int?) throws -> Outcome {
+    /// `commit`), then `checkout/.git` (its index from `stats`, the checkout's files' `lstat`, where
+    /// given). Throws when the checkout cannot have a `.git`.
+    func make(
+        commit: String, branch: String, remoteURL: String, storeAdded: Int?, stats: [String: stat] = [:]
+    ) throws -> Outcome {
         var outcome: Outcome
         if let kept = storeAdded, kept < maxAdded, let stored = try? GitRepository.open(store),
             let copied = try? repository.copyObjects(of: commit, to: stored)
@@ -70,7 +73,7 @@ struct BuildGitDirectory {
         try makeReadable(store)
         try GitWorkTreeDirectory.make(
             in: checkout, commit: commit, branch: branch, objects: store + "/objects",
-            remoteURL: remoteURL.isEmpty ? nil : remoteURL)
+            remoteURL: remoteURL.isEmpty ? nil : remoteURL, stats: stats)
         return outcome
     }
 

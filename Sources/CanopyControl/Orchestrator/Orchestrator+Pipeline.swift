@@ -108,7 +108,7 @@ extension Orchestrator {
             let git = Result {
                 try BuildGitDirectory(repository: repo, store: store, checkout: source).make(
                     commit: job.commit, branch: job.key.branch, remoteURL: site.repositoryLocation,
-                    storeAdded: keptAdded)
+                    storeAdded: keptAdded, stats: outcome.stats)
             }
             warmTrees.checkedOut(
                 build: job.id, commit: job.commit, files: outcome.files, storeAdded: try? git.get().storeAdded)
