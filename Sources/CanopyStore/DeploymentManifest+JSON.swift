@@ -16,7 +16,8 @@ extension DeploymentManifest {
         out.append(",\"createdAt\":")
         out.number(createdAt.timeIntervalSinceReferenceDate)
         out.append(",\"files\":{")
-        for (index, path) in files.keys.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }).enumerated() {
+        // String order: byte order of the UTF-8, as JSONEncoder sorts, for names in normal form C.
+        for (index, path) in files.keys.sorted().enumerated() {
             if index > 0 { out.append(",") }
             out.string(path)
             out.append(":")
