@@ -124,12 +124,10 @@ final class WarmTrees: Sendable {
         guard rename(source, path) == 0 else { return all }
         var tree = WarmTree(path: path, commit: checkout.commit, files: checkout.files)
         var removed: [String] = []
-        if let added = checkout.storeAdded {
-            if rename(store, path + ".git") == 0 {
-                tree.store = KeptStore(path: path + ".git", added: added)
-            } else {
-                removed.append(store)
-            }
+        if let added = checkout.storeAdded, rename(store, path + ".git") == 0 {
+            tree.store = KeptStore(path: path + ".git", added: added)
+        } else {
+            removed.append(store)
         }
         if let artifacts {
             if rename(artifacts, path + ".artifacts") == 0 {
