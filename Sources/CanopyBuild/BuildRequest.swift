@@ -48,9 +48,11 @@ public struct BuildRequest: Sendable {
     public var skipBackend = false
     /// The branch's URL (`CANOPY_URL`); nil means `http://` and the first hostname.
     public var url: String?
-    /// A git repository holding `commit` (the site's repository or its mirror): the checkout then
-    /// gets a `.git` with the branch checked out. nil leaves the checkout without one.
-    public var gitRepository: String?
+    /// The branch's last artifact folder, kept with the work tree this checkout reuses: hard links
+    /// into it. For a build that runs as the server's own user (its artifacts are links), it
+    /// becomes this build's artifact folder, each link that is still the selected file kept as it
+    /// is, the rest replaced or removed (`ArtifactCollector.refresh`); otherwise it is removed.
+    public var keptArtifactDirectory: String?
 
     public init(
         buildID: String, site: String, branch: String, commit: String, sourceDirectory: String,

@@ -2,7 +2,7 @@ import CanopySpec
 import Foundation
 
 /// `BuildRunner.execute` in named steps: refuse an AWS backend deploy, make the folders, prepare
-/// (git, cache restore, hand-over), run the stages, take the checkout back, collect the test
+/// (cache restore, hand-over), run the stages, take the checkout back, collect the test
 /// artifacts and the artifacts, save the cache.
 extension BuildRunner {
     /// Where a build's commands run.
@@ -240,6 +240,13 @@ extension BuildRunner {
         // A build user's files stay its own: they are copied, so that nothing it left can change them.
         collector.linkFiles = request.runAs == nil
         let destination = request.artifactDirectory
+        if let kept = request.keptArtifactDirectory {
+            collector.refresh = await onDedicatedThread { [linkFiles = collector.linkFiles] in
+                if linkFiles && rename(kept, destination) == 0 { return true }
+                try? FileManager.default.removeItem(atPath: kept)
+                return false
+            }
+        }
         switch await collect(collector, into: destination) {
         case .failure(let failure):
             await onDedicatedThread { Self.emptyFolder(destination) }
@@ -247,7 +254,8 @@ extension BuildRunner {
         case .success(let outcome):
             result.artifactCount = outcome.fileCount
             result.byteCount = outcome.byteCount
-            log.note("## Artifacts: \(outcome.fileCount) files, \(outcome.byteCount) bytes")
+            let kept = collector.refresh ? " (\(outcome.kept) links kept from the last build)" : ""
+            log.note("## Artifacts: \(outcome.fileCount) files, \(outcome.byteCount) bytes\(kept)")
             outcome.warnings.forEach { log.note("## Warning: \($0)") }
             let serverOutput = await onDedicatedThread { [artifacts = plan.artifacts] in
                 ServerOutputCheck.warnings(appFolder: folders.workingDirectory, artifacts: artifacts)

@@ -92,20 +92,11 @@ public final class BuildRunner: Sendable {
         return plan.amplifyBackendCommand == nil ? plan : nil
     }
 
-    /// Before the first stage, as root: the checkout's `.git`, the cache restore, then the hand-over
-    /// of the checkout and HOME to the build user.
+    /// Before the first stage, as root: the cache restore, then the hand-over of the checkout (with
+    /// the `.git` the caller made in it) and HOME to the build user.
     func prepare(
         _ request: BuildRequest, cache: BuildCache, places: BuildCache.Places, scratch: String, log: BuildLog
     ) async -> BuildFailure? {
-        if let repository = request.gitRepository,
-            let problem = await onDedicatedThread({
-                Self.makeGitRepository(
-                    in: places.checkout, from: repository, branch: request.branch, commit: request.commit,
-                    cloneURL: request.cloneURL)
-            })
-        {
-            log.note("## Warning: \(problem)")
-        }
         cache.warnings.forEach { log.note("## Warning: \($0)") }
         let restoreLines = await onDedicatedThread {
             cache.restore(

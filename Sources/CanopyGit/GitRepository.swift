@@ -12,7 +12,7 @@ public final class GitRepository {
     /// UTF-8, with the bad bytes shown as `\xNN`: no hostname or URL can name them.
     public private(set) var skippedRefNames: [String] = []
 
-    private init(handle: OpaquePointer, path: String) {
+    init(handle: OpaquePointer, path: String) {
         self.handle = handle
         self.path = path
     }

@@ -21,6 +21,20 @@ extension DeploymentStore {
     public func ingest(
         directory: String, id: String, site: String, branch: String, commit: String, commitTime: Date
     ) throws -> DeploymentManifest {
+        var cache = IngestCache()
+        return try ingest(
+            directory: directory, id: id, site: site, branch: branch, commit: commit, commitTime: commitTime,
+            cache: &cache)
+    }
+
+    /// ``ingest(directory:id:site:branch:commit:commitTime:)`` with what the last ingest of these
+    /// files learned (`cache`, empty the first time): a file whose stamp is unchanged is not read
+    /// again (see ``IngestCache`` for why it still has those bytes). `cache` becomes this
+    /// ingest's, for the next.
+    public func ingest(
+        directory: String, id: String, site: String, branch: String, commit: String, commitTime: Date,
+        cache: inout IngestCache
+    ) throws -> DeploymentManifest {
         try Self.validateID(id)
         mutationLock.lock()
         defer { mutationLock.unlock() }
@@ -35,8 +49,9 @@ extension DeploymentStore {
         if POSIX.isSymlink(st) { throw DeploymentStoreError.symlinkRefused(path: directory) }
         guard POSIX.isDirectory(st) else { throw DeploymentStoreError.notADirectory(path: directory) }
 
-        var relativePaths: [String] = []
-        try Self.collectFiles(base: base, relative: "", into: &relativePaths)
+        var found: [String: stat] = [:]
+        try Self.collectFiles(base: base, relative: "", into: &found)
+        let relativePaths = Array(found.keys)
         let all = Set(relativePaths)
         func sidecarBase(_ path: String) -> (base: String, isBrotli: Bool)? {
             for (suffix, isBrotli) in [(".br", true), (".zst", false)] where path.hasSuffix(suffix) {
@@ -46,7 +61,14 @@ extension DeploymentStore {
             return nil
         }
 
+        // The cache names the blobs of its deployment, which are all there while its manifest is.
+        let known = cache.deployment.map { POSIX.exists(manifestPath($0)) } == true ? cache.entries : [:]
+        var learned = IngestCache(deployment: id, entries: [:], hits: 0, reads: 0)
         let session = try IngestSession(store: self, tag: id)
+        func store(_ path: String, gzipWanted: Bool) throws -> (identity: BlobRef, gzip: BlobRef?) {
+            try session.store(
+                path: base + "/" + path, seen: found[path]!, gzipWanted: gzipWanted, known: known, learned: &learned)
+        }
         var files: [String: FileEntry] = [:]
         var sidecars: [(path: String, base: String, isBrotli: Bool)] = []
         for path in relativePaths.sorted() {
@@ -55,13 +77,12 @@ extension DeploymentStore {
                 continue
             }
             let type = ContentType.forPath(path)
-            let wantsGzip = Compressibility.isCompressible(contentType: type)
-            let stored = try session.store(path: base + "/" + path, gzipWanted: wantsGzip)
+            let stored = try store(path, gzipWanted: Compressibility.isCompressible(contentType: type))
             files[path] = FileEntry(
                 sha256: stored.identity.sha256, size: stored.identity.size, contentType: type, gzip: stored.gzip)
         }
         for sidecar in sidecars {
-            let stored = try session.store(path: base + "/" + sidecar.path, gzipWanted: false)
+            let stored = try store(sidecar.path, gzipWanted: false)
             if sidecar.isBrotli {
                 files[sidecar.base]?.brotli = stored.identity
             } else {
@@ -75,24 +96,24 @@ extension DeploymentStore {
             files: files)
         try writeManifest(manifest)
         ingested = true
+        cache = learned
         return manifest
     }
 
     // MARK: Walking
 
-    /// Appends the relative paths of all regular files below `base/relative`, refusing links and
-    /// special files.
-    static func collectFiles(base: String, relative: String, into paths: inout [String]) throws {
+    /// Adds the relative paths of all regular files below `base/relative`, with their `lstat`,
+    /// refusing links and special files.
+    static func collectFiles(base: String, relative: String, into paths: inout [String: stat]) throws {
         let folder = relative.isEmpty ? base : base + "/" + relative
-        for name in try POSIX.directoryEntries(folder) {
+        for (name, st) in try POSIX.directoryListing(folder) {
             let rel = relative.isEmpty ? name : relative + "/" + name
             let full = base + "/" + rel
-            guard let st = try POSIX.lstat(full) else { continue }
             if POSIX.isSymlink(st) { throw DeploymentStoreError.symlinkRefused(path: full) }
             if POSIX.isDirectory(st) {
                 try collectFiles(base: base, relative: rel, into: &paths)
             } else if POSIX.isRegular(st) {
-                paths.append(rel)
+                paths[rel] = st
             } else {
                 throw DeploymentStoreError.unsupportedFileType(path: full)
             }
@@ -104,15 +125,7 @@ extension DeploymentStore {
     /// Writes the manifest to `tmp/`, fsyncs it, links it into `manifests/<id>.json` (failing if it
     /// exists) and fsyncs the folder.
     package func writeManifest(_ manifest: DeploymentManifest) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        let data: Data
-        do {
-            data = try encoder.encode(manifest)
-        } catch {
-            throw DeploymentStoreError.manifestCorrupt(
-                id: manifest.id, path: manifestPath(manifest.id), reason: "\(error)")
-        }
+        let data = manifest.jsonBytes()
         let tmp = "\(tmpDirectory)/manifest-\(manifest.id)"
         try POSIX.unlinkIfPresent(tmp)
         let fd = try POSIX.createExclusive(tmp)

@@ -30,13 +30,51 @@ final class IngestSession {
         for item in staged { unlink(item.tmp) }
     }
 
+    /// What `store` did with a file: its blob, its gzip variant when wanted and it helps, and the
+    /// file's stamp when it may be trusted for the bytes read (`IngestCache`).
+    struct Stored {
+        let identity: BlobRef
+        let gzip: BlobRef?
+        let stamp: ContentStamp?
+    }
+
     /// Stores the file at `path` (refusing symlinks), returning its blob and, when `gzipWanted`
-    /// and it helps, its gzip variant.
-    func store(path: String, gzipWanted: Bool) throws -> (identity: BlobRef, gzip: BlobRef?) {
+    /// and it helps, its gzip variant; and its stamp, when it was the same before and after the
+    /// read and its last change was settled before the read began.
+    func store(path: String, gzipWanted: Bool) throws -> Stored {
+        let started = ContentStamp.now()
         let fd = try POSIX.openForReading(path)
         defer { close(fd) }
         let st = try POSIX.fstat(fd, path: path)
         guard POSIX.isRegular(st) else { throw DeploymentStoreError.unsupportedFileType(path: path) }
+        let stored = try store(fd: fd, path: path, gzipWanted: gzipWanted)
+        let stamp = ContentStamp(st)
+        let unchanged = ContentStamp(try POSIX.fstat(fd, path: path)) == stamp && stamp.isSettled(before: started)
+        return Stored(identity: stored.identity, gzip: stored.gzip, stamp: unchanged ? stamp : nil)
+    }
+
+    /// The file's blobs: from `known` when the stamp of its `lstat` (`seen`) is there, else read;
+    /// either way, what may be trusted next time goes into `learned`.
+    func store(
+        path: String, seen: stat, gzipWanted: Bool, known: [ContentStamp: KnownContent], learned: inout IngestCache
+    ) throws -> (identity: BlobRef, gzip: BlobRef?) {
+        let stamp = ContentStamp(seen)
+        if let content = known[stamp], content.gzipWanted == gzipWanted {
+            learned.entries[stamp] = content
+            learned.hits += 1
+            return content.blobs
+        }
+        let stored = try store(path: path, gzipWanted: gzipWanted)
+        learned.reads += 1
+        if let stamp = stored.stamp,
+            let content = KnownContent(identity: stored.identity, gzip: stored.gzip, gzipWanted: gzipWanted)
+        {
+            learned.entries[stamp] = content
+        }
+        return (stored.identity, stored.gzip)
+    }
+
+    private func store(fd: Int32, path: String, gzipWanted: Bool) throws -> (identity: BlobRef, gzip: BlobRef?) {
 
         // Hash: whole file in the buffer when it fits, else streamed in buffer-sized chunks.
         var hasher = SHA256()

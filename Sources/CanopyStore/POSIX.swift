@@ -141,6 +141,30 @@ enum POSIX {
     static func isDirectory(_ st: stat) -> Bool { (st.st_mode & S_IFMT) == S_IFDIR }
 
     /// Names in a directory (not `.`/`..`), as stored on disk.
+    /// A folder's entries with their `lstat`, each looked up from the open folder (`fstatat`), not
+    /// by its whole path again. An entry that vanishes meanwhile is left out.
+    static func directoryListing(_ path: String) throws -> [(name: String, info: stat)] {
+        guard let dir = opendir(path) else { throw fail("opendir", path) }
+        defer { closedir(dir) }
+        let fd = dirfd(dir)
+        var entries: [(name: String, info: stat)] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafePointer(to: entry.pointee.d_name) { tuple in
+                tuple.withMemoryRebound(to: CChar.self, capacity: MemoryLayout.size(ofValue: tuple.pointee)) {
+                    String(cString: $0)
+                }
+            }
+            if name == "." || name == ".." { continue }
+            var info = stat()
+            if fstatat(fd, name, &info, AT_SYMLINK_NOFOLLOW) != 0 {
+                if errno == ENOENT { continue }
+                throw fail("lstat", path + "/" + name)
+            }
+            entries.append((name, info))
+        }
+        return entries
+    }
+
     static func directoryEntries(_ path: String) throws -> [String] {
         guard let dir = opendir(path) else { throw fail("opendir", path) }
         defer { closedir(dir) }

@@ -102,6 +102,48 @@ struct BuildIsolationEndToEndTests {
     }
 }
 
+extension BuildIsolationEndToEndTests {
+    /// Issue #13: a build's `.git` takes its objects from the branch's object store (kept between
+    /// builds), through `objects/info/alternates`. A build that runs as another user reads them
+    /// (`git rev-parse`, `git log`, `git status`, a file's history) but can write neither the store
+    /// nor the site's repository, on the first build and on the next, which reuses the store.
+    @Test(.enabled(if: getuid() == 0)) func aBuildUserReadsItsGitButCannotWriteTheObjectsItComesFrom() async throws {
+        let canopy = try CanopyInstance("isolation-git")
+        let repo = try SiteRepository(in: canopy, template: nil)
+        try canopy.writeSite("site", "repository: ../repos/site.git\nbranches:\n  main: { domains: [site.test] }\n")
+        chmod(canopy.root, 0o755)
+        try await canopy.start(extraArguments: ["--build-user", "nobody", "--build-folder", canopy.root + "/builds"])
+        try repo.write(
+            "amplify.yml",
+            Self.amplify([
+                "changes=$(git status --porcelain) && mkdir -p dist && printf %s \"$changes\" > dist/status",
+                "git rev-parse HEAD > dist/head",
+                "git log -1 --format=%s -- page.html > dist/subject && id -u > dist/uid",
+                "objects=$(cat .git/objects/info/alternates) && echo \"$objects\" > dist/objects",
+                "if touch \"$objects/planted\" || mkdir \"$objects/ff\" || touch \"$objects/../HEAD\"; then touch dist/planted; fi",
+                "if touch \(repo.bare)/objects/planted; then touch dist/planted-site; fi",
+            ]))
+        for round in 1...2 {
+            try repo.write("page.html", "<p>round \(round)</p>\n")
+            let commit = try repo.commit("Round \(round)")
+            try repo.push("main")
+            let build = try await waitForBuild(canopy, commit: commit, status: "succeeded")
+            let log = try buildLog(canopy, build)
+            #expect(
+                log.contains(round == 1 ? "Made .git (fetched the commit)" : "Made .git from the kept objects"),
+                "\(log)")
+            #expect(try canopy.get("site.test", "/head").text == commit + "\n", "\(log)")
+            #expect(try canopy.get("site.test", "/status").text == "")
+            #expect(try canopy.get("site.test", "/subject").text == "Round \(round)\n")
+            #expect(try canopy.get("site.test", "/uid").text != "0\n")
+            #expect(try canopy.get("site.test", "/planted").status == 404)
+            #expect(try canopy.get("site.test", "/planted-site").status == 404)
+            #expect(!(try canopy.get("site.test", "/objects").text.contains(repo.bare)))
+        }
+        #expect(!FileManager.default.fileExists(atPath: repo.bare + "/objects/planted"))
+    }
+}
+
 /// True when `pid` no longer runs (gone, or a zombie waiting for its reaper).
 private func processIsGone(_ pid: Int32) -> Bool {
     if kill(pid, 0) != 0 { return true }

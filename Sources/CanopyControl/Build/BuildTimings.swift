@@ -14,11 +14,13 @@ struct BuildTimings: Sendable {
         }
     }
 
-    /// The runner's stages: the frontend's (and backend's) phases are `build`, the test stage's `test`.
+    /// The runner's time: its test stage's phases are `test`, the rest of its run `build` (the
+    /// frontend's and backend's phases and what the runner does around them: the cache, the hand-over,
+    /// the artifact collection).
     mutating func add(_ result: BuildResult) {
-        for phase in result.phaseDurations {
-            add(phase.stage == .test ? "test" : "build", phase.duration)
-        }
+        let test = result.phaseDurations.filter { $0.stage == .test }.reduce(Duration.zero) { $0 + $1.duration }
+        add("build", max(.zero, result.duration - test))
+        if result.phaseDurations.contains(where: { $0.stage == .test }) { add("test", test) }
     }
 
     var line: String {

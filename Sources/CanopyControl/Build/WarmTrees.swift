@@ -1,3 +1,4 @@
+import CanopyStore
 import Foundation
 import Synchronization
 
@@ -30,11 +31,26 @@ struct FileStamp: Hashable, Sendable {
 }
 
 /// A branch's work tree kept after its build, for the next commit of the branch to be checked out
-/// into: what the checkout wrote (each file's stamp) and the commit it was.
+/// into: what the checkout wrote (each file's stamp) and the commit it was; the branch's git
+/// object store (`BuildGitDirectory`), if the build had one; and, if the build ran as the server's
+/// own user and deployed, its artifact folder (links into the tree) with what the ingest learned of
+/// those files (`IngestCache`).
 struct WarmTree: Sendable {
     let path: String
     let commit: String
     let files: [String: FileStamp]
+    var store: KeptStore?
+    var artifacts: String?
+    var ingestCache: IngestCache?
+
+    /// Every folder the tree holds.
+    var folders: [String] { [path] + [store?.path, artifacts].compactMap { $0 } }
+}
+
+/// A branch's git object store between builds, and how many objects builds have added to it.
+struct KeptStore: Sendable {
+    let path: String
+    let added: Int
 }
 
 /// Branches' work trees between builds (issue #13: "reuse the previous build's work tree of that
@@ -49,7 +65,13 @@ final class WarmTrees: Sendable {
         var trees: [EnvironmentKey: WarmTree] = [:]
         var order: [EnvironmentKey] = []
         /// What each running build's checkout wrote, until the build ends.
-        var checkouts: [String: (commit: String, files: [String: FileStamp])] = [:]
+        var checkouts: [String: Checkout] = [:]
+    }
+    private struct Checkout {
+        let commit: String
+        let files: [String: FileStamp]
+        let storeAdded: Int?
+        var ingestCache: IngestCache?
     }
     private let state = Mutex(State())
 
@@ -76,29 +98,52 @@ final class WarmTrees: Sendable {
         }
     }
 
-    /// Notes what a build's checkout wrote (`keep` uses it when the build ends).
-    func checkedOut(build: String, commit: String, files: [String: FileStamp]) {
-        state.withLock { $0.checkouts[build] = (commit, files) }
+    /// Notes what a build's checkout wrote, and the objects added to its store (nil: it has no
+    /// store); `keep` uses it when the build ends.
+    func checkedOut(build: String, commit: String, files: [String: FileStamp], storeAdded: Int?) {
+        state.withLock { $0.checkouts[build] = Checkout(commit: commit, files: files, storeAdded: storeAdded) }
     }
 
-    /// At the end of a build: moves its checkout (`source`) here as the branch's tree, if its
-    /// checkout completed and `reusable`; otherwise forgets it. Returns the folders to delete (an
-    /// evicted tree, or `source` itself when it is not kept). Blocking.
-    func keep(build: String, key: EnvironmentKey, source: String, reusable: Bool) -> [String] {
+    /// Notes what the build's ingest learned (`keep` keeps it with the artifact folder).
+    func ingested(build: String, cache: IngestCache) {
+        state.withLock { $0.checkouts[build]?.ingestCache = cache }
+    }
+
+    /// At the end of a build: moves its checkout (`source`), its object store (`store`) and its
+    /// artifact folder (`artifacts`, if it is to be kept) here as the branch's tree, if its checkout
+    /// completed and `reusable`; otherwise forgets them. Returns the folders to delete (an evicted
+    /// tree, or the build's own folders when they are not kept). Blocking.
+    func keep(
+        build: String, key: EnvironmentKey, source: String, store: String, artifacts: String?, reusable: Bool
+    ) -> [String] {
+        let all = [source, store] + [artifacts].compactMap { $0 }
         guard let checkout = state.withLock({ $0.checkouts.removeValue(forKey: build) }), reusable else {
-            return [source]
+            return all
         }
         let path = root + "/" + UUID().uuidString.lowercased()
-        guard rename(source, path) == 0 else { return [source] }
-        let tree = WarmTree(path: path, commit: checkout.commit, files: checkout.files)
+        guard rename(source, path) == 0 else { return all }
+        var tree = WarmTree(path: path, commit: checkout.commit, files: checkout.files)
+        var removed: [String] = []
+        if let added = checkout.storeAdded, rename(store, path + ".git") == 0 {
+            tree.store = KeptStore(path: path + ".git", added: added)
+        } else {
+            removed.append(store)
+        }
+        if let artifacts {
+            if rename(artifacts, path + ".artifacts") == 0 {
+                tree.artifacts = path + ".artifacts"
+                tree.ingestCache = checkout.ingestCache
+            } else {
+                removed.append(artifacts)
+            }
+        }
         return state.withLock { state in
-            var removed: [String] = []
-            if let old = state.trees.updateValue(tree, forKey: key) { removed.append(old.path) }
+            if let old = state.trees.updateValue(tree, forKey: key) { removed += old.folders }
             state.order.removeAll { $0 == key }
             state.order.append(key)
             while state.order.count > capacity {
                 let evicted = state.order.removeFirst()
-                if let old = state.trees.removeValue(forKey: evicted) { removed.append(old.path) }
+                if let old = state.trees.removeValue(forKey: evicted) { removed += old.folders }
             }
             return removed
         }

@@ -22,6 +22,8 @@ struct WorkTreeCheckout {
     struct Outcome {
         /// What the checkout wrote, path by path.
         var files: [String: FileStamp]
+        /// The `lstat` of each of those files, as the checkout leaves them (for the `.git`'s index).
+        var stats: [String: stat] = [:]
         /// Set when the previous tree was reused: its commit, and the paths written.
         var reused: (commit: String, written: Int, removed: Int)?
         /// Why the previous tree could not be reused (it was then checked out in full).
@@ -46,8 +48,12 @@ struct WorkTreeCheckout {
     private func full() throws -> Outcome {
         try repository.checkout(commit: commit, into: directory)
         var files: [String: FileStamp] = [:]
-        try Self.walk(directory, "") { relative, info in files[relative] = FileStamp(info) }
-        return Outcome(files: files)
+        var stats: [String: stat] = [:]
+        try Self.walk(directory, "") { relative, info in
+            files[relative] = FileStamp(info)
+            stats[relative] = info
+        }
+        return Outcome(files: files, stats: stats)
     }
 
     private struct Failure: Error, CustomStringConvertible {
@@ -71,10 +77,10 @@ struct WorkTreeCheckout {
             }
         }
         // What the previous build left: what is not the checkout's goes.
-        var kept: Set<String> = []
+        var kept: [String: stat] = [:]
         var removed = 0
         try clean("", folders: folders, warm: warm, kept: &kept, removed: &removed)
-        var write = Set(warm.files.keys.filter { !kept.contains($0) })
+        var write = Set(warm.files.keys.filter { kept[$0] == nil })
         // What the new commit changes: the old file goes (a folder in its place too), the new is written.
         for path in changed {
             let full = directory + "/" + path
@@ -88,21 +94,28 @@ struct WorkTreeCheckout {
         let paths = write.sorted()
         try repository.checkout(commit: commit, into: directory, paths: paths)
         var files = warm.files
-        for path in paths { files[path] = FileStamp.of(directory + "/" + path) }
-        return Outcome(files: files, reused: (warm.commit, paths.count, removed))
+        var stats = kept
+        for path in paths {
+            var info = stat()
+            if lstat(directory + "/" + path, &info) == 0 {
+                files[path] = FileStamp(info)
+                stats[path] = info
+            } else {
+                files[path] = nil
+            }
+        }
+        return Outcome(files: files, stats: stats, reused: (warm.commit, paths.count, removed))
     }
 
     /// Removes, below `relative`, every entry that is not a file the checkout wrote, unchanged, or a
-    /// folder on the way to one; collects the unchanged files in `kept`.
+    /// folder on the way to one; collects the unchanged files, with their `lstat`, in `kept`.
     private func clean(
-        _ relative: String, folders: Set<String>, warm: WarmTree, kept: inout Set<String>, removed: inout Int
+        _ relative: String, folders: Set<String>, warm: WarmTree, kept: inout [String: stat], removed: inout Int
     ) throws {
         let folder = relative.isEmpty ? directory : directory + "/" + relative
-        for name in try FileManager.default.contentsOfDirectory(atPath: folder) {
+        for (name, info) in try Self.listing(folder, strict: true) {
             let path = relative.isEmpty ? name : relative + "/" + name
             let full = folder + "/" + name
-            var info = stat()
-            guard lstat(full, &info) == 0 else { continue }
             if info.st_mode & S_IFMT == S_IFDIR {
                 if folders.contains(path) {
                     try clean(path, folders: folders, warm: warm, kept: &kept, removed: &removed)
@@ -111,7 +124,7 @@ struct WorkTreeCheckout {
                     removed += 1
                 }
             } else if warm.files[path] == FileStamp(info) {
-                kept.insert(path)
+                kept[path] = info
             } else {
                 guard unlink(full) == 0 else {
                     throw Failure(description: "cannot remove \(path): \(String(cString: strerror(errno)))")
@@ -139,16 +152,38 @@ struct WorkTreeCheckout {
     /// Calls `body` for every file (anything but a folder) below `directory/relative`, links not followed.
     static func walk(_ directory: String, _ relative: String, _ body: (String, stat) -> Void) throws {
         let folder = relative.isEmpty ? directory : directory + "/" + relative
-        for name in try FileManager.default.contentsOfDirectory(atPath: folder) {
+        for (name, info) in try listing(folder) {
             let path = relative.isEmpty ? name : relative + "/" + name
-            var info = stat()
-            guard lstat(folder + "/" + name, &info) == 0 else { continue }
             if info.st_mode & S_IFMT == S_IFDIR {
                 try walk(directory, path, body)
             } else {
                 body(path, info)
             }
         }
+    }
+
+    /// A folder's entries with their `lstat`, each looked up from the open folder (`fstatat`), not
+    /// by its whole path again. A name that is not UTF-8 cannot be named by a `String`: it is left
+    /// out, or, when `strict` (a tree to reuse, which must be cleaned), it throws, and the caller
+    /// checks out afresh.
+    static func listing(_ folder: String, strict: Bool = false) throws -> [(name: String, info: stat)] {
+        guard let dir = opendir(folder) else {
+            throw Failure(description: "cannot open \(folder): \(String(cString: strerror(errno)))")
+        }
+        defer { closedir(dir) }
+        var entries: [(name: String, info: stat)] = []
+        while let entry = readdir(dir) {
+            let bytes = withUnsafeBytes(of: entry.pointee.d_name) { raw in Array(raw.prefix { $0 != 0 }) }
+            if bytes == [0x2E] || bytes == [0x2E, 0x2E] { continue }
+            guard let name = String(validating: bytes, as: UTF8.self) else {
+                if strict { throw Failure(description: "\(folder) holds a name that is not UTF-8") }
+                continue
+            }
+            var info = stat()
+            guard fstatat(dirfd(dir), name, &info, AT_SYMLINK_NOFOLLOW) == 0 else { continue }
+            entries.append((name, info))
+        }
+        return entries
     }
 }
 

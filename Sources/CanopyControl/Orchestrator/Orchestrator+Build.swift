@@ -92,9 +92,9 @@ extension Orchestrator {
         }
     }
 
-    /// What a build leaves: its checkout waits for the branch's next build (`WarmTrees`) unless the
-    /// build was stopped; a checkout outside the data folder, and the artifacts of a build that did
-    /// not deploy, go. This comes before the result is recorded: on a full disk it is the room the
+    /// What a build leaves: its checkout (with its object store, and the artifacts of a deployed
+    /// build that ran as the server's own user) waits for the branch's next build (`WarmTrees`)
+    /// unless the build was stopped; a checkout outside the data folder, and artifacts not kept, go. This comes before the result is recorded: on a full disk it is the room the
     /// record needs.
     private func cleanUp(after outcome: BuildOutcome, job: BuildJob, workspace: String, buildDir: String) async {
         let deployed: Bool
@@ -104,11 +104,17 @@ extension Orchestrator {
         case .failed: (deployed, reusable) = (false, true)
         case .timedOut, .cancelled: (deployed, reusable) = (false, false)
         }
+        // A deployed build's artifacts, links into its checkout, wait with it for the next build.
+        let artifacts = buildDir + "/artifacts"
+        let linked = workspace == buildDir
         try? await blocking.run { [warmTrees] in
-            let unused = warmTrees.keep(build: job.id, key: job.key, source: workspace + "/src", reusable: reusable)
-            warmTrees.discard(unused)
+            let unused = warmTrees.keep(
+                build: job.id, key: job.key, source: workspace + "/src",
+                store: Self.gitStore(source: workspace + "/src"),
+                artifacts: deployed && linked ? artifacts : nil, reusable: reusable)
+            warmTrees.discard(unused + [Self.keptArtifacts(buildDir)])
             if workspace != buildDir { try? FileManager.default.removeItem(atPath: workspace) }
-            if !deployed { try? FileManager.default.removeItem(atPath: buildDir + "/artifacts") }
+            try? FileManager.default.removeItem(atPath: artifacts)
         }
     }
 

@@ -13,8 +13,9 @@ extension Orchestrator {
         identity: BuildUser?, log: BuildLogWriter, _ logger: Logger
     ) async throws -> BuildOutcome {
         let artifacts = buildDir + "/artifacts"
-        var timings = try await checkOut(
+        let checkedOut = try await checkOut(
             job, site: site, buildDir: buildDir, source: source, identity: identity, log: log)
+        var timings = checkedOut.timings
 
         // The build plan: the repository's amplify.yml, or its root as is.
         let plan: BuildPlan
@@ -30,9 +31,10 @@ extension Orchestrator {
         for warning in plan.warnings { await log.append(warning.logLine) }
         if plan.specFile == nil { await log.append("No amplify.yml: deploying the repository root as it is.") }
 
-        let request = buildRequest(
+        var request = buildRequest(
             job, site: site, envConfig: envConfig, plan: plan, buildDir: buildDir, source: source,
             identity: identity, log: log)
+        request.keptArtifactDirectory = checkedOut.keptArtifacts
         let result = await runner.run(request, logger: logger, onLog: log.onLog)
         timings.add(result)
         switch result.status {
@@ -47,7 +49,8 @@ extension Orchestrator {
             return .failed(problem)
         }
         let rulesTests = try await loadRulesTests(source: source, appRoot: plan.appRoot, log: log)
-        let manifest = try await ingest(job, site: site, artifacts: artifacts, log: log, timings: &timings)
+        let manifest = try await ingest(
+            job, site: site, artifacts: artifacts, cache: checkedOut.ingestCache, log: log, timings: &timings)
         // canopy-rules-test.yml runs against the new deployment before it can go live.
         if let rulesTests,
             let failure = try await runRulesTests(
@@ -58,11 +61,20 @@ extension Orchestrator {
         return .succeeded(manifest, timings)
     }
 
+    /// What the checkout step leaves the rest of the pipeline: its time, and the branch's last
+    /// artifact folder with what its ingest learned, when this build runs as the server's own user
+    /// (its artifacts are links into the reused tree) and they were kept.
+    struct CheckedOut {
+        var timings: BuildTimings
+        var keptArtifacts: String?
+        var ingestCache: IngestCache?
+    }
+
     /// Makes the build's folders and checks the commit out into `source`; the first lines of the log.
     private func checkOut(
         _ job: BuildJob, site: SiteConfig, buildDir: String, source: String, identity: BuildUser?,
         log: BuildLogWriter
-    ) async throws -> BuildTimings {
+    ) async throws -> CheckedOut {
         let repository = repositoryPath(for: site)
         try await blocking.run {
             try FileManager.default.createDirectory(atPath: buildDir, withIntermediateDirectories: true)
@@ -80,17 +92,48 @@ extension Orchestrator {
         var timings = BuildTimings()
         let checkoutStart = ContinuousClock.now
         let warm = warmTrees.take(job.key)
-        let checkout = try await blocking.run { [warmTrees] in
+        let (checkout, git, keptArtifacts) = try await blocking.run { [warmTrees] in
             let repo = try GitRepository.open(repository)
+            let store = Self.gitStore(source: source)
+            // What was kept moves in first: the build's clean-up covers it from here on.
+            let keptAdded = warm?.store.flatMap { rename($0.path, store) == 0 ? $0.added : nil }
+            if let kept = warm?.store, keptAdded == nil { warmTrees.discard([kept.path]) }
+            let keptArtifacts = warm?.artifacts.flatMap { kept in
+                identity == nil && rename(kept, Self.keptArtifacts(buildDir)) == 0 ? Self.keptArtifacts(buildDir) : nil
+            }
+            if let kept = warm?.artifacts, keptArtifacts == nil { warmTrees.discard([kept]) }
             let outcome = try WorkTreeCheckout(
                 repository: repo, commit: job.commit, directory: source, trash: warmTrees.trash
             ).run(reusing: warm)
-            warmTrees.checkedOut(build: job.id, commit: job.commit, files: outcome.files)
-            return outcome
+            let git = Result {
+                try BuildGitDirectory(repository: repo, store: store, checkout: source).make(
+                    commit: job.commit, branch: job.key.branch, remoteURL: site.repositoryLocation,
+                    storeAdded: keptAdded, stats: outcome.stats)
+            }
+            warmTrees.checkedOut(
+                build: job.id, commit: job.commit, files: outcome.files, storeAdded: try? git.get().storeAdded)
+            return (outcome, git.map(\.summary).mapError { CanopyError("\($0)") }, keptArtifacts)
         }
         timings.add("checkout", ContinuousClock.now - checkoutStart)
         await log.append(checkout.summary)
-        return timings
+        switch git {
+        case .success(let summary): await log.append(summary)
+        case .failure(let problem): await log.append("Warning: the checkout has no .git: \(problem)")
+        }
+        // A tree the checkout did not reuse has new files: the kept links name others.
+        let reused = checkout.reused != nil
+        return CheckedOut(
+            timings: timings, keptArtifacts: keptArtifacts, ingestCache: reused ? warm?.ingestCache : nil)
+    }
+
+    /// Where the branch's last artifact folder waits for the collection of a build's artifacts.
+    static func keptArtifacts(_ buildDir: String) -> String {
+        buildDir + "/kept-artifacts"
+    }
+
+    /// Where a build's git object store lives: beside its checkout, in the build's workspace.
+    static func gitStore(source: String) -> String {
+        (source as NSString).deletingLastPathComponent + "/git"
     }
 
     private func loadPlan(source: String, appRoot: String?) async throws -> Result<BuildPlan, Error> {
@@ -121,7 +164,6 @@ extension Orchestrator {
         request.cgroups = buildIdentities?.cgroups
         request.hostnames = envConfig.domains
         request.skipBackend = site.skipBackend
-        request.gitRepository = repositoryPath(for: site)
         return request
     }
 
@@ -143,21 +185,28 @@ extension Orchestrator {
         return ruleFindings.problem
     }
 
-    /// Ingests the artifacts into the deployment store as a new deployment, then removes them.
+    /// Ingests the artifacts into the deployment store as a new deployment, with what the ingest of
+    /// the branch's last build learned (`cache`); notes what this one learned for the next. The
+    /// artifacts stay for the build's clean-up (which keeps them with the work tree, or removes them).
     private func ingest(
-        _ job: BuildJob, site: SiteConfig, artifacts: String, log: BuildLogWriter, timings: inout BuildTimings
+        _ job: BuildJob, site: SiteConfig, artifacts: String, cache: IngestCache?, log: BuildLogWriter,
+        timings: inout BuildTimings
     ) async throws -> DeploymentManifest {
         await log.append("Ingesting artifacts into the deployment store")
         let deploymentID = DeploymentStore.newDeploymentID(date: Date())
         let ingestStart = ContinuousClock.now
-        let manifest = try await blocking.run { [store] in
-            try store.ingest(
+        let (manifest, learned) = try await blocking.run { [store] in
+            var learned = cache ?? IngestCache()
+            let manifest = try store.ingest(
                 directory: artifacts, id: deploymentID, site: site.name, branch: job.key.branch,
-                commit: job.commit, commitTime: job.commitTime)
+                commit: job.commit, commitTime: job.commitTime, cache: &learned)
+            return (manifest, learned)
         }
         timings.add("ingest", ContinuousClock.now - ingestStart)
-        try? await blocking.run { try? FileManager.default.removeItem(atPath: artifacts) }
-        await log.append("Deployment \(manifest.id): \(manifest.files.count) files, \(manifest.totalSize) bytes")
+        warmTrees.ingested(build: job.id, cache: learned)
+        let known = learned.hits > 0 ? " (\(learned.reads) read, \(learned.hits) known from the last build)" : ""
+        await log.append(
+            "Deployment \(manifest.id): \(manifest.files.count) files, \(manifest.totalSize) bytes\(known)")
         return manifest
     }
 }

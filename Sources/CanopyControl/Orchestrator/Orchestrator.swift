@@ -84,8 +84,8 @@ public actor Orchestrator {
         // full disk that is the room the records below need), then the records.
         let abandoned = try await state.unfinishedBuilds()
         let ids = abandoned.filter { $0.status == .running }.map(\.id)
-        let leftovers = abandoned.flatMap {
-            [data.buildDirectory($0.id) + "/src", data.buildDirectory($0.id) + "/artifacts"]
+        let leftovers = abandoned.flatMap { build in
+            ["src", "git", "artifacts"].map { data.buildDirectory(build.id) + "/" + $0 }
         }
         let stopped = try await blocking.run { [runner, buildIdentities, warmTrees] in
             warmTrees.clear()
