@@ -85,7 +85,7 @@ public actor Orchestrator {
         let abandoned = try await state.unfinishedBuilds()
         let ids = abandoned.filter { $0.status == .running }.map(\.id)
         let leftovers = abandoned.flatMap { build in
-            ["src", "git", "artifacts"].map { data.buildDirectory(build.id) + "/" + $0 }
+            ["src", "git", "artifacts", "kept-artifacts"].map { data.buildDirectory(build.id) + "/" + $0 }
         }
         let stopped = try await blocking.run { [runner, buildIdentities, warmTrees] in
             warmTrees.clear()
