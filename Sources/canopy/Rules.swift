@@ -32,15 +32,7 @@ struct Rules: AsyncParsableCommand {
         var geoip: String?
 
         func run() async throws {
-            var capabilities = RuleCapabilities.basic
-            if let geoip {
-                do {
-                    _ = try GeoIPDatabase(path: geoip)
-                } catch {
-                    throw ValidationError("--geoip: \(error)")
-                }
-                capabilities.geoIP = true
-            }
+            let capabilities = try RuleCapabilities.opening(geoip: geoip)
             let passed = RulesTestRun.local(directory: directory, file: file, host: host, capabilities: capabilities)
             if !passed { throw ExitCode(1) }
         }

@@ -22,15 +22,7 @@ struct Validate: AsyncParsableCommand {
     var geoip: String?
 
     func run() async throws {
-        var capabilities = RuleCapabilities.basic
-        if let geoip {
-            do {
-                _ = try GeoIPDatabase(path: geoip)
-            } catch {
-                throw ValidationError("--geoip: \(error)")
-            }
-            capabilities.geoIP = true
-        }
+        let capabilities = try RuleCapabilities.opening(geoip: geoip)
         var failed = false
         for file in files {
             let result = SpecValidation.validate(path: file, appRoot: appRoot, capabilities: capabilities)
@@ -38,5 +30,19 @@ struct Validate: AsyncParsableCommand {
             if !result.ok { failed = true }
         }
         if failed { throw ExitCode(1) }
+    }
+}
+
+extension RuleCapabilities {
+    /// What a server started with `--geoip FILE` (nil: without it) evaluates; the file is opened as
+    /// the server opens it, so a bad one is the same error.
+    static func opening(geoip: String?) throws -> RuleCapabilities {
+        guard let geoip else { return .basic }
+        do {
+            _ = try GeoIPDatabase(path: geoip)
+        } catch {
+            throw ValidationError("--geoip: \(error)")
+        }
+        return RuleCapabilities(geoIP: true)
     }
 }
