@@ -62,8 +62,8 @@ extension DeploymentStore {
         }
 
         // The cache names the blobs of its deployment, which are all there while its manifest is.
-        let known = cache.deployment.map { POSIX.exists(manifestPath($0)) } == true ? cache.entries : [:]
-        var learned = IngestCache(deployment: id, entries: [:], hits: 0, reads: 0)
+        let known = cache.deployment.map { POSIX.exists(manifestPath($0)) } == true ? cache : IngestCache()
+        var learned = IngestSession.Learned()
         let session = try IngestSession(store: self, tag: id)
         func store(_ path: String, gzipWanted: Bool) throws -> (identity: BlobRef, gzip: BlobRef?) {
             try session.store(
@@ -96,7 +96,7 @@ extension DeploymentStore {
             files: files)
         try writeManifest(manifest)
         ingested = true
-        cache = learned
+        cache = IngestCache(deployment: id, learned: learned.entries, hits: learned.hits, reads: learned.reads)
         return manifest
     }
 

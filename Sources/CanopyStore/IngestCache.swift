@@ -22,21 +22,63 @@ import Foundation
 public struct IngestCache: Sendable {
     /// The deployment the entries were ingested into.
     public internal(set) var deployment: String?
-    var entries: [ContentStamp: KnownContent] = [:]
+    /// Sorted by inode and device, one per stamp: an array holds them in about half of what a
+    /// dictionary takes (it keeps a quarter to a half of its buckets empty), for each branch
+    /// whose tree is kept.
+    private(set) var entries: [Entry] = []
     /// Of the last ingest: the files taken from the cache, and the files read.
     public internal(set) var hits = 0
     public internal(set) var reads = 0
+
+    struct Entry: Sendable {
+        let stamp: ContentStamp
+        let content: KnownContent
+    }
 
     public init() {}
 
     /// How many files the cache knows.
     public var count: Int { entries.count }
 
-    init(deployment: String, entries: [ContentStamp: KnownContent], hits: Int, reads: Int) {
+    /// The cache an ingest leaves: what it `learned`, for the deployment `deployment`.
+    init(deployment: String, learned: [Entry], hits: Int, reads: Int) {
         self.deployment = deployment
-        self.entries = entries
+        let sorted = learned.sorted { ($0.stamp.inode, $0.stamp.device) < ($1.stamp.inode, $1.stamp.device) }
+        // One entry per stamp (a file linked at two paths), the last learned.
+        var unique: [Entry] = []
+        unique.reserveCapacity(sorted.count)
+        for entry in sorted {
+            if let last = unique.last, last.stamp == entry.stamp {
+                unique[unique.count - 1] = entry
+            } else {
+                unique.append(entry)
+            }
+        }
+        entries = unique
         self.hits = hits
         self.reads = reads
+    }
+
+    /// What was stored for a file whose stamp is `stamp`, if known.
+    func content(for stamp: ContentStamp) -> KnownContent? {
+        var low = 0
+        var high = entries.count
+        let key = (stamp.inode, stamp.device)
+        while low < high {
+            let middle = (low + high) / 2
+            let found = (entries[middle].stamp.inode, entries[middle].stamp.device)
+            if found < key {
+                low = middle + 1
+            } else {
+                high = middle
+            }
+        }
+        var index = low
+        while index < entries.count && entries[index].stamp.inode == stamp.inode {
+            if entries[index].stamp == stamp { return entries[index].content }
+            index += 1
+        }
+        return nil
     }
 }
 

@@ -53,14 +53,21 @@ final class IngestSession {
         return Stored(identity: stored.identity, gzip: stored.gzip, stamp: unchanged ? stamp : nil)
     }
 
+    /// What an ingest learns for the next (`IngestCache`), and how many files it knew and read.
+    struct Learned {
+        var entries: [IngestCache.Entry] = []
+        var hits = 0
+        var reads = 0
+    }
+
     /// The file's blobs: from `known` when the stamp of its `lstat` (`seen`) is there, else read;
     /// either way, what may be trusted next time goes into `learned`.
     func store(
-        path: String, seen: stat, gzipWanted: Bool, known: [ContentStamp: KnownContent], learned: inout IngestCache
+        path: String, seen: stat, gzipWanted: Bool, known: IngestCache, learned: inout Learned
     ) throws -> (identity: BlobRef, gzip: BlobRef?) {
         let stamp = ContentStamp(seen)
-        if let content = known[stamp], content.gzipWanted == gzipWanted {
-            learned.entries[stamp] = content
+        if let content = known.content(for: stamp), content.gzipWanted == gzipWanted {
+            learned.entries.append(.init(stamp: stamp, content: content))
             learned.hits += 1
             return content.blobs
         }
@@ -69,7 +76,7 @@ final class IngestSession {
         if let stamp = stored.stamp,
             let content = KnownContent(identity: stored.identity, gzip: stored.gzip, gzipWanted: gzipWanted)
         {
-            learned.entries[stamp] = content
+            learned.entries.append(.init(stamp: stamp, content: content))
         }
         return (stored.identity, stored.gzip)
     }

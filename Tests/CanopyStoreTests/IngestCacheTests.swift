@@ -79,6 +79,23 @@ import Testing
         #expect(try store.manifest(id: "d2") == second)
     }
 
+    @Test func everyOneOfManyUnchangedFilesIsFoundAndEveryChangedOneRead() throws {
+        let tmp = try TempFolder()
+        for index in 0..<300 { try tmp.write("site/section-\(index % 7)/page-\(index).html", "<p>\(index)</p>") }
+        let store = try DeploymentStore(root: tmp.path + "/store")
+        letChangesSettle()
+        var cache = IngestCache()
+        _ = try ingest(store, tmp.path + "/site", id: "d1", &cache)
+        #expect(cache.count == 300)
+        for index in stride(from: 0, to: 300, by: 50) {
+            try tmp.write("site/section-\(index % 7)/page-\(index).html", "<p>changed \(index)</p>")
+        }
+        let second = try ingest(store, tmp.path + "/site", id: "d2", &cache)
+        #expect(cache.hits == 294 && cache.reads == 6)
+        #expect(second.files["section-1/page-50.html"]?.sha256 == (try sha256("<p>changed 50</p>")))
+        #expect(second.files["section-2/page-51.html"]?.sha256 == (try sha256("<p>51</p>")))
+    }
+
     @Test func aFileChangedJustBeforeTheReadIsNotTrustedNextTime() throws {
         let tmp = try TempFolder()
         try tmp.write("site/index.html", "<p>now</p>")
