@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -56,11 +57,17 @@ public final class ACMETestProcess {
 
 /// Free loopback ports and connection checks.
 public enum ACMETestPorts {
-    /// A port nothing listens on right now (bound to 0 and released), for TCP and UDP alike.
+    /// Ports already given out by `free()` in this process: the kernel may offer a released port
+    /// again at once, and two servers of one test (Pebble and its DNS) were once given the same.
+    private static let given = Mutex<Set<Int>>([])
+
+    /// A port nothing listens on right now (bound to 0 and released), for TCP and UDP alike, and
+    /// never one this process was given before.
     public static func free() -> Int {
         while true {
             let port = tcpFree()
-            if udpFree(port) { return port }
+            guard udpFree(port) else { continue }
+            if given.withLock({ $0.insert(port).inserted }) { return port }
         }
     }
 
