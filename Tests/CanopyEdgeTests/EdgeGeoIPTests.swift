@@ -19,20 +19,7 @@ func withGeoIPSite(
 ) async throws {
     let (folder, database) = try GeoIPTestDatabase.open()
     defer { try? FileManager.default.removeItem(atPath: folder) }
-    let fixture = try EdgeFixture(geoIP: database)
-    let deployment = try fixture.deploy("d1", files, rules: rules)
-    try await fixture.start([
-        HostRoute(
-            hostname: "site.test", site: "site", environment: "main",
-            targets: [RouteTarget(label: "main", weight: 1, deployment: deployment)])
-    ])
-    do {
-        try await body(fixture)
-    } catch {
-        try await fixture.server.shutdown()
-        throw error
-    }
-    try await fixture.server.shutdown()
+    try await withRulesSite(files, rules: rules, geoIP: database, body)
 }
 
 /// Visitor-country conditions (#14) over real HTTP through the real edge: clients connect from

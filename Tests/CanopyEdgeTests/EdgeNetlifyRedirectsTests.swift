@@ -3,13 +3,15 @@ import CanopySpec
 import Foundation
 import Testing
 
-/// Serves `files` (with their rule files) at `site.test` on a real edge on loopback.
+/// Serves `files` (with their rule files) at `site.test` on a real edge on loopback, with the
+/// GeoIP database `geoIP` if one is given.
 func withRulesSite(
-    _ files: [String: String], rules: SiteRules = SiteRules(), _ body: (EdgeFixture) async throws -> Void
+    _ files: [String: String], rules: SiteRules = SiteRules(), geoIP: GeoIPDatabase? = nil,
+    _ body: (EdgeFixture) async throws -> Void
 )
     async throws
 {
-    let fixture = try EdgeFixture()
+    let fixture = try EdgeFixture(geoIP: geoIP)
     let deployment = try fixture.deploy("d1", files, rules: rules)
     try await fixture.start([
         HostRoute(
